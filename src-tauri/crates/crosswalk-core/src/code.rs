@@ -61,7 +61,11 @@ pub struct UserFacing {
 impl UserFacing {
     /// A failure with no known fix.
     pub fn new(code: Code, message: impl Into<String>) -> UserFacing {
-        UserFacing { code, message: message.into(), fix: None }
+        UserFacing {
+            code,
+            message: message.into(),
+            fix: None,
+        }
     }
 
     /// Adds the fix an admin should apply.

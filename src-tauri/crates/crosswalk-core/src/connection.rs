@@ -68,10 +68,22 @@ impl Cloud {
     /// The documented national-cloud endpoints; `None` for `Custom`.
     pub fn endpoints(self) -> Option<CloudEndpoints> {
         let (authority, graph) = match self {
-            Cloud::Global => ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
-            Cloud::UsGov => ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
-            Cloud::UsGovDod => ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
-            Cloud::China => ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
+            Cloud::Global => (
+                "https://login.microsoftonline.com",
+                "https://graph.microsoft.com",
+            ),
+            Cloud::UsGov => (
+                "https://login.microsoftonline.us",
+                "https://graph.microsoft.us",
+            ),
+            Cloud::UsGovDod => (
+                "https://login.microsoftonline.us",
+                "https://dod-graph.microsoft.us",
+            ),
+            Cloud::China => (
+                "https://login.chinacloudapi.cn",
+                "https://microsoftgraph.chinacloudapi.cn",
+            ),
             Cloud::Custom => return None,
         };
         Some(CloudEndpoints {
@@ -147,8 +159,16 @@ impl ConnectionSettings {
     pub fn authority(&self) -> Option<Url> {
         match self {
             ConnectionSettings::Jira { .. } => None,
-            ConnectionSettings::Entra { cloud, authority_url, .. }
-            | ConnectionSettings::Dataverse { cloud, authority_url, .. } => authority_url
+            ConnectionSettings::Entra {
+                cloud,
+                authority_url,
+                ..
+            }
+            | ConnectionSettings::Dataverse {
+                cloud,
+                authority_url,
+                ..
+            } => authority_url
                 .clone()
                 .or_else(|| cloud.endpoints().map(|endpoints| endpoints.authority)),
         }
@@ -157,7 +177,9 @@ impl ConnectionSettings {
     /// The Graph base URL for Entra connections.
     pub fn graph_url(&self) -> Option<Url> {
         match self {
-            ConnectionSettings::Entra { cloud, graph_url, .. } => graph_url
+            ConnectionSettings::Entra {
+                cloud, graph_url, ..
+            } => graph_url
                 .clone()
                 .or_else(|| cloud.endpoints().map(|endpoints| endpoints.graph)),
             _ => None,
@@ -180,7 +202,9 @@ pub struct ConnectionConfig {
 impl ConnectionConfig {
     /// The secret reference in effect (explicit, or the keychain entry named after the connection).
     pub fn secret_ref(&self) -> SecretRef {
-        self.secret.clone().unwrap_or_else(|| SecretRef::Keychain(self.name.clone()))
+        self.secret
+            .clone()
+            .unwrap_or_else(|| SecretRef::Keychain(self.name.clone()))
     }
 
     /// Checks every field and returns all problems at once, so an admin fixes them in one pass.
@@ -192,16 +216,27 @@ impl ConnectionConfig {
             }
         };
         check(validate::check_name("name", &self.name));
-        let url_check = |field: &str, url: &Url| validate::check_base_url(field, url.as_str()).map(|_| ());
+        let url_check =
+            |field: &str, url: &Url| validate::check_base_url(field, url.as_str()).map(|_| ());
         match &self.settings {
-            ConnectionSettings::Jira { site_url, email, assets_api_url } => {
+            ConnectionSettings::Jira {
+                site_url,
+                email,
+                assets_api_url,
+            } => {
                 check(url_check("site_url", site_url));
                 check(validate::check_email("email", email));
                 if let Some(url) = assets_api_url {
                     check(url_check("assets_api_url", url));
                 }
             }
-            ConnectionSettings::Entra { tenant_id, client_id, cloud, authority_url, graph_url } => {
+            ConnectionSettings::Entra {
+                tenant_id,
+                client_id,
+                cloud,
+                authority_url,
+                graph_url,
+            } => {
                 check(validate::check_tenant_id("tenant_id", tenant_id));
                 check(validate::check_client_id("client_id", client_id));
                 for (field, url) in [("authority_url", authority_url), ("graph_url", graph_url)] {
@@ -215,7 +250,13 @@ impl ConnectionConfig {
                     }
                 }
             }
-            ConnectionSettings::Dataverse { org_url, tenant_id, client_id, cloud, authority_url } => {
+            ConnectionSettings::Dataverse {
+                org_url,
+                tenant_id,
+                client_id,
+                cloud,
+                authority_url,
+            } => {
                 check(url_check("org_url", org_url));
                 check(validate::check_tenant_id("tenant_id", tenant_id));
                 check(validate::check_client_id("client_id", client_id));
@@ -266,8 +307,14 @@ mod tests {
         });
         let conn: ConnectionConfig = serde_json::from_value(json).unwrap();
         assert_eq!(conn.settings.kind(), ConnectionKind::Entra);
-        assert_eq!(conn.settings.authority().unwrap().as_str(), "https://login.microsoftonline.us/");
-        assert_eq!(conn.settings.graph_url().unwrap().as_str(), "https://graph.microsoft.us/");
+        assert_eq!(
+            conn.settings.authority().unwrap().as_str(),
+            "https://login.microsoftonline.us/"
+        );
+        assert_eq!(
+            conn.settings.graph_url().unwrap().as_str(),
+            "https://graph.microsoft.us/"
+        );
         assert_eq!(conn.secret_ref(), SecretRef::Keychain("contoso".into()));
         assert!(conn.validate().is_ok());
     }
@@ -278,7 +325,9 @@ mod tests {
             "name": "j", "kind": "jira", "site_url": "https://a.atlassian.net",
             "email": "a@b.com", "api_token": "oops"
         });
-        let err = serde_json::from_value::<ConnectionConfig>(json).unwrap_err().to_string();
+        let err = serde_json::from_value::<ConnectionConfig>(json)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("api_token"), "{err}");
     }
 
@@ -289,7 +338,22 @@ mod tests {
             "client_id": "x", "cloud": "custom"
         });
         let conn: ConnectionConfig = serde_json::from_value(json).unwrap();
-        let fields: Vec<String> = conn.validate().unwrap_err().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["name", "tenant_id", "client_id", "authority_url", "graph_url", "secret.keychain"]);
+        let fields: Vec<String> = conn
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "tenant_id",
+                "client_id",
+                "authority_url",
+                "graph_url",
+                "secret.keychain"
+            ]
+        );
     }
 }

@@ -33,7 +33,11 @@ impl Schedule {
 
     /// When the next scheduled run is due, counted from the last run's start (or from `now` if
     /// the job never ran). A due time in the past means a run was missed and is due now.
-    pub fn next_due(self, last_started: Option<OffsetDateTime>, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    pub fn next_due(
+        self,
+        last_started: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
         let interval = self.interval()?;
         Some(match last_started {
             Some(last) => last + interval,
@@ -96,7 +100,10 @@ impl JobConfig {
             problems.push(error);
         }
         if let Schedule::EveryMinutes(0) = self.schedule {
-            problems.push(ValidationError::new("schedule.every_minutes", "must be at least 1"));
+            problems.push(ValidationError::new(
+                "schedule.every_minutes",
+                "must be at least 1",
+            ));
         }
         if !self.settings.is_object() {
             problems.push(ValidationError::new("settings", "must be a table"));
@@ -120,9 +127,15 @@ mod tests {
         assert_eq!(Schedule::Off.next_due(None, now), None);
         assert_eq!(Schedule::Hourly.next_due(None, now), Some(now));
         let last = datetime!(2026-11-20 09:00 UTC);
-        assert_eq!(Schedule::Daily.next_due(Some(last), now), Some(datetime!(2026-11-21 09:00 UTC)));
+        assert_eq!(
+            Schedule::Daily.next_due(Some(last), now),
+            Some(datetime!(2026-11-21 09:00 UTC))
+        );
         assert!(Schedule::Every6Hours.next_due(Some(last), now).unwrap() < now);
-        assert_eq!(Schedule::EveryMinutes(15).next_due(Some(now), now), Some(datetime!(2026-11-21 12:15 UTC)));
+        assert_eq!(
+            Schedule::EveryMinutes(15).next_due(Some(now), now),
+            Some(datetime!(2026-11-21 12:15 UTC))
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! client crates speak Graph/Jira/Dataverse, the engine translates into these types. Tested with
 //! unit tests next to the code.
 
+pub mod check;
 pub mod clock;
 pub mod code;
 pub mod connection;
@@ -14,6 +15,7 @@ pub mod run;
 pub mod secret;
 pub mod validate;
 
+pub use check::{CheckItem, CheckReport, CheckStatus};
 pub use clock::{Clock, SystemClock};
 pub use code::{Code, UserFacing};
 pub use connection::{
@@ -21,6 +23,6 @@ pub use connection::{
 };
 pub use ids::{ConnectionId, JobId, RunId};
 pub use job::{JobConfig, Schedule};
-pub use secret::Secret;
 pub use run::{EventLevel, RunCounts, RunStatus, Trigger};
+pub use secret::Secret;
 pub use validate::ValidationError;

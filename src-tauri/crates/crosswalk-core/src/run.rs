@@ -30,9 +30,14 @@ impl Trigger {
 
     /// Parses the stored word.
     pub fn parse(value: &str) -> Option<Trigger> {
-        [Trigger::Schedule, Trigger::Missed, Trigger::SyncNow, Trigger::Cli]
-            .into_iter()
-            .find(|trigger| trigger.as_str() == value)
+        [
+            Trigger::Schedule,
+            Trigger::Missed,
+            Trigger::SyncNow,
+            Trigger::Cli,
+        ]
+        .into_iter()
+        .find(|trigger| trigger.as_str() == value)
     }
 }
 
@@ -120,12 +125,19 @@ impl EventLevel {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunCounts {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub unchanged: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub retired: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub deleted: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub skipped: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub failed: u64,
 }
 
@@ -143,6 +155,12 @@ impl RunCounts {
 
     /// Objects the run looked at.
     pub fn total(&self) -> u64 {
-        self.created + self.updated + self.unchanged + self.retired + self.deleted + self.skipped + self.failed
+        self.created
+            + self.updated
+            + self.unchanged
+            + self.retired
+            + self.deleted
+            + self.skipped
+            + self.failed
     }
 }

@@ -14,7 +14,10 @@ pub struct ValidationError {
 impl ValidationError {
     /// A problem with `field`, explained by `message`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> ValidationError {
-        ValidationError { field: field.into(), message: message.into() }
+        ValidationError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -33,8 +36,13 @@ pub fn is_guid(value: &str) -> bool {
 pub fn check_name(field: &str, value: &str) -> Result<(), ValidationError> {
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
@@ -88,7 +96,12 @@ pub fn check_client_id(field: &str, value: &str) -> Result<(), ValidationError> 
 /// Parses an https base URL (plain http is accepted only for loopback hosts, e.g. the sandbox).
 pub fn check_base_url(field: &str, value: &str) -> Result<Url, ValidationError> {
     let url = Url::parse(value.trim()).map_err(|error| {
-        ValidationError::new(field, format!("\"{value}\" is not a URL ({error}); expected something like https://example.com"))
+        ValidationError::new(
+            field,
+            format!(
+                "\"{value}\" is not a URL ({error}); expected something like https://example.com"
+            ),
+        )
     })?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
@@ -102,7 +115,10 @@ pub fn check_base_url(field: &str, value: &str) -> Result<Url, ValidationError> 
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(ValidationError::new(field, format!("\"{value}\" has no host name")));
+        return Err(ValidationError::new(
+            field,
+            format!("\"{value}\" has no host name"),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ValidationError::new(
@@ -137,8 +153,18 @@ mod tests {
     fn tenant_ids_accept_guids_and_domains_only() {
         assert!(check_tenant_id("t", "72f988bf-86f1-41af-91ab-2d7cd011db47").is_ok());
         assert!(check_tenant_id("t", "contoso.onmicrosoft.com").is_ok());
-        for bad in ["common", "Consumers", "not a tenant", "72f988bf-86f1-41af-91ab", "", "a..b"] {
-            assert!(check_tenant_id("t", bad).is_err(), "{bad} should be rejected");
+        for bad in [
+            "common",
+            "Consumers",
+            "not a tenant",
+            "72f988bf-86f1-41af-91ab",
+            "",
+            "a..b",
+        ] {
+            assert!(
+                check_tenant_id("t", bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 

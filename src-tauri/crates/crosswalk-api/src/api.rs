@@ -1,0 +1,590 @@
+//! The use cases the console (and parts of the CLI) call: one method per user action.
+
+use crate::dto::*;
+use crate::error::Invalid;
+use crate::forms;
+use anyhow::Context as _;
+use crosswalk_core::{Code, ConnectionConfig, RunId, SecretRef, Trigger, UserFacing};
+use crosswalk_engine::{Engine, SchedulerHandle};
+use crosswalk_store::{EventFilter, RunFilter, RunRow};
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Settings key of the console preferences.
+const SETTINGS_KEY: &str = "app_settings";
+
+/// The console's entry point into Crosswalk. Cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    engine: Engine,
+    scheduler: SchedulerHandle,
+    info: Arc<AppInfo>,
+}
+
+/// RFC 3339 text for the UI.
+pub fn timestamp(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Where a secret lives, in words an admin understands.
+pub fn secret_location(secret: &SecretRef) -> String {
+    match secret {
+        SecretRef::Keychain(name) => format!("OS keychain (entry \"{name}\")"),
+        SecretRef::Env(var) => format!("environment variable {var}"),
+    }
+}
+
+impl Api {
+    /// The API over a running engine and scheduler.
+    pub fn new(scheduler: SchedulerHandle, info: AppInfo) -> Api {
+        Api {
+            engine: scheduler.engine().clone(),
+            scheduler,
+            info: Arc::new(info),
+        }
+    }
+
+    /// The engine behind the API (for event subscriptions).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The scheduler behind the API (tray actions).
+    pub fn scheduler(&self) -> &SchedulerHandle {
+        &self.scheduler
+    }
+
+    fn store(&self) -> &crosswalk_store::Store {
+        &self.engine.services().store
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&crosswalk_secrets::Secrets) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let secrets = Arc::clone(&self.engine.services().secrets);
+        tokio::task::spawn_blocking(move || f(&secrets))
+            .await
+            .context("keychain task failed")
+    }
+
+    /// Every connection, with whether its secret is actually stored.
+    pub async fn list_connections(&self) -> anyhow::Result<Vec<ConnectionView>> {
+        let stored = self.store().list_connections()?;
+        let refs: Vec<SecretRef> = stored.iter().map(|c| c.config.secret_ref()).collect();
+        let present = self
+            .blocking(move |secrets| {
+                refs.iter()
+                    .map(|secret_ref| secrets.is_available(secret_ref))
+                    .collect::<Vec<bool>>()
+            })
+            .await?;
+        Ok(stored
+            .into_iter()
+            .zip(present)
+            .map(|(stored, secret_stored)| {
+                connection_view(&stored.config, secret_stored, stored.updated_at)
+            })
+            .collect())
+    }
+
+    /// Adds or edits a connection: validates everything first, then stores the secret in the
+    /// keychain, then the connection, so a failure leaves nothing half-saved.
+    pub async fn save_connection(&self, form: ConnectionForm) -> anyhow::Result<ConnectionView> {
+        let config = forms::connection_from_form(&form)?;
+        let original = form
+            .original_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        let existing_original = match original {
+            Some(name) => Some(
+                self.store()
+                    .get_connection(name)
+                    .map_err(|e| anyhow::Error::new(e.user_facing()))?,
+            ),
+            None => None,
+        };
+        let renaming = original.is_some_and(|name| name != config.name);
+        if (original.is_none() || renaming) && self.store().find_connection(&config.name)?.is_some()
+        {
+            return Err(Invalid {
+                what: "connection".into(),
+                problems: vec![crosswalk_core::ValidationError::new(
+                    "name",
+                    format!("a connection named \"{}\" already exists", config.name),
+                )],
+            }
+            .into());
+        }
+        if let Some(existing) = &existing_original {
+            if existing.config.settings.kind() != config.settings.kind() {
+                return Err(Invalid {
+                    what: "connection".into(),
+                    problems: vec![crosswalk_core::ValidationError::new("kind", "the kind of an existing connection cannot change; add a new connection instead")],
+                }
+                .into());
+            }
+        }
+        let new_secret = form
+            .secret
+            .as_deref()
+            .map(crosswalk_core::Secret::new)
+            .filter(|s| !s.is_empty());
+        let target_ref = config.secret_ref();
+        match (&target_ref, new_secret) {
+            (SecretRef::Keychain(entry), Some(secret)) => {
+                let entry = entry.clone();
+                self.blocking(move |secrets| secrets.keychain().set(&entry, &secret))
+                    .await?
+                    .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+            }
+            (SecretRef::Keychain(entry), None) => {
+                // No new value: keep the stored one, moving it along on a rename.
+                let old_entry = existing_original.as_ref().map(|c| c.config.secret_ref());
+                let entry = entry.clone();
+                let moved = self
+                    .blocking(move |secrets| -> Result<bool, crosswalk_secrets::Error> {
+                        if secrets.keychain().exists(&entry)? {
+                            return Ok(true);
+                        }
+                        if let Some(SecretRef::Keychain(old)) = old_entry {
+                            if old != entry && secrets.keychain().exists(&old)? {
+                                let value = secrets.keychain().get(&old)?;
+                                secrets.keychain().set(&entry, &value)?;
+                                return Ok(true);
+                            }
+                        }
+                        Ok(false)
+                    })
+                    .await?
+                    .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+                if !moved {
+                    return Err(Invalid {
+                        what: "connection".into(),
+                        problems: vec![crosswalk_core::ValidationError::new(
+                            "secret",
+                            format!(
+                                "enter the {} (it is stored in the OS keychain, never shown again)",
+                                config.settings.kind().secret_label()
+                            ),
+                        )],
+                    }
+                    .into());
+                }
+            }
+            (SecretRef::Env(_), Some(_)) => {
+                return Err(Invalid {
+                    what: "connection".into(),
+                    problems: vec![crosswalk_core::ValidationError::new(
+                        "secret",
+                        "leave the secret empty when it is read from an environment variable",
+                    )],
+                }
+                .into());
+            }
+            (SecretRef::Env(_), None) => {}
+        }
+        self.store().upsert_connection(&config)?;
+        if renaming {
+            if let Some(old) = &existing_original {
+                self.store().delete_connection(&old.config.name)?;
+                self.forget_owned_secret(&old.config, Some(&target_ref))
+                    .await;
+            }
+        }
+        let stored = self.store().get_connection(&config.name)?;
+        Ok(connection_view(&stored.config, true, stored.updated_at))
+    }
+
+    /// Removes the keychain entry a connection owned (named after it), unless still in use.
+    async fn forget_owned_secret(&self, old: &ConnectionConfig, still_used: Option<&SecretRef>) {
+        let SecretRef::Keychain(entry) = old.secret_ref() else {
+            return;
+        };
+        if entry != old.name || still_used == Some(&SecretRef::Keychain(entry.clone())) {
+            return;
+        }
+        let res = self
+            .blocking(move |secrets| secrets.keychain().delete(&entry))
+            .await;
+        if let Ok(Err(error)) | Err(error) =
+            res.map_err(|e| crosswalk_secrets::Error::Unavailable {
+                detail: e.to_string(),
+            })
+        {
+            tracing::warn!(message = "Could not remove a keychain entry.", error = %error);
+        }
+    }
+
+    /// Deletes a connection and the keychain entry it owned.
+    pub async fn delete_connection(&self, name: &str) -> anyhow::Result<()> {
+        let stored = self
+            .store()
+            .get_connection(name)
+            .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+        self.store().delete_connection(name)?;
+        self.forget_owned_secret(&stored.config, None).await;
+        Ok(())
+    }
+
+    /// "Test connection": signs in and probes what Crosswalk needs, as a checklist.
+    pub async fn test_connection(&self, name: &str) -> anyhow::Result<ConnectionTestReport> {
+        let stored = self
+            .store()
+            .get_connection(name)
+            .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+        Ok(crosswalk_engine::checks::test_connection(self.engine.services(), &stored.config).await)
+    }
+
+    /// The job kinds this build can run.
+    pub fn list_job_kinds(&self) -> Vec<JobKindView> {
+        self.engine
+            .registry()
+            .kinds()
+            .map(|kind| JobKindView {
+                kind: kind.kind().into(),
+                label: kind.label().into(),
+            })
+            .collect()
+    }
+
+    /// Every job with its last run.
+    pub fn list_jobs(&self) -> anyhow::Result<Vec<JobView>> {
+        let running = self.engine.running();
+        self.store()
+            .list_jobs()?
+            .into_iter()
+            .map(|job| {
+                let last_run = self.store().last_run(job.id)?.map(|run| run_summary(&run));
+                let kind_label = self.engine.registry().get(&job.config.kind).map_or_else(
+                    || format!("{} (unknown kind)", job.config.kind),
+                    |k| k.label().to_owned(),
+                );
+                Ok(JobView {
+                    name: job.config.name.clone(),
+                    kind: job.config.kind.clone(),
+                    kind_label,
+                    schedule: job.config.schedule,
+                    schedule_label: job.config.schedule.label(),
+                    enabled: job.config.enabled,
+                    next_due_at: job.next_due_at.map(timestamp),
+                    running_run_id: running
+                        .iter()
+                        .find(|(id, _)| *id == job.id)
+                        .map(|(_, run)| run.0),
+                    last_run,
+                    form: forms::form_from_job(&job.config),
+                })
+            })
+            .collect()
+    }
+
+    /// Adds or edits a job after checking its kind-specific settings.
+    pub async fn save_job(&self, form: JobForm) -> anyhow::Result<JobView> {
+        let job = forms::job_from_form(&form)?;
+        let Some(kind) = self.engine.registry().get(&job.kind) else {
+            return Err(Invalid {
+                what: "job".into(),
+                problems: vec![crosswalk_core::ValidationError::new(
+                    "kind",
+                    format!(
+                        "unknown kind \"{}\"; use one of: {}",
+                        job.kind,
+                        self.engine.registry().words().join(", ")
+                    ),
+                )],
+            }
+            .into());
+        };
+        if let Err(problems) = kind.validate(&job.settings) {
+            let problems = problems
+                .into_iter()
+                .map(|mut p| {
+                    p.message = format!("{}: {}", p.field, p.message);
+                    p.field = "settings_json".into();
+                    p
+                })
+                .collect();
+            return Err(Invalid {
+                what: "job".into(),
+                problems,
+            }
+            .into());
+        }
+        let original = form.original_name.as_deref().filter(|n| !n.is_empty());
+        let renaming = original.is_some_and(|n| n != job.name);
+        if (original.is_none() || renaming) && self.store().find_job(&job.name)?.is_some() {
+            return Err(Invalid {
+                what: "job".into(),
+                problems: vec![crosswalk_core::ValidationError::new(
+                    "name",
+                    format!("a job named \"{}\" already exists", job.name),
+                )],
+            }
+            .into());
+        }
+        let before = match original {
+            Some(name) => Some(
+                self.store()
+                    .get_job(name)
+                    .map_err(|e| anyhow::Error::new(e.user_facing()))?,
+            ),
+            None => None,
+        };
+        if renaming {
+            // Runs and cursors belong to the job row, so a rename keeps its history.
+            let old = before.as_ref().expect("renaming implies an original job");
+            self.store().rename_job(old.id, &job.name)?;
+        }
+        // The store clears the due time when the schedule or enabled flag changes.
+        self.store().upsert_job(&job)?;
+        self.scheduler.config_changed().await;
+        self.list_jobs()?
+            .into_iter()
+            .find(|j| j.name == job.name)
+            .ok_or_else(|| anyhow::anyhow!("job vanished after saving"))
+    }
+
+    /// Deletes a job and its run history.
+    pub async fn delete_job(&self, name: &str) -> anyhow::Result<()> {
+        let job = self
+            .store()
+            .get_job(name)
+            .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+        if self.engine.is_running(job.id) {
+            return Err(
+                UserFacing::new(Code::Conflict, format!("Job \"{name}\" is running."))
+                    .with_fix("Cancel the run or wait for it to finish, then delete the job.")
+                    .into(),
+            );
+        }
+        self.store().delete_job(name)?;
+        self.scheduler.config_changed().await;
+        Ok(())
+    }
+
+    /// "Sync now".
+    pub async fn run_job_now(&self, name: &str) -> anyhow::Result<RunId> {
+        self.scheduler.run_now(name, Trigger::SyncNow).await
+    }
+
+    /// Asks a run to stop.
+    pub async fn cancel_run(&self, run_id: RunId) -> anyhow::Result<bool> {
+        self.scheduler.cancel(run_id).await
+    }
+
+    /// The newest runs, optionally of one job.
+    pub fn list_runs(&self, job_name: Option<&str>, limit: u32) -> anyhow::Result<Vec<RunSummary>> {
+        let job = match job_name {
+            Some(name) => Some(
+                self.store()
+                    .get_job(name)
+                    .map_err(|e| anyhow::Error::new(e.user_facing()))?
+                    .id,
+            ),
+            None => None,
+        };
+        let runs = self.store().list_runs(&RunFilter {
+            job,
+            limit: limit.clamp(1, 1000),
+            before: None,
+        })?;
+        Ok(runs.iter().map(run_summary).collect())
+    }
+
+    /// One run with counts per object kind and requests per remote.
+    pub fn get_run(&self, run_id: RunId) -> anyhow::Result<RunDetail> {
+        let run = self
+            .store()
+            .get_run(run_id)
+            .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+        Ok(run_detail(&run))
+    }
+
+    /// A filtered page of a run's events.
+    pub fn list_run_events(&self, run_id: RunId, query: EventQuery) -> anyhow::Result<EventPage> {
+        let filter = EventFilter {
+            min_level: query.level,
+            action: match query.action.as_deref().filter(|a| !a.is_empty()) {
+                Some(action) => {
+                    Some(crosswalk_store::EventAction::parse(action).ok_or_else(|| {
+                        UserFacing::new(
+                            Code::Validation,
+                            format!("Unknown event action \"{action}\"."),
+                        )
+                    })?)
+                }
+                None => None,
+            },
+            object_kind: query.object_kind.filter(|k| !k.is_empty()),
+            text: query.text.filter(|t| !t.trim().is_empty()),
+            limit: Some(query.limit.unwrap_or(200).clamp(1, 10_000)),
+            offset: query.offset.unwrap_or(0),
+        };
+        let total = self.store().count_events(run_id, &filter)?;
+        let events = self
+            .store()
+            .list_events(run_id, &filter)?
+            .into_iter()
+            .map(event_view)
+            .collect();
+        Ok(EventPage { events, total })
+    }
+
+    /// What the dashboard shows.
+    pub fn get_dashboard(&self) -> anyhow::Result<DashboardView> {
+        let store = self.store();
+        let jobs = store.list_jobs()?;
+        let recent = store.list_runs(&RunFilter {
+            job: None,
+            limit: 50,
+            before: None,
+        })?;
+        let now = self.engine.services().clock.now();
+        let failed_last_24h = recent
+            .iter()
+            .filter(|run| run.started_at > now - time::Duration::days(1))
+            .filter(|run| {
+                matches!(
+                    run.status,
+                    crosswalk_core::RunStatus::Failed
+                        | crosswalk_core::RunStatus::CompletedWithErrors
+                        | crosswalk_core::RunStatus::Interrupted
+                )
+            })
+            .count();
+        Ok(DashboardView {
+            connections: u32::try_from(store.list_connections()?.len()).unwrap_or(u32::MAX),
+            jobs: u32::try_from(jobs.len()).unwrap_or(u32::MAX),
+            enabled_jobs: u32::try_from(jobs.iter().filter(|j| j.config.enabled).count())
+                .unwrap_or(u32::MAX),
+            running: recent
+                .iter()
+                .filter(|r| r.status == crosswalk_core::RunStatus::Running)
+                .map(run_summary)
+                .collect(),
+            recent_runs: recent.iter().take(10).map(run_summary).collect(),
+            failed_last_24h: u32::try_from(failed_last_24h).unwrap_or(u32::MAX),
+            schedules_paused: store
+                .get_setting(crosswalk_engine::scheduler::PAUSED_SETTING)?
+                .unwrap_or(false),
+        })
+    }
+
+    /// The console preferences.
+    pub fn get_settings(&self) -> anyhow::Result<AppSettings> {
+        let mut settings: AppSettings = self.store().get_setting(SETTINGS_KEY)?.unwrap_or_default();
+        settings.schedules_paused = self
+            .store()
+            .get_setting(crosswalk_engine::scheduler::PAUSED_SETTING)?
+            .unwrap_or(false);
+        Ok(settings)
+    }
+
+    /// Saves the console preferences; pausing takes effect at once.
+    pub async fn save_settings(&self, settings: AppSettings) -> anyhow::Result<AppSettings> {
+        if !matches!(settings.theme.as_str(), "system" | "light" | "dark") {
+            return Err(Invalid {
+                what: "settings".into(),
+                problems: vec![crosswalk_core::ValidationError::new(
+                    "theme",
+                    "use system, light or dark",
+                )],
+            }
+            .into());
+        }
+        self.store().set_setting(SETTINGS_KEY, &settings)?;
+        let paused: bool = self
+            .store()
+            .get_setting(crosswalk_engine::scheduler::PAUSED_SETTING)?
+            .unwrap_or(false);
+        if paused != settings.schedules_paused {
+            self.scheduler.pause(settings.schedules_paused).await?;
+        }
+        Ok(settings)
+    }
+
+    /// Version, folders and keychain, for the About section.
+    pub fn app_info(&self) -> AppInfo {
+        (*self.info).clone()
+    }
+}
+
+fn connection_view(
+    config: &ConnectionConfig,
+    secret_stored: bool,
+    updated_at: OffsetDateTime,
+) -> ConnectionView {
+    ConnectionView {
+        name: config.name.clone(),
+        kind: config.settings.kind(),
+        target: forms::connection_target(config),
+        secret_location: secret_location(&config.secret_ref()),
+        secret_stored,
+        form: forms::form_from_connection(config),
+        updated_at: timestamp(updated_at),
+    }
+}
+
+/// The run-list line of a stored run.
+pub fn run_summary(run: &RunRow) -> RunSummary {
+    RunSummary {
+        id: run.id.0,
+        job_name: run.job_name.clone(),
+        trigger: run.trigger,
+        status: run.status,
+        dry_run: run.dry_run,
+        started_at: timestamp(run.started_at),
+        finished_at: run.finished_at.map(timestamp),
+        duration_ms: run
+            .finished_at
+            .map(|end| u64::try_from((end - run.started_at).whole_milliseconds()).unwrap_or(0)),
+        totals: run.totals(),
+        requests: run.requests.values().map(|r| r.requests).sum(),
+        error: run.error.clone().map(AppError::from),
+        progress_done: run.progress.done,
+        progress_total: run.progress.total.unwrap_or(0),
+        progress_message: run.progress.message.clone(),
+    }
+}
+
+/// The drill-down view of a stored run.
+pub fn run_detail(run: &RunRow) -> RunDetail {
+    RunDetail {
+        summary: run_summary(run),
+        counts: run.counts.clone(),
+        requests: run
+            .requests
+            .iter()
+            .map(|(remote, r)| {
+                (
+                    remote.clone(),
+                    RequestStats {
+                        requests: r.requests,
+                        throttled: r.throttled,
+                        retries: r.retries,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The UI form of a stored event.
+pub fn event_view(event: crosswalk_store::EventRow) -> RunEventView {
+    RunEventView {
+        id: event.id,
+        at: timestamp(event.at),
+        level: event.level,
+        object_kind: event.object_kind.unwrap_or_default(),
+        object_id: event.object_id.unwrap_or_default(),
+        object_label: event.object_label.unwrap_or_default(),
+        action: event.action.as_str().into(),
+        message: event.message,
+        before: event.before,
+        after: event.after,
+        fix: event.fix,
+    }
+}

@@ -1,0 +1,158 @@
+//! The command-line grammar (clap derive). Every subcommand's help is what admins read first.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  unexpected error (a bug; see the log)
+  2  invalid input: arguments, configuration file, names, URLs, tenant or client IDs
+  3  not found: no such connection, job or run
+  4  credentials rejected or a permission/consent missing (also: a connection test failed)
+  5  remote system unreachable or kept failing
+  6  OS keychain unavailable, or a secret missing
+  7  conflict: the data folder is used by another Crosswalk process, or the job is already running
+  8  cancelled
+  9  the run finished but some objects failed (see `crosswalk run show RUN`)
+
+Data folder: --data-dir, else $CROSSWALK_DATA_DIR, else the OS per-user data folder
+(Linux: ~/.local/share/crosswalk, macOS: ~/Library/Application Support/crosswalk,
+Windows: %APPDATA%\\crosswalk). Secrets live in the OS keychain, never in that folder.";
+
+/// Crosswalk keeps Jira (and Jira Service Management Assets) in step with Microsoft Entra ID,
+/// Intune and Dynamics 365. Without a subcommand it opens the console window.
+#[derive(Debug, Parser)]
+#[command(name = "crosswalk", version, about, long_about = None, after_long_help = EXIT_CODES, after_help = "Run `crosswalk --help` for exit codes and where data lives.")]
+pub struct Cli {
+    /// Data folder holding the database and logs (default: the OS per-user data folder).
+    #[arg(long, global = true, env = "CROSSWALK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// More diagnostics on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply or export the declarative configuration (connections and jobs; never secrets).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Store or remove secrets in the OS keychain.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// List or test connections.
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+    /// List jobs with their schedules and last runs.
+    Jobs(JsonFlag),
+    /// Run a job now and wait for it to finish.
+    Sync(SyncArgs),
+    /// List recent runs, newest first.
+    Runs(RunsArgs),
+    /// Show one run: counts, requests and events.
+    #[command(subcommand)]
+    Run(RunCommand),
+    /// Run the scheduler without a window (for servers); stops on Ctrl-C or SIGTERM.
+    Serve,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON for scripts instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Create or update the connections and jobs in FILE. Validates the whole file first and
+    /// changes nothing if anything is wrong; applying the same file twice changes nothing.
+    Apply {
+        /// TOML file with [[connection]] and [[job]] tables.
+        file: PathBuf,
+        /// Also delete connections and jobs the file does not list.
+        #[arg(long)]
+        prune: bool,
+        /// Only validate the file and show what would change.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the stored connections and jobs as TOML (no secrets).
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret under NAME in the OS keychain, reading the value from standard input
+    /// (a connection's secret is the entry named like the connection unless it says otherwise).
+    Set {
+        /// Keychain entry name, usually the connection's name.
+        name: String,
+    },
+    /// Remove the secret NAME from the OS keychain.
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// List connections and where their secrets live.
+    List(JsonFlag),
+    /// Sign in and check every permission the syncs need; prints a checklist with fixes.
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Job name (see `crosswalk jobs`).
+    pub job: String,
+    /// Compute and record the plan without writing to Jira or Dynamics.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the finished run as JSON instead of text and a progress bar.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only runs of this job.
+    #[arg(long)]
+    pub job: Option<String>,
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// Show a run's summary and its events.
+    Show {
+        /// Run id (see `crosswalk runs`).
+        run: i64,
+        /// Only events at or above this level: info, warn, error.
+        #[arg(long)]
+        level: Option<String>,
+        /// How many events to print.
+        #[arg(long, default_value_t = 50)]
+        events: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}

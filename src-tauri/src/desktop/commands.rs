@@ -1,0 +1,137 @@
+//! The IPC commands: thin wrappers over `crosswalk_api::Api`, errors as `AppError`.
+
+use crosswalk_api::dto::*;
+use crosswalk_api::{Api, AppError};
+use crosswalk_core::RunId;
+use tauri::State;
+
+type Res<T> = Result<T, AppError>;
+
+#[tauri::command]
+async fn list_connections(api: State<'_, Api>) -> Res<Vec<ConnectionView>> {
+    Ok(api.list_connections().await?)
+}
+
+#[tauri::command]
+async fn save_connection(api: State<'_, Api>, form: ConnectionForm) -> Res<ConnectionView> {
+    Ok(api.save_connection(form).await?)
+}
+
+#[tauri::command]
+async fn delete_connection(api: State<'_, Api>, name: String) -> Res<()> {
+    Ok(api.delete_connection(&name).await?)
+}
+
+#[tauri::command]
+async fn test_connection(api: State<'_, Api>, name: String) -> Res<ConnectionTestReport> {
+    Ok(api.test_connection(&name).await?)
+}
+
+#[tauri::command]
+fn list_job_kinds(api: State<'_, Api>) -> Vec<JobKindView> {
+    api.list_job_kinds()
+}
+
+#[tauri::command]
+fn list_jobs(api: State<'_, Api>) -> Res<Vec<JobView>> {
+    Ok(api.list_jobs()?)
+}
+
+#[tauri::command]
+async fn save_job(api: State<'_, Api>, form: JobForm) -> Res<JobView> {
+    Ok(api.save_job(form).await?)
+}
+
+#[tauri::command]
+async fn delete_job(api: State<'_, Api>, name: String) -> Res<()> {
+    Ok(api.delete_job(&name).await?)
+}
+
+#[tauri::command]
+async fn run_job_now(api: State<'_, Api>, name: String) -> Res<i64> {
+    Ok(api.run_job_now(&name).await?.0)
+}
+
+#[tauri::command]
+async fn cancel_run(api: State<'_, Api>, run_id: i64) -> Res<bool> {
+    Ok(api.cancel_run(RunId(run_id)).await?)
+}
+
+#[tauri::command]
+fn list_runs(api: State<'_, Api>, job_name: Option<String>, limit: u32) -> Res<Vec<RunSummary>> {
+    Ok(api.list_runs(job_name.as_deref(), limit)?)
+}
+
+#[tauri::command]
+fn get_run(api: State<'_, Api>, run_id: i64) -> Res<RunDetail> {
+    Ok(api.get_run(RunId(run_id))?)
+}
+
+#[tauri::command]
+fn list_run_events(api: State<'_, Api>, run_id: i64, query: EventQuery) -> Res<EventPage> {
+    Ok(api.list_run_events(RunId(run_id), query)?)
+}
+
+#[tauri::command]
+fn get_dashboard(api: State<'_, Api>) -> Res<DashboardView> {
+    Ok(api.get_dashboard()?)
+}
+
+#[tauri::command]
+fn get_settings(api: State<'_, Api>) -> Res<AppSettings> {
+    Ok(api.get_settings()?)
+}
+
+#[tauri::command]
+async fn save_settings(
+    app: tauri::AppHandle,
+    api: State<'_, Api>,
+    settings: AppSettings,
+) -> Res<AppSettings> {
+    use tauri_plugin_autostart::ManagerExt as _;
+    let saved = api.save_settings(settings).await?;
+    let autostart = app.autolaunch();
+    let res = if saved.start_at_login {
+        autostart.enable()
+    } else {
+        autostart.disable()
+    };
+    if let Err(error) = res {
+        // Disabling an entry that was never created is not worth bothering the admin about.
+        if saved.start_at_login {
+            return Err(AppError::from(
+                crosswalk_core::UserFacing::new(crosswalk_core::Code::Unknown, format!("Could not register Crosswalk to start at login: {error}."))
+                    .with_fix("Check that your desktop allows autostart entries (~/.config/autostart on Linux)."),
+            ));
+        }
+    }
+    Ok(saved)
+}
+
+#[tauri::command]
+fn get_app_info(api: State<'_, Api>) -> AppInfo {
+    api.app_info()
+}
+
+/// The handler registering every command in [`crate::COMMANDS`].
+pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        list_connections,
+        save_connection,
+        delete_connection,
+        test_connection,
+        list_job_kinds,
+        list_jobs,
+        save_job,
+        delete_job,
+        run_job_now,
+        cancel_run,
+        list_runs,
+        get_run,
+        list_run_events,
+        get_dashboard,
+        get_settings,
+        save_settings,
+        get_app_info,
+    ]
+}
