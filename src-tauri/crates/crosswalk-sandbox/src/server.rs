@@ -1,0 +1,104 @@
+//! Binding the five servers to 127.0.0.1 ephemeral ports and serving them.
+
+use crate::faults::{self, Server};
+use crate::world::World;
+use crate::SandboxUrls;
+use axum::body::Body;
+use axum::http::Request;
+use axum::middleware::Next;
+use axum::Router;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use url::Url;
+
+/// The bound, not yet serving, listeners.
+pub(crate) struct Listeners {
+    listeners: Vec<(Server, TcpListener)>,
+}
+
+/// A serving server; dropping it stops the server.
+pub(crate) struct Running {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Listeners {
+    /// Binds one loopback listener per server.
+    pub(crate) async fn bind() -> anyhow::Result<Listeners> {
+        let mut listeners = Vec::new();
+        for server in Server::ALL {
+            listeners.push((server, TcpListener::bind("127.0.0.1:0").await?));
+        }
+        Ok(Listeners { listeners })
+    }
+
+    fn url(&self, server: Server) -> Url {
+        let (_, listener) = self
+            .listeners
+            .iter()
+            .find(|(s, _)| *s == server)
+            .expect("every server is bound");
+        let port = listener
+            .local_addr()
+            .expect("a bound listener has an address")
+            .port();
+        Url::parse(&format!("http://127.0.0.1:{port}")).expect("loopback URL parses")
+    }
+
+    /// The base URLs clients use.
+    pub(crate) fn urls(&self) -> SandboxUrls {
+        SandboxUrls {
+            login: self.url(Server::Login),
+            graph: self.url(Server::Graph),
+            jira: self.url(Server::Jira),
+            assets: self.url(Server::Assets),
+            dataverse: self.url(Server::Dataverse),
+        }
+    }
+
+    /// Starts serving every listener on the current runtime.
+    pub(crate) fn serve(self, world: Arc<World>) -> Vec<Running> {
+        self.listeners
+            .into_iter()
+            .map(|(server, listener)| {
+                let router = match server {
+                    Server::Login => crate::identity::router(),
+                    Server::Graph => crate::graph::router(),
+                    Server::Jira => crate::jira::router(),
+                    Server::Assets => crate::assets::router(),
+                    Server::Dataverse => crate::dataverse::router(),
+                };
+                let app: Router = router
+                    .layer(axum::middleware::from_fn_with_state((Arc::clone(&world), server), front_door))
+                    .with_state(Arc::clone(&world));
+                let task = tokio::spawn(async move {
+                    if let Err(error) = axum::serve(listener, app).await {
+                        tracing::error!(message = "Sandbox server stopped.", server = server.as_str(), error = %error);
+                    }
+                });
+                Running { task }
+            })
+            .collect()
+    }
+}
+
+/// Counts every request and applies injected faults before the real handler.
+async fn front_door(
+    axum::extract::State((world, server)): axum::extract::State<(Arc<World>, Server)>,
+    request: Request<Body>,
+    next: Next,
+) -> axum::response::Response {
+    world.count_request(server);
+    let fault = world
+        .faults
+        .take(server, request.method().as_str(), request.uri().path());
+    match fault {
+        Some(fault) => faults::apply(fault, server, request, next).await,
+        None => next.run(request).await,
+    }
+}

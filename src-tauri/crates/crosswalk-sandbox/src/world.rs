@@ -1,0 +1,149 @@
+//! The sandbox's whole state: one [`World`] shared by the servers, and the [`SandboxHandle`]
+//! tests and the demo use to look at it and change it.
+
+use crate::faults::{FaultRule, Faults, Server};
+use crate::{SandboxOptions, SandboxUrls};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use time::OffsetDateTime;
+
+/// Everything the servers know. Each remote system's state sits behind its own lock.
+pub struct World {
+    pub identity: Mutex<crate::identity::IdentityState>,
+    pub graph: Mutex<crate::graph::GraphState>,
+    pub jira: Mutex<crate::jira::JiraState>,
+    pub assets: Mutex<crate::assets::AssetsState>,
+    pub dataverse: Mutex<crate::dataverse::DataverseState>,
+    pub faults: Faults,
+    requests: [AtomicU64; 5],
+    /// Seconds added to the wall clock (tests move time forward: token and secret expiry).
+    clock_offset_secs: AtomicI64,
+}
+
+/// Locks a mutex even if a panicking handler poisoned it (state stays usable for the next test).
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl World {
+    /// Generates the world described by `options` (deterministic from its seed).
+    pub fn generate(options: &SandboxOptions, urls: &SandboxUrls) -> World {
+        let generated = crate::generator::generate(options.size, options.seed);
+        World {
+            identity: Mutex::new(crate::identity::IdentityState::new(urls)),
+            graph: Mutex::new(crate::graph::GraphState::new(generated.directory)),
+            jira: Mutex::new(crate::jira::JiraState::new(&generated.jira, urls)),
+            assets: Mutex::new(crate::assets::AssetsState::new(&generated.jira, urls)),
+            dataverse: Mutex::new(crate::dataverse::DataverseState::new(
+                generated.dataverse,
+                urls,
+            )),
+            faults: Faults::default(),
+            requests: Default::default(),
+            clock_offset_secs: AtomicI64::new(0),
+        }
+    }
+
+    /// "Now" as the sandbox sees it (wall clock plus the test offset).
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+            + time::Duration::seconds(self.clock_offset_secs.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn count_request(&self, server: Server) {
+        self.requests[server as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests each server has answered (or failed on purpose) so far.
+    pub fn request_counts(&self) -> BTreeMap<Server, u64> {
+        Server::ALL
+            .into_iter()
+            .map(|server| {
+                (
+                    server,
+                    self.requests[server as usize].load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    }
+}
+
+/// What tests and the demo hold to look at and change the running sandbox. Cheap to clone.
+#[derive(Clone)]
+pub struct SandboxHandle {
+    world: Arc<World>,
+    urls: SandboxUrls,
+}
+
+impl SandboxHandle {
+    pub(crate) fn new(world: Arc<World>, urls: SandboxUrls) -> SandboxHandle {
+        SandboxHandle { world, urls }
+    }
+
+    /// The shared world (each system's state behind its lock).
+    pub fn world(&self) -> &Arc<World> {
+        &self.world
+    }
+
+    /// The servers' base URLs.
+    pub fn urls(&self) -> &SandboxUrls {
+        &self.urls
+    }
+
+    /// Adds a fault rule.
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.world.faults.add(rule);
+    }
+
+    /// Fails the next `n` requests to `server` whose path contains `route`.
+    pub fn fail_next(&self, server: Server, route: &str, n: u32, fault: crate::Fault) {
+        self.world
+            .faults
+            .add(FaultRule::next(server, route, n, fault));
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.world.faults.clear();
+    }
+
+    /// Requests one server has received so far.
+    pub fn requests(&self, server: Server) -> u64 {
+        self.world.request_counts()[&server]
+    }
+
+    /// Moves the sandbox's clock forward (token lifetimes, secret expiry, delta-token age).
+    pub fn advance_clock(&self, by: time::Duration) {
+        self.world
+            .clock_offset_secs
+            .fetch_add(by.whole_seconds(), Ordering::Relaxed);
+    }
+
+    /// Runs `f` on the Graph directory state.
+    pub fn graph<R>(&self, f: impl FnOnce(&mut crate::graph::GraphState) -> R) -> R {
+        f(&mut lock(&self.world.graph))
+    }
+
+    /// Runs `f` on the identity platform state (apps, secrets, consent).
+    pub fn identity<R>(&self, f: impl FnOnce(&mut crate::identity::IdentityState) -> R) -> R {
+        f(&mut lock(&self.world.identity))
+    }
+
+    /// Runs `f` on the Jira site state.
+    pub fn jira<R>(&self, f: impl FnOnce(&mut crate::jira::JiraState) -> R) -> R {
+        f(&mut lock(&self.world.jira))
+    }
+
+    /// Runs `f` on the Assets state.
+    pub fn assets<R>(&self, f: impl FnOnce(&mut crate::assets::AssetsState) -> R) -> R {
+        f(&mut lock(&self.world.assets))
+    }
+
+    /// Runs `f` on the Dataverse state.
+    pub fn dataverse<R>(&self, f: impl FnOnce(&mut crate::dataverse::DataverseState) -> R) -> R {
+        f(&mut lock(&self.world.dataverse))
+    }
+}
