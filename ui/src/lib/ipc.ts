@@ -1,0 +1,217 @@
+/**
+ * The console's only door to the Rust side.
+ *
+ * Every Tauri command and event the UI uses has a typed camelCase wrapper here; the types come
+ * from `./bindings` (generated from the Rust DTOs by ts-rs, never edited by hand). No other
+ * module imports `@tauri-apps/api` (an ESLint rule enforces it), so tests mock exactly this
+ * surface with `mockIPC`.
+ *
+ * Every rejected command is normalised into a `CommandError`, which is an `Error` that also
+ * satisfies the generated `AppError` shape: `{ code, message, fix, fields }`.
+ */
+import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { AppError } from './bindings/AppError';
+import type { AppInfo } from './bindings/AppInfo';
+import type { AppSettings } from './bindings/AppSettings';
+import type { CheckReport } from './bindings/CheckReport';
+import type { Code } from './bindings/Code';
+import type { ConnectionForm } from './bindings/ConnectionForm';
+import type { ConnectionView } from './bindings/ConnectionView';
+import type { DashboardView } from './bindings/DashboardView';
+import type { EventPage } from './bindings/EventPage';
+import type { EventQuery } from './bindings/EventQuery';
+import type { FieldError } from './bindings/FieldError';
+import type { JobForm } from './bindings/JobForm';
+import type { JobKindView } from './bindings/JobKindView';
+import type { JobView } from './bindings/JobView';
+import type { RunChanged } from './bindings/RunChanged';
+import type { RunDetail } from './bindings/RunDetail';
+import type { RunProgress } from './bindings/RunProgress';
+import type { RunSummary } from './bindings/RunSummary';
+import { toNumber, type Int } from './ids';
+
+export type { UnlistenFn };
+
+const CODES: readonly Code[] = [
+  'unknown',
+  'validation',
+  'notFound',
+  'authExpired',
+  'permissionDenied',
+  'remoteUnavailable',
+  'secretsUnavailable',
+  'conflict',
+  'cancelled',
+];
+
+/** A failed command: an `Error` (stack, `instanceof`) carrying the backend's `AppError`. */
+export class CommandError extends Error implements AppError {
+  readonly code: Code;
+  readonly fix: string | null;
+  readonly fields: FieldError[];
+
+  constructor(error: AppError) {
+    super(error.message);
+    this.name = 'CommandError';
+    this.code = error.code;
+    this.fix = error.fix;
+    this.fields = error.fields;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function nonEmptyString(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value : null;
+}
+
+function toFieldErrors(value: unknown): FieldError[] {
+  if (!Array.isArray(value)) return [];
+  const fields: FieldError[] = [];
+  for (const item of value as unknown[]) {
+    if (!isRecord(item)) continue;
+    const field = nonEmptyString(item.field);
+    const message = nonEmptyString(item.message);
+    if (field !== null && message !== null) fields.push({ field, message });
+  }
+  return fields;
+}
+
+/**
+ * Turns whatever a command (or our own code) threw into a `CommandError`.
+ *
+ * Tauri rejects with the serialised `AppError` object when the Rust side returns one, with a
+ * plain string for its own failures (unknown command, bad arguments, missing permission) and
+ * JS code can throw anything; all of them end up with a code, a message and a (maybe empty)
+ * list of field errors, so the UI has one shape to show.
+ */
+export function toAppError(raw: unknown): CommandError {
+  if (raw instanceof CommandError) return raw;
+  if (typeof raw === 'string') {
+    return new CommandError({
+      code: 'unknown',
+      message: raw.trim() === '' ? 'Something went wrong.' : raw,
+      fix: null,
+      fields: [],
+    });
+  }
+  if (isRecord(raw)) {
+    const code = CODES.find((known) => known === raw.code) ?? 'unknown';
+    const fields = toFieldErrors(raw.fields);
+    const message =
+      nonEmptyString(raw.message) ??
+      (fields.length > 0 ? 'Some fields need attention.' : 'Something went wrong.');
+    return new CommandError({ code, message, fix: nonEmptyString(raw.fix), fields });
+  }
+  const printable = typeof raw === 'number' || typeof raw === 'boolean' || typeof raw === 'bigint';
+  return new CommandError({
+    code: 'unknown',
+    message: printable ? String(raw) : 'Something went wrong.',
+    fix: null,
+    fields: [],
+  });
+}
+
+async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (error: unknown) {
+    throw toAppError(error);
+  }
+}
+
+// Connections
+
+export function listConnections(): Promise<ConnectionView[]> {
+  return call('list_connections');
+}
+
+export function saveConnection(form: ConnectionForm): Promise<ConnectionView> {
+  return call('save_connection', { form });
+}
+
+export function deleteConnection(name: string): Promise<null> {
+  return call('delete_connection', { name });
+}
+
+export function testConnection(name: string): Promise<CheckReport> {
+  return call('test_connection', { name });
+}
+
+// Jobs
+
+export function listJobKinds(): Promise<JobKindView[]> {
+  return call('list_job_kinds');
+}
+
+export function listJobs(): Promise<JobView[]> {
+  return call('list_jobs');
+}
+
+export function saveJob(form: JobForm): Promise<JobView> {
+  return call('save_job', { form });
+}
+
+export function deleteJob(name: string): Promise<null> {
+  return call('delete_job', { name });
+}
+
+/** Starts a run whatever the schedule; resolves to the new run's id. */
+export function runJobNow(name: string): Promise<number> {
+  return call('run_job_now', { name });
+}
+
+/** Asks a running run to stop; resolves to false when it had already finished. */
+export function cancelRun(runId: Int): Promise<boolean> {
+  // JSON has no bigint: send ids as numbers whichever way the caller holds them.
+  return call('cancel_run', { runId: toNumber(runId) });
+}
+
+// Runs
+
+export function listRuns(jobName: string | null, limit: number): Promise<RunSummary[]> {
+  return call('list_runs', { jobName, limit });
+}
+
+export function getRun(runId: Int): Promise<RunDetail> {
+  return call('get_run', { runId: toNumber(runId) });
+}
+
+export function listRunEvents(runId: Int, query: EventQuery): Promise<EventPage> {
+  return call('list_run_events', { runId: toNumber(runId), query });
+}
+
+// Dashboard and settings
+
+export function getDashboard(): Promise<DashboardView> {
+  return call('get_dashboard');
+}
+
+export function getSettings(): Promise<AppSettings> {
+  return call('get_settings');
+}
+
+export function saveSettings(settings: AppSettings): Promise<AppSettings> {
+  return call('save_settings', { settings });
+}
+
+export function getAppInfo(): Promise<AppInfo> {
+  return call('get_app_info');
+}
+
+// Events pushed by the backend
+
+export async function onRunProgress(handler: (progress: RunProgress) => void): Promise<UnlistenFn> {
+  return listen<RunProgress>('run:progress', (event) => handler(event.payload));
+}
+
+export async function onRunChanged(handler: (change: RunChanged) => void): Promise<UnlistenFn> {
+  return listen<RunChanged>('run:changed', (event) => handler(event.payload));
+}
+
+export async function onSchedulesPaused(handler: (paused: boolean) => void): Promise<UnlistenFn> {
+  return listen<boolean>('schedules:paused', (event) => handler(event.payload));
+}

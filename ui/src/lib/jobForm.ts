@@ -1,0 +1,82 @@
+/** The job editor's draft and its checks (JSON syntax of the settings, the interval). */
+import type { FieldError } from './bindings/FieldError';
+import type { JobForm } from './bindings/JobForm';
+import type { JobView } from './bindings/JobView';
+import { scheduleChoice, scheduleMinutes, toSchedule, type ScheduleChoice } from './schedule';
+
+export interface JobDraft {
+  originalName: string | null;
+  name: string;
+  kind: string;
+  schedule: ScheduleChoice;
+  everyMinutes: number;
+  enabled: boolean;
+  settingsJson: string;
+}
+
+export function newJobDraft(): JobDraft {
+  return {
+    originalName: null,
+    name: '',
+    kind: '',
+    schedule: 'off',
+    everyMinutes: 30,
+    enabled: true,
+    settingsJson: '{}',
+  };
+}
+
+export function jobDraftFrom(job: JobView): JobDraft {
+  const form = job.form;
+  return {
+    originalName: form.originalName ?? job.name,
+    name: form.name === '' ? job.name : form.name,
+    kind: form.kind === '' ? job.kind : form.kind,
+    schedule: scheduleChoice(form.schedule),
+    everyMinutes: scheduleMinutes(form.schedule) ?? 30,
+    enabled: form.enabled,
+    settingsJson: form.settingsJson,
+  };
+}
+
+/** `null` when `text` is valid JSON, else a sentence saying what is wrong. */
+export function jsonProblem(text: string): string | null {
+  if (text.trim() === '') return 'Enter the settings as JSON, e.g. {}.';
+  try {
+    JSON.parse(text);
+    return null;
+  } catch (error: unknown) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return `Not valid JSON: ${detail}`;
+  }
+}
+
+export function prettyJson(text: string): string {
+  return JSON.stringify(JSON.parse(text), null, 2);
+}
+
+export function toJobForm(draft: JobDraft): JobForm {
+  return {
+    originalName: draft.originalName,
+    name: draft.name.trim(),
+    kind: draft.kind,
+    schedule: toSchedule(draft.schedule, draft.everyMinutes),
+    enabled: draft.enabled,
+    settingsJson: draft.settingsJson,
+  };
+}
+
+export function validateJob(draft: JobDraft): FieldError[] {
+  const errors: FieldError[] = [];
+  if (draft.name.trim() === '') errors.push({ field: 'name', message: 'Give the job a name.' });
+  if (draft.kind === '') errors.push({ field: 'kind', message: 'Choose what the job does.' });
+  if (
+    draft.schedule === 'custom' &&
+    (!Number.isInteger(draft.everyMinutes) || draft.everyMinutes < 1)
+  ) {
+    errors.push({ field: 'schedule', message: 'Enter a whole number of minutes, 1 or more.' });
+  }
+  const json = jsonProblem(draft.settingsJson);
+  if (json !== null) errors.push({ field: 'settingsJson', message: json });
+  return errors;
+}

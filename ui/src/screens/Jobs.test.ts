@@ -1,0 +1,148 @@
+import { emit } from '@tauri-apps/api/event';
+import { render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import type { JobForm } from '../lib/bindings/JobForm';
+import { startLive } from '../lib/live.svelte';
+import { fakeBackend } from '../test/backend';
+import { byId } from '../test/dom';
+import { jobView, runSummary } from '../test/fixtures';
+import Jobs from './Jobs.svelte';
+
+const KINDS = [
+  { kind: 'entra_sync', label: 'Entra Sync' },
+  { kind: 'connected_items', label: 'Connected items' },
+];
+
+function row(name: string): HTMLElement {
+  const element = document.querySelector<HTMLElement>(`[data-job="${name}"]`);
+  if (element === null) throw new Error(`no row for ${name}`);
+  return element;
+}
+
+describe('Jobs screen', () => {
+  it('lists jobs with kind, schedule, switch and last run', async () => {
+    fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [jobView({ lastRun: runSummary({ id: 9, status: 'completed_with_errors' }) })],
+    });
+    render(Jobs);
+    await screen.findByText('entra-users');
+    const entry = row('entra-users');
+    expect(entry).toHaveTextContent('Entra Sync');
+    expect(entry).toHaveTextContent('Hourly');
+    expect(within(entry).getByRole('switch')).toBeChecked();
+    expect(entry).toHaveTextContent('Completed with errors');
+    expect(within(entry).getByRole('link')).toHaveAttribute('href', '#/runs/9');
+  });
+
+  it('starts a run with Sync now and follows its progress live', async () => {
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [jobView()],
+      run_job_now: () => 41,
+    });
+    await startLive();
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('entra-users');
+    backend.set({ list_jobs: () => [jobView({ runningRunId: 41 })] });
+    await user.click(within(row('entra-users')).getByRole('button', { name: 'Sync entra-users now' }));
+    expect(backend.callsOf('run_job_now')).toEqual([{ name: 'entra-users' }]);
+    await waitFor(() => expect(row('entra-users')).toHaveAttribute('data-running', 'true'));
+    expect(within(row('entra-users')).getByRole('button', { name: 'Cancel run of entra-users' })).toBeInTheDocument();
+
+    await emit('run:progress', { runId: 41, jobName: 'entra-users', done: 30, total: 120, message: 'Reading users' });
+    const bar = await within(row('entra-users')).findByRole('progressbar', { name: 'Progress of entra-users' });
+    await waitFor(() => expect(bar).toHaveAttribute('value', '30'));
+    expect(bar).toHaveAttribute('max', '120');
+    expect(row('entra-users')).toHaveTextContent('30 / 120 (25%)');
+    expect(row('entra-users')).toHaveTextContent('Reading users');
+
+    backend.set({ list_jobs: () => [jobView({ lastRun: runSummary({ id: 41 }) })] });
+    await emit('run:changed', { runId: 41, jobName: 'entra-users', status: 'succeeded' });
+    await waitFor(() => expect(row('entra-users')).toHaveAttribute('data-running', 'false'));
+    expect(row('entra-users')).toHaveTextContent('Succeeded');
+  });
+
+  it('cancels a running run', async () => {
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [jobView({ runningRunId: 5 })],
+      cancel_run: () => true,
+    });
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('entra-users');
+    await user.click(screen.getByRole('button', { name: 'Cancel run of entra-users' }));
+    expect(backend.callsOf('cancel_run')).toEqual([{ runId: 5 }]);
+  });
+
+  it('turns a job off with its switch', async () => {
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [jobView()],
+      save_job: (args) => jobView({ enabled: (args.form as JobForm).enabled }),
+    });
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('entra-users');
+    await user.click(within(row('entra-users')).getByRole('switch'));
+    await waitFor(() => expect(backend.callsOf('save_job')).toHaveLength(1));
+    expect(backend.callsOf('save_job')[0]?.form).toMatchObject({ name: 'entra-users', enabled: false, originalName: 'entra-users' });
+  });
+
+  it('adds a job, checking the settings JSON as it is typed', async () => {
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [],
+      save_job: () => jobView({ name: 'devices' }),
+    });
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('No jobs yet');
+    await user.click(byId('add-job'));
+    await user.type(screen.getByLabelText(/^Name/), 'devices');
+    await user.selectOptions(screen.getByLabelText(/^Kind/), 'entra_sync');
+    await user.selectOptions(screen.getByLabelText(/^Schedule/), 'custom');
+    const minutes = screen.getByLabelText('Every (minutes)');
+    await user.clear(minutes);
+    await user.type(minutes, '45');
+    const settings = screen.getByLabelText('Settings (JSON)');
+    await user.clear(settings);
+    await user.type(settings, '{{"source": ');
+    expect(settings).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByText(/Not valid JSON/)).toBeInTheDocument();
+    await user.click(byId('job-save'));
+    expect(backend.callsOf('save_job')).toEqual([]);
+
+    await user.type(settings, '"contoso-entra"}');
+    expect(settings).not.toHaveAttribute('aria-invalid');
+    await user.click(byId('job-save'));
+    await waitFor(() => expect(backend.callsOf('save_job')).toHaveLength(1));
+    expect(backend.callsOf('save_job')[0]).toEqual({
+      form: {
+        originalName: null,
+        name: 'devices',
+        kind: 'entra_sync',
+        schedule: { every_minutes: 45 },
+        enabled: true,
+        settingsJson: '{"source": "contoso-entra"}',
+      },
+    });
+  });
+
+  it('deletes a job after confirmation', async () => {
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [jobView()],
+      delete_job: () => null,
+    });
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('entra-users');
+    await user.click(screen.getByRole('button', { name: 'Delete entra-users' }));
+    await user.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Delete job' }));
+    await waitFor(() => expect(backend.callsOf('delete_job')).toEqual([{ name: 'entra-users' }]));
+  });
+});

@@ -1,0 +1,111 @@
+/** Builders for the generated IPC types, with sensible defaults and per-test overrides. */
+import type { CheckReport } from '../lib/bindings/CheckReport';
+import type { ConnectionForm } from '../lib/bindings/ConnectionForm';
+import type { ConnectionView } from '../lib/bindings/ConnectionView';
+import type { JobView } from '../lib/bindings/JobView';
+import type { RunCounts } from '../lib/bindings/RunCounts';
+import type { RunEventView } from '../lib/bindings/RunEventView';
+import type { RunSummary } from '../lib/bindings/RunSummary';
+import { emptyConnectionForm } from '../lib/connectionForm';
+
+export function jiraForm(overrides: Partial<ConnectionForm> = {}): ConnectionForm {
+  return {
+    ...emptyConnectionForm(),
+    originalName: 'contoso-jira',
+    name: 'contoso-jira',
+    kind: 'jira',
+    siteUrl: 'https://contoso.atlassian.net',
+    email: 'admin@contoso.com',
+    ...overrides,
+  };
+}
+
+export function connectionView(overrides: Partial<ConnectionView> = {}): ConnectionView {
+  return {
+    name: 'contoso-jira',
+    kind: 'jira',
+    target: 'https://contoso.atlassian.net',
+    secretLocation: 'OS keychain',
+    secretStored: true,
+    form: jiraForm(),
+    updatedAt: '2025-11-20T10:00:00Z',
+    ...overrides,
+  };
+}
+
+export function counts(overrides: Partial<RunCounts> = {}): RunCounts {
+  return { created: 0, updated: 0, unchanged: 0, retired: 0, deleted: 0, skipped: 0, failed: 0, ...overrides };
+}
+
+export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
+  return {
+    id: 1,
+    jobName: 'entra-users',
+    trigger: 'schedule',
+    status: 'succeeded',
+    dryRun: false,
+    startedAt: '2025-11-20T10:00:00Z',
+    finishedAt: '2025-11-20T10:01:00Z',
+    durationMs: 60_000,
+    totals: counts({ created: 3, updated: 5, unchanged: 100 }),
+    requests: 12,
+    error: null,
+    progressDone: 0,
+    progressTotal: 0,
+    progressMessage: null,
+    ...overrides,
+  };
+}
+
+export function jobView(overrides: Partial<JobView> = {}): JobView {
+  const name = overrides.name ?? 'entra-users';
+  return {
+    name,
+    kind: 'entra_sync',
+    kindLabel: 'Entra Sync',
+    schedule: 'hourly',
+    scheduleLabel: 'Hourly',
+    enabled: true,
+    nextDueAt: '2025-11-20T11:00:00Z',
+    runningRunId: null,
+    lastRun: null,
+    form: {
+      originalName: name,
+      name,
+      kind: 'entra_sync',
+      schedule: 'hourly',
+      enabled: true,
+      settingsJson: '{"source":"contoso-entra"}',
+    },
+    ...overrides,
+  };
+}
+
+export function checkReport(overrides: Partial<CheckReport> = {}): CheckReport {
+  return {
+    connection: 'contoso-jira',
+    elapsedMs: 1234,
+    items: [
+      { label: 'Site reachable', status: 'ok', detail: 'HTTP 200 from /status', fix: null },
+      { label: 'Credentials accepted', status: 'ok', detail: 'Signed in as admin@contoso.com', fix: null },
+    ],
+    ...overrides,
+  };
+}
+
+export function runEvent(overrides: Partial<RunEventView> = {}): RunEventView {
+  return {
+    id: 1,
+    at: '2025-11-20T10:00:05Z',
+    level: 'info',
+    objectKind: 'user',
+    objectId: 'u-1',
+    objectLabel: 'Ada Lovelace',
+    action: 'created',
+    message: 'Created Assets object',
+    before: null,
+    after: { displayName: 'Ada Lovelace' },
+    fix: null,
+    ...overrides,
+  };
+}
