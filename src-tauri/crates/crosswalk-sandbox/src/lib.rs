@@ -119,3 +119,18 @@ impl Sandbox {
         })
     }
 }
+
+/// The URLs and sandbox credentials an admin needs to point connections at a running sandbox.
+pub fn describe(sandbox: &Sandbox) -> serde_json::Value {
+    let trim = |url: &Url| url.as_str().trim_end_matches('/').to_owned();
+    serde_json::json!({
+        "login_url": trim(&sandbox.urls.login),
+        "graph_url": trim(&sandbox.urls.graph),
+        "jira_url": trim(&sandbox.urls.jira),
+        "assets_url": trim(&sandbox.urls.assets),
+        "dataverse_url": trim(&sandbox.urls.dataverse),
+        "tenant_id": identity::TENANT_ID,
+        "client_id": identity::CLIENT_ID,
+        "client_secret": identity::CLIENT_SECRET,
+    })
+}

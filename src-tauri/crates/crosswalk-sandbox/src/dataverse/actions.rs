@@ -1,0 +1,380 @@
+//! Functions and actions: `WhoAmI` (§F.7), `CloseIncident` (§F.9), and the annotation block
+//! upload/download messages (§F.8).
+
+use super::records::{self, is_guid, new_id, parse_bind, Reply};
+use super::{
+    bad_request, error, json_response, no_content, row_not_found, Ctx, DataverseState, Privilege,
+    Row, Upload,
+};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn finish(result: Reply) -> Response {
+    result.unwrap_or_else(|response| response)
+}
+
+pub(crate) fn who_am_i(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    if ctx.method != Method::GET {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "0x80060888",
+            "WhoAmI is a function; use GET.",
+        );
+    }
+    let body = json!({
+        "@odata.context": format!("{}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse", dv.api_base()),
+        "BusinessUnitId": dv.business_unit_id,
+        "UserId": ctx.user.systemuser_id,
+        "OrganizationId": dv.organization_id,
+    });
+    json_response(StatusCode::OK, &body, &[])
+}
+
+fn object<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+) -> Result<&'a Map<String, Value>, Response> {
+    body.get(name)
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad_request(format!("Request message has unresolved parameters. The parameter '{name}' is missing or is not an object.")))
+}
+
+fn string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, Response> {
+    body.get(name).and_then(Value::as_str).ok_or_else(|| {
+        bad_request(format!(
+            "Request message has unresolved parameters. The parameter '{name}' is missing."
+        ))
+    })
+}
+
+/// `CloseIncident`: creates the `incidentresolution` and resolves the case (Status -1 = default).
+pub(crate) fn close_incident(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    finish((|| {
+        let body = ctx.json_body()?;
+        let resolution = object(&body, "IncidentResolution")?;
+        let status = body.get("Status").and_then(Value::as_i64).ok_or_else(|| {
+            bad_request(
+                "Request message has unresolved parameters. The parameter 'Status' is missing.",
+            )
+        })?;
+        let bind = resolution
+            .get("incidentid@odata.bind")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                bad_request(
+                    "The IncidentResolution must reference the case with 'incidentid@odata.bind'.",
+                )
+            })?;
+        let (table, id) = parse_bind(dv, bind)
+            .filter(|(t, _)| t == "incident")
+            .ok_or_else(|| {
+                bad_request(format!(
+                    "The URI '{bind}' is not valid for binding 'incidentid'."
+                ))
+            })?;
+        let incident = dv
+            .row(&table, &id)
+            .cloned()
+            .ok_or_else(|| row_not_found("incident", &id))?;
+        ctx.require(dv, "incident", Privilege::Write)?;
+        ctx.require(dv, "incidentresolution", Privilege::Create)?;
+        let meta = dv.table("incident").cloned().expect("incident table");
+        let status_attr = meta.attribute("statuscode").expect("incident statuscode");
+        let state_attr = meta.attribute("statecode").expect("incident statecode");
+        let resolved_default = state_attr
+            .options
+            .iter()
+            .find(|o| o.value == 1)
+            .and_then(|o| o.default_status)
+            .unwrap_or(5);
+        let status = if status == -1 {
+            i64::from(resolved_default)
+        } else {
+            status
+        };
+        if !status_attr
+            .options
+            .iter()
+            .any(|o| i64::from(o.value) == status && o.state == Some(1))
+        {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "0x80040203",
+                format!("{status} is not a valid status code for state code IncidentState.Resolved on incident with Id {id}."),
+            ));
+        }
+        if incident.values.get("statecode").and_then(Value::as_i64) != Some(0) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "0x80040203",
+                "This case has already been resolved or cancelled. Reactivate it before closing it again.",
+            ));
+        }
+        // The resolution activity (completed).
+        let resolution_meta = dv
+            .table("incidentresolution")
+            .cloned()
+            .expect("incidentresolution table");
+        let mut row = Row {
+            id: new_id(),
+            version: 0,
+            values: Default::default(),
+            lookups: Default::default(),
+        };
+        let mut fields = resolution.clone();
+        fields.remove("incidentid@odata.bind");
+        fields.remove("@odata.type");
+        records::apply_body(dv, ctx, &resolution_meta, &mut row, &fields, true)?;
+        row.lookups.insert(
+            "incidentid".into(),
+            super::LookupValue {
+                id: id.clone(),
+                logical_name: "incident".into(),
+                name: incident
+                    .values
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            },
+        );
+        row.values.insert("statecode".into(), json!(1));
+        row.values.insert("statuscode".into(), json!(2));
+        records::insert_row(dv, ctx, &resolution_meta, row);
+        let mut incident = incident;
+        incident.values.insert("statecode".into(), json!(1));
+        incident.values.insert("statuscode".into(), json!(status));
+        records::update_row(dv, ctx, &meta, incident);
+        Ok(no_content(&[]))
+    })())
+}
+
+fn annotation_target(body: &Map<String, Value>) -> Result<(Map<String, Value>, String), Response> {
+    let target = object(body, "Target")?.clone();
+    let id = target
+        .get("annotationid")
+        .and_then(Value::as_str)
+        .filter(|id| is_guid(id))
+        .ok_or_else(|| {
+            bad_request(
+                "The Target must contain an 'annotationid'. Generate a new GUID to create a note.",
+            )
+        })?
+        .to_ascii_lowercase();
+    Ok((target, id))
+}
+
+fn token() -> String {
+    format!("{}{}", new_id().replace('-', ""), new_id().replace('-', ""))
+}
+
+/// `InitializeAnnotationBlocksUpload`: returns a `FileContinuationToken`.
+pub(crate) fn initialize_upload(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    finish((|| {
+        let body = ctx.json_body()?;
+        let (target, id) = annotation_target(&body)?;
+        let privilege = if dv.row("annotation", &id).is_some() {
+            Privilege::Write
+        } else {
+            Privilege::Create
+        };
+        ctx.require(dv, "annotation", privilege)?;
+        let token = token();
+        dv.uploads.insert(
+            token.clone(),
+            Upload {
+                target,
+                blocks: Default::default(),
+                block_id_len: None,
+            },
+        );
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "@odata.context": format!("{}/$metadata#Microsoft.Dynamics.CRM.InitializeAnnotationBlocksUploadResponse", dv.api_base()),
+                "FileContinuationToken": token,
+            }),
+            &[],
+        ))
+    })())
+}
+
+fn bad_token() -> Response {
+    bad_request("The FileContinuationToken is not valid or has expired.")
+}
+
+/// `UploadBlock`: one base64 block with a base64 `BlockId` (≤ 64 bytes, all the same length).
+pub(crate) fn upload_block(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    finish((|| {
+        let body = ctx.json_body()?;
+        let token = string(&body, "FileContinuationToken")?;
+        let block_id = string(&body, "BlockId")?.to_owned();
+        let data = string(&body, "BlockData")?;
+        let max_block = dv.max_block_bytes;
+        let upload = dv.uploads.get_mut(token).ok_or_else(bad_token)?;
+        let raw_id = B64
+            .decode(&block_id)
+            .map_err(|_| bad_request("The BlockId must be a valid base64 string."))?;
+        if raw_id.len() > 64 {
+            return Err(bad_request(
+                "The BlockId must be at most 64 bytes before encoding.",
+            ));
+        }
+        match upload.block_id_len {
+            Some(len) if len != block_id.len() => {
+                return Err(bad_request("The specified blob or block content is invalid. All BlockIds of one file must have the same length."))
+            }
+            _ => upload.block_id_len = Some(block_id.len()),
+        }
+        let bytes = B64
+            .decode(data)
+            .map_err(|_| bad_request("The BlockData must be a valid base64 string."))?;
+        if bytes.len() > max_block {
+            return Err(bad_request(format!(
+                "The block is {} bytes; blocks can be at most {max_block} bytes.",
+                bytes.len()
+            )));
+        }
+        upload.blocks.insert(block_id, bytes);
+        Ok(no_content(&[]))
+    })())
+}
+
+/// `CommitAnnotationBlocksUpload`: reassembles the blocks in `BlockList` order into the note.
+pub(crate) fn commit_upload(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    finish((|| {
+        let body = ctx.json_body()?;
+        let token = string(&body, "FileContinuationToken")?.to_owned();
+        let (mut target, id) = annotation_target(&body)?;
+        let list = body
+            .get("BlockList")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad_request("Request message has unresolved parameters. The parameter 'BlockList' is missing."))?;
+        let upload = dv.uploads.get(&token).ok_or_else(bad_token)?;
+        let mut file = Vec::new();
+        for block in list {
+            let block = block.as_str().unwrap_or("");
+            let bytes = upload.blocks.get(block).ok_or_else(|| {
+                bad_request(format!(
+                    "The specified block list is invalid: block '{block}' was not uploaded."
+                ))
+            })?;
+            file.extend_from_slice(bytes);
+        }
+        // Target fields from Initialize, overridden by those sent with Commit.
+        let mut fields = upload.target.clone();
+        fields.append(&mut target);
+        fields.remove("@odata.type");
+        fields.remove("annotationid");
+        let encoded = B64.encode(&file);
+        if encoded.len() as u64 > dv.max_upload_file_size() {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "0x80044a02",
+                "Attachment file size is too big.",
+            ));
+        }
+        let meta = dv.table("annotation").cloned().expect("annotation table");
+        let existing = dv.row("annotation", &id).cloned();
+        let creating = existing.is_none();
+        ctx.require(
+            dv,
+            "annotation",
+            if creating {
+                Privilege::Create
+            } else {
+                Privilege::Write
+            },
+        )?;
+        let mut row = existing.unwrap_or(Row {
+            id: id.clone(),
+            version: 0,
+            values: Default::default(),
+            lookups: Default::default(),
+        });
+        records::apply_body(dv, ctx, &meta, &mut row, &fields, creating)?;
+        row.values.insert("documentbody".into(), json!(encoded));
+        row.values.insert("filesize".into(), json!(file.len()));
+        row.values.insert("isdocument".into(), json!(true));
+        dv.uploads.remove(&token);
+        if creating {
+            records::insert_row(dv, ctx, &meta, row);
+        } else {
+            records::update_row(dv, ctx, &meta, row);
+        }
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "@odata.context": format!("{}/$metadata#Microsoft.Dynamics.CRM.CommitAnnotationBlocksUploadResponse", dv.api_base()),
+                "AnnotationId": id,
+                "FileSizeInBytes": file.len(),
+            }),
+            &[],
+        ))
+    })())
+}
+
+/// `InitializeAnnotationBlocksDownload`: token, size and file name of a note's attachment.
+pub(crate) fn initialize_download(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    finish((|| {
+        let body = ctx.json_body()?;
+        let (_, id) = annotation_target(&body)?;
+        ctx.require(dv, "annotation", Privilege::Read)?;
+        let row = dv
+            .row("annotation", &id)
+            .ok_or_else(|| row_not_found("annotation", &id))?;
+        let Some(document) = row.values.get("documentbody").and_then(Value::as_str) else {
+            return Err(bad_request(format!("The note {id} has no attachment.")));
+        };
+        let bytes = B64.decode(document).unwrap_or_default();
+        let name = row.values.get("filename").cloned().unwrap_or(Value::Null);
+        let size = bytes.len();
+        let token = token();
+        dv.downloads.insert(token.clone(), bytes);
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "@odata.context": format!("{}/$metadata#Microsoft.Dynamics.CRM.InitializeAnnotationBlocksDownloadResponse", dv.api_base()),
+                "FileContinuationToken": token,
+                "FileSizeInBytes": size,
+                "FileName": name,
+            }),
+            &[],
+        ))
+    })())
+}
+
+/// `DownloadBlock`: `BlockLength` bytes from `Offset`, base64.
+pub(crate) fn download_block(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    finish((|| {
+        let body = ctx.json_body()?;
+        let token = string(&body, "FileContinuationToken")?;
+        let offset = body
+            .get("Offset")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad_request("The parameter 'Offset' is missing."))?;
+        let length = body
+            .get("BlockLength")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad_request("The parameter 'BlockLength' is missing."))?;
+        let file = dv.downloads.get(token).ok_or_else(bad_token)?;
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(file.len());
+        let end = start
+            .saturating_add(usize::try_from(length).unwrap_or(usize::MAX))
+            .min(file.len());
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "@odata.context": format!("{}/$metadata#Microsoft.Dynamics.CRM.DownloadBlockResponse", dv.api_base()),
+                "Data": B64.encode(&file[start..end]),
+            }),
+            &[],
+        ))
+    })())
+}

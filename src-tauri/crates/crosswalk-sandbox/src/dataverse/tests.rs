@@ -1,0 +1,1067 @@
+//! Conformance tests written from api/microsoft.md (sections named on each test).
+
+use super::Privilege;
+use crate::identity::{CLIENT_ID, CLIENT_SECRET, TENANT_ID};
+use crate::{Sandbox, SandboxOptions};
+use base64::Engine as _;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+
+struct Dv {
+    sandbox: Sandbox,
+    http: Client,
+    token: String,
+    org: String,
+}
+
+async fn token_for(http: &Client, sandbox: &Sandbox, resource: &str) -> String {
+    let url = format!("{}{TENANT_ID}/oauth2/v2.0/token", sandbox.urls.login);
+    let scope = format!("{resource}/.default");
+    let body: Value = http
+        .post(url)
+        .form(&[
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("grant_type", "client_credentials"),
+            ("scope", scope.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().expect("a token").to_owned()
+}
+
+impl Dv {
+    async fn start() -> Dv {
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        let http = Client::new();
+        let org = sandbox
+            .urls
+            .dataverse
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned();
+        let token = token_for(&http, &sandbox, &org).await;
+        Dv {
+            sandbox,
+            http,
+            token,
+            org,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}/api/data/v9.2/{path}", self.org)
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+            .header("Accept", "application/json")
+            .header("OData-MaxVersion", "4.0")
+            .header("OData-Version", "4.0");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self.send(Method::GET, path, None, headers).await;
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self.send(Method::POST, path, Some(body), &[]).await;
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn first_case(&self, filter: &str) -> Value {
+        let (_, body) = self
+            .get(
+                &format!("incidents?$select=title,statecode,statuscode&$filter={filter}"),
+                &[],
+            )
+            .await;
+        body["value"][0].clone()
+    }
+
+    async fn new_case(&self, title: &str) -> String {
+        let response = self
+            .send(
+                Method::POST,
+                "incidents",
+                Some(json!({"title": title})),
+                &[],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let location = response.headers()["odata-entityid"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        location
+            .rsplit('(')
+            .next()
+            .unwrap()
+            .trim_end_matches(')')
+            .to_owned()
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+// api/microsoft.md §F.7 WhoAmI
+#[tokio::test]
+async fn dataverse_who_am_i_answers_the_application_user() {
+    let dv = Dv::start().await;
+    let (status, body) = dv.get("WhoAmI", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let user = dv
+        .sandbox
+        .handle
+        .dataverse(|d| d.application_users[CLIENT_ID].systemuser_id.clone());
+    assert_eq!(body["UserId"], json!(user));
+    assert!(body["BusinessUnitId"].is_string() && body["OrganizationId"].is_string());
+    assert!(body["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse"));
+}
+
+// api/microsoft.md §F.1 (401 for a missing token or one meant for another resource), §I.14
+#[tokio::test]
+async fn dataverse_rejects_missing_tokens_and_graph_tokens_with_401() {
+    let dv = Dv::start().await;
+    let response = dv.http.get(dv.url("WhoAmI")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer authorization_uri="));
+    let graph = dv
+        .sandbox
+        .urls
+        .graph
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let graph_token = token_for(&dv.http, &dv.sandbox, &graph).await;
+    let response = dv
+        .http
+        .get(dv.url("WhoAmI"))
+        .bearer_auth(graph_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key("www-authenticate"));
+}
+
+// api/microsoft.md §F.1 Application User required, §I.17
+#[tokio::test]
+async fn dataverse_needs_an_application_user() {
+    let dv = Dv::start().await;
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.remove_application_user(CLIENT_ID));
+    let (status, body) = dv.get("WhoAmI", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(code(&body), "0x80072560");
+    assert_eq!(
+        body["error"]["message"],
+        "The user is not a member of the organization."
+    );
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.restricted_apps.insert(CLIENT_ID.to_owned()));
+    let (status, body) = dv.get("WhoAmI", &[]).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "0x80095ffc"));
+}
+
+// api/microsoft.md §F.11 privilege error 0x80040220
+#[tokio::test]
+async fn dataverse_missing_privilege_is_403_with_the_principal_message() {
+    let dv = Dv::start().await;
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(CLIENT_ID, "incident", Privilege::Read));
+    let (status, body) = dv.get("incidents?$select=title", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(code(&body), "0x80040220");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("Principal user (Id="), "{message}");
+    assert!(
+        message.contains("is missing prvReadincident privilege") && message.contains("OTC=112"),
+        "{message}"
+    );
+    // Other tables still work.
+    assert_eq!(dv.get("tasks?$select=subject", &[]).await.0, StatusCode::OK);
+}
+
+// api/microsoft.md §F.3 Metadata discovery
+#[tokio::test]
+async fn dataverse_entity_definitions_and_attributes() {
+    let dv = Dv::start().await;
+    let (status, body) = dv
+        .get("EntityDefinitions?$select=LogicalName,EntitySetName,PrimaryIdAttribute,ChangeTrackingEnabled,DisplayName", &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let tables = body["value"].as_array().unwrap();
+    let find = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t["LogicalName"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("opportunity")["EntitySetName"], "opportunities");
+    assert_eq!(find("incident")["ChangeTrackingEnabled"], true);
+    assert_eq!(find("lead")["ChangeTrackingEnabled"], false);
+    assert_eq!(find("cw_asset")["PrimaryIdAttribute"], "cw_assetid");
+    assert_eq!(
+        find("incident")["DisplayName"]["UserLocalizedLabel"]["Label"],
+        "Case"
+    );
+    assert!(
+        find("incident")["MetadataId"].is_string(),
+        "MetadataId is always included"
+    );
+    assert!(
+        find("incident").get("ObjectTypeCode").is_none(),
+        "$select limits properties"
+    );
+
+    let (_, body) = dv
+        .get(
+            "EntityDefinitions?$select=LogicalName&$filter=LogicalName eq 'incident'",
+            &[],
+        )
+        .await;
+    assert_eq!(body["value"].as_array().unwrap().len(), 1);
+
+    let (status, body) = dv
+        .get("EntityDefinitions(LogicalName='incident')?$select=LogicalName,EntitySetName&$expand=Attributes($select=LogicalName,AttributeType,DateTimeBehavior)", &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let attrs = body["Attributes"].as_array().unwrap();
+    let attr = |name: &str| {
+        attrs
+            .iter()
+            .find(|a| a["LogicalName"] == name)
+            .unwrap()
+            .clone()
+    };
+    for (name, kind) in [
+        ("title", "String"),
+        ("description", "Memo"),
+        ("cw_affectedusers", "Integer"),
+        ("cw_estimatedeffort", "Decimal"),
+        ("cw_impactcost", "Money"),
+        ("followupby", "DateTime"),
+        ("isescalated", "Boolean"),
+        ("prioritycode", "Picklist"),
+        ("statecode", "State"),
+        ("statuscode", "Status"),
+        ("customerid", "Customer"),
+        ("ownerid", "Owner"),
+    ] {
+        assert_eq!(attr(name)["AttributeType"], kind, "{name}");
+    }
+    assert_eq!(
+        attr("cw_targetdate")["DateTimeBehavior"]["Value"],
+        "DateOnly"
+    );
+    assert_eq!(attr("followupby")["DateTimeBehavior"]["Value"], "UserLocal");
+
+    // Filtering on an enum needs the namespace; OptionSet only on the cast type.
+    let (_, body) = dv
+        .get("EntityDefinitions(LogicalName='incident')/Attributes?$select=LogicalName&$filter=AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist'", &[])
+        .await;
+    let names: Vec<&str> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["LogicalName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["prioritycode", "caseorigincode"]);
+    let (status, body) = dv
+        .get(
+            "EntityDefinitions(LogicalName='incident')/Attributes?$expand=OptionSet",
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let (status, body) = dv
+        .get("EntityDefinitions(LogicalName='incident')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)", &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let picklists = body["value"].as_array().unwrap();
+    let priority = picklists
+        .iter()
+        .find(|a| a["LogicalName"] == "prioritycode")
+        .unwrap();
+    assert_eq!(
+        priority["OptionSet"]["Options"][0]["Label"]["UserLocalizedLabel"]["Label"],
+        "High"
+    );
+    assert!(priority["GlobalOptionSet"].is_null());
+    let origin = picklists
+        .iter()
+        .find(|a| a["LogicalName"] == "caseorigincode")
+        .unwrap();
+    assert_eq!(origin["GlobalOptionSet"]["Options"][1]["Value"], 2);
+
+    let (_, body) = dv
+        .get("EntityDefinitions(LogicalName='incident')/Attributes(LogicalName='statuscode')/Microsoft.Dynamics.CRM.StatusAttributeMetadata?$expand=OptionSet", &[])
+        .await;
+    let options = body["OptionSet"]["Options"].as_array().unwrap();
+    let pairs: Vec<(i64, i64)> = options
+        .iter()
+        .map(|o| (o["Value"].as_i64().unwrap(), o["State"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            (1, 0),
+            (2, 0),
+            (3, 0),
+            (4, 0),
+            (5, 1),
+            (1000, 1),
+            (6, 2),
+            (2000, 2)
+        ]
+    );
+    let (_, body) = dv
+        .get("EntityDefinitions(LogicalName='incident')/Attributes(LogicalName='statecode')/Microsoft.Dynamics.CRM.StateAttributeMetadata?$expand=OptionSet", &[])
+        .await;
+    let resolved = &body["OptionSet"]["Options"][1];
+    assert_eq!(
+        (
+            resolved["DefaultStatus"].clone(),
+            resolved["InvariantName"].clone()
+        ),
+        (json!(5), json!("Resolved"))
+    );
+    let (_, body) = dv
+        .get("EntityDefinitions(LogicalName='incident')/Attributes(LogicalName='isescalated')/Microsoft.Dynamics.CRM.BooleanAttributeMetadata?$expand=OptionSet", &[])
+        .await;
+    assert_eq!(
+        body["OptionSet"]["TrueOption"]["Label"]["UserLocalizedLabel"]["Label"],
+        "Yes"
+    );
+}
+
+// api/microsoft.md §F.1 Prefer return=representation, §F.10 Optimistic concurrency and upsert
+#[tokio::test]
+async fn dataverse_crud_with_etags_and_upserts() {
+    let dv = Dv::start().await;
+    let id = dv.new_case("Sandbox case").await;
+    let response = dv
+        .send(
+            Method::POST,
+            "incidents?$select=title,statecode",
+            Some(json!({"title": "Represented"})),
+            &[("Prefer", "return=representation")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        response.headers()["preference-applied"],
+        "return=representation"
+    );
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(
+        (created["title"].clone(), created["statecode"].clone()),
+        (json!("Represented"), json!(0))
+    );
+
+    let (status, case) = dv
+        .get(
+            &format!("incidents({id})?$select=title,statuscode,ticketnumber"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(case["statuscode"], 1);
+    let etag = case["@odata.etag"].as_str().unwrap().to_owned();
+    assert!(etag.starts_with("W/\""));
+
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({id})"),
+            Some(json!({"title": "Renamed"})),
+            &[("If-Match", &etag)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({id})"),
+            Some(json!({"title": "Stale"})),
+            &[("If-Match", &etag)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "The version of the existing record doesn't match the RowVersion property provided."
+    );
+
+    let missing = "00000000-0000-0000-0000-00000000abcd";
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({missing})"),
+            Some(json!({"title": "No"})),
+            &[("If-Match", "*")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        format!("incident With Id = {missing} Does Not Exist")
+    );
+    // A plain PATCH upserts.
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({missing})"),
+            Some(json!({"title": "Upserted"})),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({missing})"),
+            Some(json!({"title": "Again"})),
+            &[("If-None-Match", "*")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+
+    let (status, body) = dv.post("incidents", json!({"nosuchcolumn": 1})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "0x80060888")
+    );
+    assert_eq!(
+        dv.send(Method::DELETE, &format!("incidents({id})"), None, &[])
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let (status, body) = dv.get(&format!("incidents({id})"), &[]).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "0x80040217"));
+    let (status, body) = dv.get("widgets", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body["error"]["message"],
+        "Resource not found for the segment 'widgets'."
+    );
+}
+
+// api/microsoft.md §F.4 Reading data, formatted values, lookups
+#[tokio::test]
+async fn dataverse_formatted_values_and_lookups_only_when_asked() {
+    let dv = Dv::start().await;
+    let select =
+        "incidents?$select=title,statecode,prioritycode,modifiedon,_customerid_value&$top=1";
+    let (_, plain) = dv.get(select, &[]).await;
+    let row = &plain["value"][0];
+    assert!(row["statecode"].is_i64());
+    assert!(
+        row.as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.contains("@OData") && !k.contains("@Microsoft")),
+        "{row}"
+    );
+    let response = dv
+        .send(
+            Method::GET,
+            select,
+            None,
+            &[("Prefer", "odata.include-annotations=\"*\"")],
+        )
+        .await;
+    assert_eq!(
+        response.headers()["preference-applied"],
+        "odata.include-annotations=\"*\""
+    );
+    let body: Value = response.json().await.unwrap();
+    let row = &body["value"][0];
+    assert!(row["statecode@OData.Community.Display.V1.FormattedValue"].is_string());
+    assert!(row["modifiedon@OData.Community.Display.V1.FormattedValue"]
+        .as_str()
+        .unwrap()
+        .contains('/'));
+    let kind = row["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"]
+        .as_str()
+        .unwrap();
+    assert!(kind == "account" || kind == "contact");
+    assert_eq!(
+        row["_customerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"],
+        format!("customerid_{kind}")
+    );
+    let (_, body) = dv
+        .get(
+            select,
+            &[(
+                "Prefer",
+                "odata.include-annotations=\"OData.Community.Display.V1.FormattedValue\"",
+            )],
+        )
+        .await;
+    let row = &body["value"][0];
+    assert!(row["_customerid_value@OData.Community.Display.V1.FormattedValue"].is_string());
+    assert!(row
+        .get("_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname")
+        .is_none());
+    // $expand of a lookup's navigation property.
+    let (_, body) = dv
+        .get(
+            &format!(
+                "incidents?$select=title&$top=2&$expand=customerid_{kind}($select={})",
+                if kind == "account" {
+                    "name"
+                } else {
+                    "fullname"
+                }
+            ),
+            &[],
+        )
+        .await;
+    assert!(
+        body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r[format!("customerid_{kind}")].is_object()),
+        "{body}"
+    );
+}
+
+// api/microsoft.md §F.4 ($filter, $orderby), §F.5 Paging
+#[tokio::test]
+async fn dataverse_query_options_and_paging_to_the_end() {
+    let dv = Dv::start().await;
+    let total = dv
+        .sandbox
+        .handle
+        .dataverse(|d| d.rows_of("incident").count());
+    let active = dv.sandbox.handle.dataverse(|d| {
+        d.rows_of("incident")
+            .filter(|r| r.values["statecode"] == 0)
+            .count()
+    });
+    let (_, body) = dv
+        .get(
+            "incidents?$select=title&$filter=statecode eq 0 and modifiedon gt 2000-01-01T00:00:00Z",
+            &[],
+        )
+        .await;
+    assert_eq!(body["value"].as_array().unwrap().len(), active);
+    let (_, body) = dv
+        .get(
+            "incidents?$select=title,modifiedon&$orderby=modifiedon desc",
+            &[],
+        )
+        .await;
+    let dates: Vec<&str> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["modifiedon"].as_str().unwrap())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]));
+    let (_, body) = dv
+        .get("incidents?$select=title&$filter=contains(title,'%23')", &[])
+        .await;
+    assert!(!body["value"].as_array().unwrap().is_empty());
+    let (status, _) = dv.get("incidents?$select=nosuch", &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = dv.get("incidents?$skip=2", &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, body) = dv.get("incidents?$select=title&$top=3", &[]).await;
+    assert_eq!(body["value"].as_array().unwrap().len(), 3);
+    assert!(body.get("@odata.nextLink").is_none());
+
+    let prefer = [("Prefer", "odata.maxpagesize=3")];
+    let response = dv
+        .send(Method::GET, "incidents?$select=title&$top=1", None, &prefer)
+        .await;
+    assert_eq!(
+        response.headers()["preference-applied"],
+        "odata.maxpagesize=3"
+    );
+    let mut page: Value = response.json().await.unwrap();
+    assert_eq!(
+        page["value"].as_array().unwrap().len(),
+        3,
+        "$top is ignored with maxpagesize"
+    );
+    let mut seen = Vec::new();
+    let (_, first) = dv.get("incidents?$select=title", &prefer).await;
+    page = first;
+    loop {
+        seen.extend(
+            page["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["incidentid"].clone()),
+        );
+        let Some(next) = page["@odata.nextLink"].as_str() else {
+            break;
+        };
+        assert!(
+            next.contains("$skiptoken=%3Ccookie%20pagenumber%3D%22"),
+            "{next}"
+        );
+        page = dv.get(next, &prefer).await.1;
+    }
+    assert_eq!(seen.len(), total);
+    seen.dedup();
+    assert_eq!(seen.len(), total);
+}
+
+// api/microsoft.md §F.6 Change tracking (delta)
+#[tokio::test]
+async fn dataverse_change_tracking_across_create_update_delete() {
+    let mut dv = Dv::start().await;
+    let track = [("Prefer", "odata.track-changes")];
+    let victim = dv.first_case("statecode eq 0").await["incidentid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let changed = dv.first_case("statecode eq 2").await["incidentid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = dv
+        .send(Method::GET, "incidents?$select=title", None, &track)
+        .await;
+    assert_eq!(
+        response.headers()["preference-applied"],
+        "odata.track-changes"
+    );
+    let body: Value = response.json().await.unwrap();
+    let delta = body["@odata.deltaLink"].as_str().unwrap().to_owned();
+    assert!(delta.contains("$deltatoken="), "{delta}");
+
+    let created = dv.new_case("Created after the baseline").await;
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({changed})"),
+            Some(json!({"title": "Changed"})),
+            &[("If-Match", "*")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        dv.send(Method::DELETE, &format!("incidents({victim})"), None, &[])
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+
+    let (status, body) = dv.get(&delta, &track).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("/$delta"));
+    let rows = body["value"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{body}");
+    assert_eq!(rows[0]["incidentid"], json!(created));
+    assert_eq!(rows[1]["title"], "Changed");
+    assert_eq!(rows[2]["id"], json!(victim));
+    assert_eq!(rows[2]["reason"], "deleted");
+    assert!(rows[2]["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("#incidents/$deletedEntity"));
+    let next = body["@odata.deltaLink"].as_str().unwrap().to_owned();
+    let (_, body) = dv.get(&next, &track).await;
+    assert!(body["value"].as_array().unwrap().is_empty());
+
+    // Not allowed with track-changes, tables without tracking, expired tokens.
+    let (status, body) = dv
+        .get("incidents?$select=title&$filter=statecode eq 0", &track)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["message"],
+        "The \"$filter\" query parameter isn't supported when Change Tracking is enabled."
+    );
+    let (status, body) = dv.get("leads?$select=fullname", &track).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("isn't enabled for change tracking"));
+    dv.sandbox.handle.advance_clock(time::Duration::days(91));
+    dv.token = token_for(&dv.http, &dv.sandbox, &dv.org).await;
+    let (status, body) = dv.get(&next, &track).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["message"],
+        "Version stamp associated with the client has expired. Please perform a full sync."
+    );
+}
+
+// api/microsoft.md §F.6 with §F.5 (pages inside a tracked request end with a deltaLink)
+#[tokio::test]
+async fn dataverse_change_tracking_pages_until_a_delta_link() {
+    let dv = Dv::start().await;
+    let prefer = [("Prefer", "odata.track-changes,odata.maxpagesize=4")];
+    let (_, mut page) = dv.get("incidents?$select=title", &prefer).await;
+    let mut count = 0;
+    loop {
+        count += page["value"].as_array().unwrap().len();
+        if let Some(delta) = page["@odata.deltaLink"].as_str() {
+            assert!(delta.contains("$deltatoken="));
+            break;
+        }
+        let next = page["@odata.nextLink"]
+            .as_str()
+            .expect("nextLink or deltaLink")
+            .to_owned();
+        page = dv.get(&next, &prefer).await.1;
+    }
+    assert_eq!(
+        count,
+        dv.sandbox
+            .handle
+            .dataverse(|d| d.rows_of("incident").count())
+    );
+}
+
+// api/microsoft.md §F.8 Notes (annotation) entity, size limit
+#[tokio::test]
+async fn dataverse_notes_with_attachments_and_the_size_limit() {
+    let dv = Dv::start().await;
+    let case = dv.new_case("Case with notes").await;
+    let (_, org) = dv.get("organizations?$select=maxuploadfilesize", &[]).await;
+    assert_eq!(org["value"][0]["maxuploadfilesize"], 5_242_880);
+    let bind = format!("/incidents({case})");
+    let response = dv
+        .send(Method::POST, "annotations", Some(json!({"subject": "Diagnostics", "notetext": "Log attached", "filename": "log.txt",
+            "mimetype": "text/plain", "documentbody": "SGVsbG8gd29ybGQ=", "objectid_incident@odata.bind": bind})), &[("Prefer", "return=representation")])
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let note: Value = response.json().await.unwrap();
+    assert_eq!(
+        (note["filesize"].clone(), note["isdocument"].clone()),
+        (json!(11), json!(true))
+    );
+    assert_eq!(note["_objectid_value"], json!(case));
+    let id = note["annotationid"].as_str().unwrap();
+    let text = dv
+        .send(
+            Method::GET,
+            &format!("annotations({id})/documentbody/$value"),
+            None,
+            &[],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text, "SGVsbG8gd29ybGQ=");
+
+    let big = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 4_000_000]);
+    let (status, body) = dv.post("annotations", json!({"subject": "Too big", "documentbody": big, "filename": "big.bin", "objectid_incident@odata.bind": bind})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "0x80044a02")
+    );
+    let (status, body) = dv
+        .get(
+            &format!(
+                "incidents({case})?$select=title&$expand=Incident_Annotation($select=subject)"
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["Incident_Annotation"].as_array().unwrap().len(), 1);
+}
+
+// api/microsoft.md §F.8 Chunked upload and chunked download
+#[tokio::test]
+async fn dataverse_block_upload_of_12_mb_and_download_back() {
+    let dv = Dv::start().await;
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.set_max_upload_file_size(131_072_000));
+    let case = dv.new_case("Case with a big file").await;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let file: Vec<u8> = (0..12 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let annotation_id = "5b1c2d3e-0000-4000-8000-00000000b10c";
+    let target = json!({"annotationid": annotation_id, "subject": "Big file", "filename": "12mb.bin", "mimetype": "application/octet-stream",
+        "objectid_incident@odata.bind": format!("/incidents({case})"), "@odata.type": "Microsoft.Dynamics.CRM.annotation"});
+    let (status, body) = dv
+        .post(
+            "InitializeAnnotationBlocksUpload",
+            json!({"Target": {"subject": "no id"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = dv
+        .post(
+            "InitializeAnnotationBlocksUpload",
+            json!({"Target": target}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["FileContinuationToken"].as_str().unwrap().to_owned();
+    let mut ids = Vec::new();
+    for (i, chunk) in file.chunks(4 * 1024 * 1024).enumerate() {
+        let block_id = b64.encode(format!("block-{i:06}"));
+        let response = dv
+            .send(Method::POST, "UploadBlock", Some(json!({"BlockId": block_id, "BlockData": b64.encode(chunk), "FileContinuationToken": token})), &[])
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        ids.push(block_id);
+    }
+    let (status, _) = dv.post("UploadBlock", json!({"BlockId": b64.encode("x"), "BlockData": "AA==", "FileContinuationToken": token})).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "block ids must all have the same length"
+    );
+    let (status, body) = dv
+        .post(
+            "CommitAnnotationBlocksUpload",
+            json!({"Target": target, "BlockList": ids, "FileContinuationToken": token}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["AnnotationId"], annotation_id);
+    assert_eq!(body["FileSizeInBytes"], file.len());
+
+    let (status, body) = dv
+        .post("InitializeAnnotationBlocksDownload", json!({"Target": {"annotationid": annotation_id, "@odata.type": "Microsoft.Dynamics.CRM.annotation"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["FileSizeInBytes"].clone(), body["FileName"].clone()),
+        (json!(file.len()), json!("12mb.bin"))
+    );
+    let token = body["FileContinuationToken"].as_str().unwrap().to_owned();
+    let mut downloaded = Vec::new();
+    while downloaded.len() < file.len() {
+        let (_, block) = dv.post("DownloadBlock", json!({"Offset": downloaded.len(), "BlockLength": 4_194_304, "FileContinuationToken": token})).await;
+        downloaded.extend(b64.decode(block["Data"].as_str().unwrap()).unwrap());
+    }
+    assert!(downloaded == file, "the downloaded file differs");
+    let (_, note) = dv
+        .get(
+            &format!("annotations({annotation_id})?$select=filesize,isdocument,_objectid_value"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (note["filesize"].clone(), note["_objectid_value"].clone()),
+        (json!(file.len()), json!(case))
+    );
+}
+
+// api/microsoft.md §F.9 State transitions
+#[tokio::test]
+async fn dataverse_close_incident_and_statecode_rules() {
+    let dv = Dv::start().await;
+    let case = dv.new_case("To resolve").await;
+    let resolution = |status: i64, id: &str| json!({"IncidentResolution": {"subject": "Resolved by sync", "incidentid@odata.bind": format!("/incidents({id})")}, "Status": status});
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({case})"),
+            Some(json!({"statecode": 1, "statuscode": 5})),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("CloseIncidentRequest"));
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({case})"),
+            Some(json!({"statecode": 0, "statuscode": 6})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "6 belongs to Cancelled"
+    );
+    let (status, _) = dv.post("CloseIncident", resolution(6, &case)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = dv.post("CloseIncident", resolution(-1, &case)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, row) = dv
+        .get(
+            &format!("incidents({case})?$select=statecode,statuscode"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (row["statecode"].clone(), row["statuscode"].clone()),
+        (json!(1), json!(5))
+    );
+    let (_, resolutions) = dv
+        .get(
+            &format!("incidentresolutions?$filter=_incidentid_value eq {case}"),
+            &[],
+        )
+        .await;
+    assert_eq!(resolutions["value"].as_array().unwrap().len(), 1);
+
+    let other = dv.new_case("Information provided").await;
+    assert_eq!(
+        dv.post("CloseIncident", resolution(1000, &other)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, row) = dv
+        .get(&format!("incidents({other})?$select=statuscode"), &[])
+        .await;
+    assert_eq!(row["statuscode"], 1000);
+
+    // Cancel and reopen are PATCHes.
+    let third = dv.new_case("To cancel").await;
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({third})"),
+            Some(json!({"statecode": 2, "statuscode": 6})),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({third})"),
+            Some(json!({"statecode": 0, "statuscode": 1})),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // Tasks complete with a plain PATCH.
+    let (_, tasks) = dv
+        .get("tasks?$select=subject&$filter=statecode eq 0&$top=1", &[])
+        .await;
+    let task = tasks["value"][0]["activityid"].as_str().unwrap();
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("tasks({task})"),
+            Some(json!({"statecode": 1, "statuscode": 5})),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+// api/microsoft.md §F.12 Service protection limits
+#[tokio::test]
+async fn dataverse_service_protection_answers_429_with_retry_after() {
+    let dv = Dv::start().await;
+    dv.sandbox.handle.dataverse(|d| d.limits.max_requests = 2);
+    let mut throttled = None;
+    for _ in 0..5 {
+        let response = dv.send(Method::GET, "WhoAmI", None, &[]).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            throttled = Some((retry, response.json::<Value>().await.unwrap()));
+            break;
+        }
+    }
+    let (retry, body) = throttled.expect("throttled within five requests");
+    assert!(retry >= 1);
+    assert_eq!(code(&body), "0x80072322");
+    let again = dv.send(Method::GET, "WhoAmI", None, &[]).await;
+    let retry_again: u64 = again.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        retry_again > retry,
+        "Retry-After grows while the client keeps pushing"
+    );
+    // The window slides.
+    dv.sandbox
+        .handle
+        .advance_clock(time::Duration::seconds(301));
+    assert_eq!(dv.get("WhoAmI", &[]).await.0, StatusCode::OK);
+
+    dv.sandbox.handle.dataverse(|d| {
+        d.limits.max_requests = 6000;
+        d.limits.max_execution_ms = 10;
+        d.limits.execution_ms_per_request = 20;
+    });
+    let _ = dv.get("WhoAmI", &[]).await;
+    let (status, body) = dv.get("WhoAmI", &[]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "0x80072321")
+    );
+
+    dv.sandbox
+        .handle
+        .advance_clock(time::Duration::seconds(301));
+    dv.sandbox.handle.dataverse(|d| {
+        d.limits.max_execution_ms = 1_200_000;
+        d.limits.max_concurrent = 0;
+    });
+    let (status, body) = dv.get("WhoAmI", &[]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "0x80072326")
+    );
+}
