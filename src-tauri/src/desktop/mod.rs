@@ -23,8 +23,9 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             }
         };
     // The engine runs on Tauri's tokio runtime, so schedules keep going with the window closed.
-    let api = match tauri::async_runtime::block_on(async { crosswalk_api::boot::start(&data_dir) })
-    {
+    let api = match tauri::async_runtime::block_on(async {
+        crosswalk_api::boot::start(&data_dir, env!("CARGO_PKG_VERSION"))
+    }) {
         Ok(api) => api,
         Err(error) => {
             let user_facing = crosswalk_engine::engine::user_facing_of(&error);

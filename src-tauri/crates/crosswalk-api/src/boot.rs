@@ -33,11 +33,13 @@ pub fn open_engine(data_dir: &Path) -> anyhow::Result<Engine> {
 }
 
 /// Opens the data folder, starts the scheduler on the current tokio runtime, and returns the API.
-pub fn start(data_dir: &Path) -> anyhow::Result<Api> {
+///
+/// `version` is the application's version (the binary's, not this crate's).
+pub fn start(data_dir: &Path, version: &str) -> anyhow::Result<Api> {
     let engine = open_engine(data_dir)?;
     let scheduler = Scheduler::spawn(engine);
     let info = AppInfo {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: version.to_owned(),
         data_dir: data_dir.display().to_string(),
         log_dir: log_dir(data_dir).display().to_string(),
         keychain: crosswalk_secrets::Keychain::platform_name().to_owned(),

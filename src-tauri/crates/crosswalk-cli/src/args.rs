@@ -59,6 +59,26 @@ pub enum Command {
     Run(RunCommand),
     /// Run the scheduler without a window (for servers); stops on Ctrl-C or SIGTERM.
     Serve,
+    /// Start the local sandbox (Microsoft identity platform, Graph, Dataverse, Jira, Assets
+    /// servers on 127.0.0.1) with generated data, print their base URLs and run until Ctrl-C.
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// How much data to generate: tiny, small, medium or large (100k users, 50k devices).
+    #[arg(long, default_value = "medium")]
+    pub size: crosswalk_sandbox::Size,
+    /// Same seed, same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Inject faults, e.g. `graph:/users=throttle:2*3`, `jira=latency:200`, `dataverse=status:503`,
+    /// `assets:/object=reset*1` (server[:route]=fault[*times]; repeatable).
+    #[arg(long = "faults", value_name = "RULE")]
+    pub faults: Vec<String>,
+    /// Print the URLs and credentials as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

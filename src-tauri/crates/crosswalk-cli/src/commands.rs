@@ -2,8 +2,8 @@
 //! while the console or `serve` holds the data folder; commands that write take the lock.
 
 use crate::args::{
-    Cli, Command, ConfigCommand, ConnectionCommand, JsonFlag, RunCommand, RunsArgs, SecretCommand,
-    SyncArgs,
+    Cli, Command, ConfigCommand, ConnectionCommand, JsonFlag, RunCommand, RunsArgs, SandboxArgs,
+    SecretCommand, SyncArgs,
 };
 use crate::output;
 use crate::Outcome;
@@ -70,6 +70,7 @@ pub fn dispatch(cli: Cli) -> Outcome {
             json,
         }) => run_show(&data_dir, run, level.as_deref(), events, json),
         Command::Serve => serve(&data_dir),
+        Command::Sandbox(args) => sandbox(&args),
     };
     Outcome::Exit(res.unwrap_or_else(|error| output::fail(&error)))
 }
@@ -422,7 +423,7 @@ fn run_show(
 fn serve(data_dir: &Path) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     rt.block_on(async {
-        let api = crosswalk_api::boot::start(data_dir)?;
+        let api = crosswalk_api::boot::start(data_dir, env!("CARGO_PKG_VERSION"))?;
         eprintln!(
             "Crosswalk is running its schedules headless on {}. Logs: {}. Stop with Ctrl-C.",
             data_dir.display(),
@@ -463,4 +464,49 @@ async fn wait_for_shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+fn sandbox(args: &SandboxArgs) -> anyhow::Result<ExitCode> {
+    let mut faults = Vec::new();
+    for spec in &args.faults {
+        faults.push(
+            crosswalk_sandbox::FaultRule::parse(spec).map_err(|problem| {
+                UserFacing::new(Code::Validation, format!("--faults {spec}: {problem}."))
+                    .with_fix("Use server[:route]=fault[*times], e.g. graph:/users=throttle:2*3.")
+            })?,
+        );
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let started = std::time::Instant::now();
+        let sandbox = crosswalk_sandbox::Sandbox::start(crosswalk_sandbox::SandboxOptions {
+            size: args.size,
+            seed: args.seed,
+            faults,
+        })
+        .await?;
+        let info = crosswalk_sandbox::describe(&sandbox);
+        if args.json {
+            output::json(&info);
+        } else {
+            println!(
+                "Crosswalk sandbox ({:?}, seed {}) started in {:.1} s:",
+                args.size,
+                args.seed,
+                started.elapsed().as_secs_f64()
+            );
+            for (key, value) in info.as_object().into_iter().flatten() {
+                println!(
+                    "  {key:<22} {}",
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned)
+                );
+            }
+            println!("Stop with Ctrl-C.");
+        }
+        wait_for_shutdown_signal().await;
+        drop(sandbox);
+        Ok(ExitCode::SUCCESS)
+    })
 }
