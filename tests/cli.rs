@@ -96,6 +96,8 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
         &["runs", "--help"],
         &["run", "show", "--help"],
         &["serve", "--help"],
+        &["sandbox", "--help"],
+        &["demo", "--help"],
     ] {
         let out = cli.run(sub);
         assert_eq!(code(&out), 0, "{sub:?}");
@@ -295,4 +297,46 @@ fn a_second_writer_is_refused_while_readers_still_work() {
     );
     assert_eq!(code(&readers), 0, "{}", text(&readers.stderr));
     assert!(status.success(), "serve should stop cleanly on SIGTERM");
+}
+
+#[test]
+fn demo_headless_runs_the_demo_jobs_against_the_sandbox_and_leaves_real_config_alone() {
+    let cli = Cli::new();
+    let out = cli.run(&["demo", "--headless", "--size", "tiny"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("demo-connection-health") && stdout.contains("succeeded"),
+        "{stdout}"
+    );
+    for name in ["demo-entra", "demo-jira", "demo-dynamics"] {
+        assert!(
+            stdout.contains(&format!("connection {name}: All checks passed.")),
+            "{name} in {stdout}"
+        );
+    }
+    // The demo lives in <data-dir>/demo; the real configuration stays empty.
+    let real = cli.run(&["connection", "list"]);
+    assert_eq!(code(&real), 3, "{}", text(&real.stderr));
+    let mut demo = cli.command(&["connection", "list"]);
+    demo.env(
+        "CROSSWALK_DATA_DIR",
+        cli.data_dir().join("data").join("demo"),
+    );
+    let listed = text(&demo.output().unwrap().stdout);
+    assert!(listed.contains("demo-jira"), "{listed}");
+}
+
+#[test]
+fn sandbox_subcommand_rejects_bad_fault_rules() {
+    let cli = Cli::new();
+    let out = cli.run(&["sandbox", "--size", "tiny", "--faults", "mars=reset"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("unknown server"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli.run(&["sandbox", "--size", "huge"]);
+    assert_eq!(code(&out), 2);
 }

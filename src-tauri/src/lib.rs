@@ -15,14 +15,16 @@ mod desktop;
 pub const COMMANDS: &[&str] = include!("commands.list.rs");
 
 /// Opens the console window on `data_dir` and runs until the admin quits from the tray.
-pub fn open_console(data_dir: PathBuf) -> ExitCode {
+///
+/// `demo` is the running sandbox of `crosswalk demo`, kept alive as long as the window.
+pub fn open_console(data_dir: PathBuf, demo: Option<Box<crosswalk_cli::DemoSandbox>>) -> ExitCode {
     #[cfg(feature = "desktop")]
     {
-        desktop::run(data_dir)
+        desktop::run(data_dir, demo)
     }
     #[cfg(not(feature = "desktop"))]
     {
-        let _ = data_dir;
+        let _ = (data_dir, demo);
         eprintln!("This build of Crosswalk has no console window (it was built without the `desktop` feature).");
         eprintln!("Use a subcommand, e.g. `crosswalk serve` to run schedules headless; see `crosswalk --help`.");
         ExitCode::from(2)

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     match crosswalk_cli::parse_and_run(std::env::args_os().collect()) {
         crosswalk_cli::Outcome::Exit(code) => code,
-        crosswalk_cli::Outcome::OpenConsole { data_dir } => crosswalk::open_console(data_dir),
+        crosswalk_cli::Outcome::OpenConsole { data_dir, demo } => {
+            crosswalk::open_console(data_dir, demo)
+        }
     }
 }

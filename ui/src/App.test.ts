@@ -10,7 +10,7 @@ const SETTINGS = { theme: 'light', schedulesPaused: true, notifyOnFailure: true,
 function backend(): ReturnType<typeof fakeBackend> {
   return fakeBackend({
     get_settings: () => SETTINGS,
-    get_app_info: () => ({ version: '0.1.0', dataDir: '/d', logDir: '/l', keychain: 'Secret Service' }),
+    get_app_info: () => ({ version: '0.1.0', dataDir: '/d', logDir: '/l', keychain: 'Secret Service', demo: true }),
     get_dashboard: () => ({ connections: 0, jobs: 0, enabledJobs: 0, running: [], recentRuns: [], failedLast24h: 0, schedulesPaused: true }),
     list_connections: () => [],
     list_jobs: () => [],
@@ -46,5 +46,6 @@ describe('App shell', () => {
     await waitFor(() => expect(document.documentElement.dataset.theme).toBe('light'));
     expect(await screen.findByText('Schedules paused')).toBeInTheDocument();
     expect(await screen.findByText('Version 0.1.0')).toBeInTheDocument();
+    expect(await screen.findByText('Demo data')).toBeInTheDocument();
   });
 });

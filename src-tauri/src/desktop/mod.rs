@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use tauri::Manager as _;
 
 /// Builds and runs the app; returns when the admin quits.
-pub fn run(data_dir: PathBuf) -> ExitCode {
+pub fn run(data_dir: PathBuf, demo: Option<Box<crosswalk_cli::DemoSandbox>>) -> ExitCode {
     let _log_guard =
         match crosswalk_cli::init_file_logging(&crosswalk_api::boot::log_dir(&data_dir), 0) {
             Ok(guard) => Some(guard),
@@ -24,7 +24,7 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
         };
     // The engine runs on Tauri's tokio runtime, so schedules keep going with the window closed.
     let api = match tauri::async_runtime::block_on(async {
-        crosswalk_api::boot::start(&data_dir, env!("CARGO_PKG_VERSION"))
+        crosswalk_api::boot::start(&data_dir, env!("CARGO_PKG_VERSION"), demo.is_some())
     }) {
         Ok(api) => api,
         Err(error) => {
@@ -72,6 +72,7 @@ pub fn run(data_dir: PathBuf) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let _demo = demo;
     app.run(|handle, event| {
         if let tauri::RunEvent::ExitRequested { api, code, .. } = &event {
             // Only an explicit quit (code set) ends the app; closing the last window does not.

@@ -7,7 +7,7 @@ import { fakeBackend, reject } from '../test/backend';
 import Settings from './Settings.svelte';
 
 const SETTINGS: AppSettings = { theme: 'system', schedulesPaused: false, notifyOnFailure: true, startAtLogin: false };
-const INFO = { version: '0.1.0', dataDir: '/home/ada/.local/share/crosswalk', logDir: '/home/ada/.local/state/crosswalk', keychain: 'Secret Service' };
+const INFO = { version: '0.1.0', dataDir: '/home/ada/.local/share/crosswalk', logDir: '/home/ada/.local/state/crosswalk', keychain: 'Secret Service', demo: false };
 
 describe('Settings', () => {
   it('applies and saves the theme at once', async () => {

@@ -34,8 +34,8 @@ pub fn open_engine(data_dir: &Path) -> anyhow::Result<Engine> {
 
 /// Opens the data folder, starts the scheduler on the current tokio runtime, and returns the API.
 ///
-/// `version` is the application's version (the binary's, not this crate's).
-pub fn start(data_dir: &Path, version: &str) -> anyhow::Result<Api> {
+/// `version` is the application's version; `demo` marks a `crosswalk demo` data folder.
+pub fn start(data_dir: &Path, version: &str, demo: bool) -> anyhow::Result<Api> {
     let engine = open_engine(data_dir)?;
     let scheduler = Scheduler::spawn(engine);
     let info = AppInfo {
@@ -43,6 +43,7 @@ pub fn start(data_dir: &Path, version: &str) -> anyhow::Result<Api> {
         data_dir: data_dir.display().to_string(),
         log_dir: log_dir(data_dir).display().to_string(),
         keychain: crosswalk_secrets::Keychain::platform_name().to_owned(),
+        demo,
     };
     Ok(Api::new(scheduler, info))
 }

@@ -239,6 +239,8 @@ pub struct AppInfo {
     pub data_dir: String,
     pub log_dir: String,
     pub keychain: String,
+    /// True when the console runs on `crosswalk demo` data against the local sandbox.
+    pub demo: bool,
 }
 
 /// What the dashboard shows at a glance.

@@ -62,6 +62,26 @@ pub enum Command {
     /// Start the local sandbox (Microsoft identity platform, Graph, Dataverse, Jira, Assets
     /// servers on 127.0.0.1) with generated data, print their base URLs and run until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// Try Crosswalk with no tenant: start the sandbox with demo data, set up demo connections
+    /// and jobs in a separate data folder (<data-dir>/demo, never your real configuration) and
+    /// open the console on it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How much demo data: tiny, small, medium or large.
+    #[arg(long, default_value = "medium")]
+    pub size: crosswalk_sandbox::Size,
+    /// Same seed, same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// No window: run every demo job once, print the summaries and exit.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: print the runs as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -23,8 +23,15 @@ pub fn dispatch(cli: Cli) -> Outcome {
         Err(error) => return Outcome::Exit(output::fail(&anyhow::Error::new(error.user_facing()))),
     };
     let Some(command) = cli.command else {
-        return Outcome::OpenConsole { data_dir };
+        return Outcome::OpenConsole {
+            data_dir,
+            demo: None,
+        };
     };
+    if let Command::Demo(args) = &command {
+        crate::logging::init_stderr_logging(cli.verbose);
+        return crate::demo::run(&data_dir, args);
+    }
     let _log_guard = match &command {
         Command::Serve => match crate::logging::init_file_logging(
             &crosswalk_api::boot::log_dir(&data_dir),
@@ -71,11 +78,12 @@ pub fn dispatch(cli: Cli) -> Outcome {
         }) => run_show(&data_dir, run, level.as_deref(), events, json),
         Command::Serve => serve(&data_dir),
         Command::Sandbox(args) => sandbox(&args),
+        Command::Demo(_) => unreachable!("demo is dispatched above"),
     };
     Outcome::Exit(res.unwrap_or_else(|error| output::fail(&error)))
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -423,7 +431,7 @@ fn run_show(
 fn serve(data_dir: &Path) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     rt.block_on(async {
-        let api = crosswalk_api::boot::start(data_dir, env!("CARGO_PKG_VERSION"))?;
+        let api = crosswalk_api::boot::start(data_dir, env!("CARGO_PKG_VERSION"), false)?;
         eprintln!(
             "Crosswalk is running its schedules headless on {}. Logs: {}. Stop with Ctrl-C.",
             data_dir.display(),
@@ -444,7 +452,7 @@ fn serve(data_dir: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn wait_for_shutdown_signal() {
+pub(crate) async fn wait_for_shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term =

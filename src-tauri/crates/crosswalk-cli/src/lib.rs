@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod demo;
 mod logging;
 mod output;
 
@@ -14,14 +15,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use args::Cli;
+pub use demo::DemoSandbox;
 pub use logging::{init_file_logging, LogGuard};
 
 /// What `main` should do after parsing the command line.
 pub enum Outcome {
     /// A subcommand ran; exit with this code.
     Exit(ExitCode),
-    /// No subcommand: open the console on this data folder.
-    OpenConsole { data_dir: PathBuf },
+    /// No subcommand (or `demo`): open the console on this data folder.
+    OpenConsole {
+        data_dir: PathBuf,
+        /// For `crosswalk demo`: the running sandbox, kept alive while the console is open.
+        demo: Option<Box<demo::DemoSandbox>>,
+    },
 }
 
 /// Parses `args` (including the program name) and runs the subcommand.

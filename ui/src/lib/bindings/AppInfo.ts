@@ -3,4 +3,8 @@
 /**
  * Read-only facts for the Settings/About screen.
  */
-export type AppInfo = { version: string, dataDir: string, logDir: string, keychain: string, };
+export type AppInfo = { version: string, dataDir: string, logDir: string, keychain: string, 
+/**
+ * True when the console runs on `crosswalk demo` data against the local sandbox.
+ */
+demo: boolean, };
