@@ -1,0 +1,281 @@
+//! Table and column metadata (`EntityDefinitions`, api/microsoft.md §F.3). Choice options come
+//! from the typed casts (`Microsoft.Dynamics.CRM.PicklistAttributeMetadata` ...), because
+//! `OptionSet` cannot be expanded on the generic `Attributes`. Metadata queries do not page.
+
+use crate::models::{Attribute, AttributeKind, EntityInfo, OptionValue};
+use crate::{check_name, enc, literal, DataverseClient, Error, Result, API};
+use crosswalk_http::RequestSpec;
+use serde_json::Value;
+use std::collections::HashMap;
+
+const ENTITY_SELECT: &str = "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute,ChangeTrackingEnabled,ObjectTypeCode,DisplayName";
+const ROUTE_ENTITY: &str = "/api/data/v9.2/EntityDefinitions(LogicalName={name})";
+const ROUTE_ATTRIBUTES: &str = "/api/data/v9.2/EntityDefinitions(LogicalName={name})/Attributes";
+const NS: &str = "Microsoft.Dynamics.CRM.";
+
+/// `UserLocalizedLabel.Label`, else the first `LocalizedLabels` entry.
+pub(crate) fn label(value: &Value) -> Option<String> {
+    value
+        .pointer("/UserLocalizedLabel/Label")
+        .and_then(Value::as_str)
+        .or_else(|| {
+            value
+                .pointer("/LocalizedLabels/0/Label")
+                .and_then(Value::as_str)
+        })
+        .map(str::to_owned)
+}
+
+fn entity_info(route: &'static str, value: &Value) -> Result<EntityInfo> {
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let missing = |key: &str| Error::Unexpected {
+        route,
+        detail: format!("the table definition has no {key}"),
+    };
+    Ok(EntityInfo {
+        logical_name: text("LogicalName").ok_or_else(|| missing("LogicalName"))?,
+        entity_set_name: text("EntitySetName").ok_or_else(|| missing("EntitySetName"))?,
+        primary_id_attribute: text("PrimaryIdAttribute")
+            .ok_or_else(|| missing("PrimaryIdAttribute"))?,
+        primary_name_attribute: text("PrimaryNameAttribute"),
+        change_tracking_enabled: value
+            .get("ChangeTrackingEnabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        object_type_code: value.get("ObjectTypeCode").and_then(Value::as_i64),
+        display_name: value.get("DisplayName").and_then(label),
+    })
+}
+
+fn options(value: &Value) -> Vec<OptionValue> {
+    let as_i32 = |v: Option<&Value>| {
+        v.and_then(Value::as_i64)
+            .and_then(|n| i32::try_from(n).ok())
+    };
+    value
+        .get("Options")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| {
+                    Some(OptionValue {
+                        value: as_i32(item.get("Value"))?,
+                        label: item.get("Label").and_then(label).unwrap_or_default(),
+                        state: as_i32(item.get("State")),
+                        default_status: as_i32(item.get("DefaultStatus")),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The option set of a cast attribute: a local `OptionSet`, else the `GlobalOptionSet`.
+fn option_set(item: &Value) -> Vec<OptionValue> {
+    ["OptionSet", "GlobalOptionSet"]
+        .iter()
+        .filter_map(|key| item.get(*key).filter(|v| v.is_object()))
+        .map(options)
+        .find(|found| !found.is_empty())
+        .unwrap_or_default()
+}
+
+impl DataverseClient {
+    /// A table's set name, keys and change-tracking flag, by logical name (`incident`).
+    ///
+    /// # Errors
+    /// `Http(NotFound)` when the table does not exist.
+    pub async fn entity(&self, logical_name: &str) -> Result<EntityInfo> {
+        check_name("table name", logical_name)?;
+        let value: Value = self
+            .send_json(RequestSpec::get(
+                ROUTE_ENTITY,
+                format!(
+                    "{API}/EntityDefinitions(LogicalName={})?$select={ENTITY_SELECT}",
+                    literal(logical_name)
+                ),
+            ))
+            .await?;
+        let info = entity_info(ROUTE_ENTITY, &value)?;
+        self.remember(info.clone());
+        Ok(info)
+    }
+
+    /// A table's info by entity set name (`incidents`).
+    pub(crate) async fn entity_by_set(&self, entity_set: &str) -> Result<EntityInfo> {
+        const ROUTE: &str = "/api/data/v9.2/EntityDefinitions?$filter=EntitySetName";
+        check_name("entity set", entity_set)?;
+        let filter = format!("EntitySetName eq {}", literal(entity_set));
+        let value: Value = self
+            .send_json(RequestSpec::get(
+                ROUTE,
+                format!(
+                    "{API}/EntityDefinitions?$select={ENTITY_SELECT}&$filter={}",
+                    enc(&filter)
+                ),
+            ))
+            .await?;
+        let first = value
+            .pointer("/value/0")
+            .ok_or_else(|| Error::InvalidArgument {
+                what: "entity set",
+                value: entity_set.to_owned(),
+            })?;
+        entity_info(ROUTE, first)
+    }
+
+    /// One typed request on `Attributes/Microsoft.Dynamics.CRM.<cast>`; items by logical name.
+    async fn cast(
+        &self,
+        logical_name: &str,
+        cast: &str,
+        query: &str,
+    ) -> Result<HashMap<String, Value>> {
+        let value: Value = self
+            .send_json(RequestSpec::get(
+                ROUTE_ATTRIBUTES,
+                format!(
+                    "{API}/EntityDefinitions(LogicalName={})/Attributes/{NS}{cast}?{query}",
+                    literal(logical_name)
+                ),
+            ))
+            .await?;
+        Ok(value
+            .get("value")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let name = item.get("LogicalName")?.as_str()?.to_owned();
+                Some((name, item.clone()))
+            })
+            .collect())
+    }
+
+    /// A table's columns with their types, choice options, date behaviours and lookup targets.
+    ///
+    /// # Errors
+    /// `Http(NotFound)` when the table does not exist.
+    pub async fn attributes(&self, logical_name: &str) -> Result<Vec<Attribute>> {
+        check_name("table name", logical_name)?;
+        let all: Value = self
+            .send_json(RequestSpec::get(
+                ROUTE_ATTRIBUTES,
+                format!(
+                    "{API}/EntityDefinitions(LogicalName={})/Attributes?$select=LogicalName,AttributeType,DisplayName",
+                    literal(logical_name)
+                ),
+            ))
+            .await?;
+        let options_query = "$select=LogicalName&$expand=OptionSet($select=Options)";
+        let picklists = self
+            .cast(
+                logical_name,
+                "PicklistAttributeMetadata",
+                "$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)",
+            )
+            .await?;
+        let states = self
+            .cast(logical_name, "StateAttributeMetadata", options_query)
+            .await?;
+        let statuses = self
+            .cast(logical_name, "StatusAttributeMetadata", options_query)
+            .await?;
+        let booleans = self
+            .cast(
+                logical_name,
+                "BooleanAttributeMetadata",
+                "$select=LogicalName&$expand=OptionSet($select=TrueOption,FalseOption)",
+            )
+            .await?;
+        let lookups = self
+            .cast(
+                logical_name,
+                "LookupAttributeMetadata",
+                "$select=LogicalName,Targets",
+            )
+            .await?;
+        let dates = self
+            .cast(
+                logical_name,
+                "DateTimeAttributeMetadata",
+                "$select=LogicalName,DateTimeBehavior",
+            )
+            .await?;
+        let items = all
+            .get("value")
+            .and_then(Value::as_array)
+            .ok_or(Error::Unexpected {
+                route: ROUTE_ATTRIBUTES,
+                detail: "no attribute list".to_owned(),
+            })?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let Some(name) = item.get("LogicalName").and_then(Value::as_str) else {
+                continue;
+            };
+            let kind_name = item
+                .get("AttributeType")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let opts =
+                |map: &HashMap<String, Value>| map.get(name).map(option_set).unwrap_or_default();
+            let kind = match kind_name {
+                "String" => AttributeKind::String,
+                "Memo" => AttributeKind::Memo,
+                "Integer" => AttributeKind::Integer,
+                "Decimal" => AttributeKind::Decimal,
+                "Money" => AttributeKind::Money,
+                "DateTime" => AttributeKind::DateTime {
+                    behavior: dates
+                        .get(name)
+                        .and_then(|v| v.pointer("/DateTimeBehavior/Value"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                },
+                "Boolean" => {
+                    let option = |key: &str| {
+                        booleans
+                            .get(name)
+                            .and_then(|v| v.pointer(&format!("/OptionSet/{key}/Label")))
+                            .and_then(label)
+                    };
+                    AttributeKind::Boolean {
+                        true_label: option("TrueOption"),
+                        false_label: option("FalseOption"),
+                    }
+                }
+                "Picklist" => AttributeKind::Picklist {
+                    options: opts(&picklists),
+                },
+                "State" => AttributeKind::State {
+                    options: opts(&states),
+                },
+                "Status" => AttributeKind::Status {
+                    options: opts(&statuses),
+                },
+                "Lookup" | "Customer" | "Owner" => AttributeKind::Lookup {
+                    targets: lookups
+                        .get(name)
+                        .and_then(|v| v.get("Targets"))
+                        .and_then(Value::as_array)
+                        .map(|t| {
+                            t.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                },
+                other => AttributeKind::Other(other.to_owned()),
+            };
+            out.push(Attribute {
+                logical_name: name.to_owned(),
+                display_name: item.get("DisplayName").and_then(label),
+                kind,
+            });
+        }
+        Ok(out)
+    }
+}

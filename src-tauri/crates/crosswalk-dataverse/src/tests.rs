@@ -1,0 +1,473 @@
+//! The client against the sandbox's Dataverse and Entra servers, over real HTTP on 127.0.0.1.
+
+use crate::{
+    Attachment, AttributeKind, Change, DataverseClient, Error, Query, TrackFrom, BLOCK_SIZE,
+};
+use crosswalk_core::Secret;
+use crosswalk_http::{RequestCounter, TokenCache};
+use crosswalk_sandbox::dataverse::Privilege;
+use crosswalk_sandbox::identity::{CLIENT_ID, CLIENT_SECRET, TENANT_ID};
+use crosswalk_sandbox::{Fault, Sandbox, SandboxOptions, Server};
+use serde_json::json;
+
+async fn start() -> (Sandbox, DataverseClient) {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let client = DataverseClient::connect(
+        sandbox.urls.dataverse.clone(),
+        sandbox.urls.login.clone(),
+        TENANT_ID,
+        CLIENT_ID,
+        Secret::new(CLIENT_SECRET),
+        TokenCache::new(),
+        RequestCounter::new(),
+    )
+    .unwrap();
+    (sandbox, client)
+}
+
+async fn new_case(client: &DataverseClient, title: &str) -> String {
+    client
+        .create("incidents", &json!({ "title": title }))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn who_am_i_and_incident_metadata() {
+    let (_sandbox, client) = start().await;
+    let me = client.who_am_i().await.unwrap();
+    assert!(!me.user_id.is_empty());
+    let incident = client.entity("incident").await.unwrap();
+    assert_eq!(incident.entity_set_name, "incidents");
+    assert_eq!(incident.primary_id_attribute, "incidentid");
+    assert_eq!(incident.primary_name_attribute.as_deref(), Some("title"));
+    assert!(incident.change_tracking_enabled);
+    assert_eq!(incident.object_type_code, Some(112));
+    let attributes = client.attributes("incident").await.unwrap();
+    let kind = |name: &str| {
+        attributes
+            .iter()
+            .find(|a| a.logical_name == name)
+            .map(|a| a.kind.clone())
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let AttributeKind::Status { options } = kind("statuscode") else {
+        panic!("statuscode is not a Status");
+    };
+    let solved = options.iter().find(|o| o.value == 5).expect("status 5");
+    assert_eq!(
+        (solved.label.as_str(), solved.state),
+        ("Problem Solved", Some(1))
+    );
+    let AttributeKind::State { options } = kind("statecode") else {
+        panic!("statecode is not a State");
+    };
+    assert!(options
+        .iter()
+        .any(|o| o.value == 2 && o.default_status == Some(6)));
+    let AttributeKind::Picklist { options } = kind("prioritycode") else {
+        panic!("prioritycode is not a Picklist");
+    };
+    assert!(!options.is_empty() && options.iter().all(|o| !o.label.is_empty()));
+    assert_eq!(kind("title"), AttributeKind::String);
+    assert!(matches!(
+        kind("modifiedon"),
+        AttributeKind::DateTime { behavior: Some(_) }
+    ));
+    let AttributeKind::Lookup { targets } = kind("customerid") else {
+        panic!("customerid is not a lookup");
+    };
+    assert!(targets.contains(&"account".to_owned()));
+}
+
+#[tokio::test]
+async fn create_get_update_with_etags() {
+    let (_sandbox, client) = start().await;
+    let id = new_case(&client, "Printer jam").await;
+    let plain = client
+        .get("incidents", &id, &["title", "statuscode"], false)
+        .await
+        .unwrap();
+    assert_eq!(plain.id, id);
+    assert_eq!(plain.fields["title"], "Printer jam");
+    assert!(plain.formatted.is_empty(), "{:?}", plain.formatted);
+    let etag = plain.etag.clone().expect("an etag");
+    let formatted = client
+        .get("incidents", &id, &["title", "statuscode"], true)
+        .await
+        .unwrap();
+    assert_eq!(
+        formatted.formatted.get("statuscode").map(String::as_str),
+        Some("In Progress")
+    );
+    client
+        .update(
+            "incidents",
+            &id,
+            &json!({"title": "Printer fixed"}),
+            Some(&etag),
+        )
+        .await
+        .unwrap();
+    let stale = client
+        .update(
+            "incidents",
+            &id,
+            &json!({"title": "Lost update"}),
+            Some(&etag),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(stale, Error::PreconditionFailed { .. }),
+        "{stale:?}"
+    );
+    let after = client
+        .get("incidents", &id, &["title"], false)
+        .await
+        .unwrap();
+    assert_eq!(after.fields["title"], "Printer fixed");
+    assert_ne!(after.etag, Some(etag));
+    client.delete("incidents", &id).await.unwrap();
+    let gone = client.get("incidents", &id, &[], false).await.unwrap_err();
+    assert!(
+        matches!(gone, Error::Http(crosswalk_http::Error::NotFound { .. })),
+        "{gone:?}"
+    );
+}
+
+#[tokio::test]
+async fn list_pages_to_the_end() {
+    let (_sandbox, client) = start().await;
+    let all = client
+        .list(
+            "incidents",
+            &Query {
+                select: vec!["title".into()],
+                ..Query::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(all.next.is_none() && all.records.len() > 3);
+    let query = Query {
+        select: vec!["title".into()],
+        orderby: Some("title asc".into()),
+        page_size: Some(3),
+        ..Query::default()
+    };
+    let mut ids = Vec::new();
+    let mut next = None;
+    let mut pages = 0;
+    loop {
+        let page = client
+            .list("incidents", &query, next.as_ref())
+            .await
+            .unwrap();
+        assert!(page.records.len() <= 3);
+        pages += 1;
+        ids.extend(page.records.into_iter().map(|r| r.id));
+        match page.next {
+            Some(link) => next = Some(link),
+            None => break,
+        }
+    }
+    assert!(pages > 1);
+    let unique: std::collections::BTreeSet<_> = ids.iter().cloned().collect();
+    assert_eq!(
+        (ids.len(), unique.len()),
+        (all.records.len(), all.records.len())
+    );
+}
+
+#[tokio::test]
+async fn change_tracking_initial_then_deltas() {
+    let (sandbox, client) = start().await;
+    let read_all = |from: TrackFrom| {
+        let client = client.clone();
+        async move {
+            let mut from = from;
+            let mut changes = Vec::new();
+            loop {
+                let page = client
+                    .track_changes("incidents", &["title"], &from, Some(4))
+                    .await?;
+                changes.extend(page.changes);
+                if let Some(delta) = page.delta_link {
+                    return Ok::<_, Error>((changes, delta));
+                }
+                from = TrackFrom::NextPage(page.next.expect("a next link without a delta link"));
+            }
+        }
+    };
+    let (initial, delta) = read_all(TrackFrom::Initial).await.unwrap();
+    assert!(initial.len() > 4 && initial.iter().all(|c| matches!(c, Change::Upsert(_))));
+    let created = new_case(&client, "Tracked").await;
+    let (changes, delta) = read_all(TrackFrom::Delta(delta)).await.unwrap();
+    assert!(
+        matches!(&changes[..], [Change::Upsert(r)] if r.id == created),
+        "{changes:?}"
+    );
+    client
+        .update(
+            "incidents",
+            &created,
+            &json!({"title": "Tracked again"}),
+            None,
+        )
+        .await
+        .unwrap();
+    let (changes, delta) = read_all(TrackFrom::Delta(delta)).await.unwrap();
+    assert!(matches!(&changes[..], [Change::Upsert(r)] if r.fields["title"] == "Tracked again"));
+    client.delete("incidents", &created).await.unwrap();
+    let (changes, delta) = read_all(TrackFrom::Delta(delta)).await.unwrap();
+    assert_eq!(
+        changes,
+        vec![Change::Deleted {
+            id: created,
+            reason: "deleted".into()
+        }]
+    );
+    sandbox.handle.advance_clock(time::Duration::days(120));
+    let expired = read_all(TrackFrom::Delta(delta)).await.unwrap_err();
+    assert!(
+        matches!(expired, Error::FullSyncRequired { .. }),
+        "{expired:?}"
+    );
+    let leads = client
+        .track_changes("leads", &[], &TrackFrom::Initial, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(leads, Error::ChangeTrackingDisabled { .. }),
+        "{leads:?}"
+    );
+}
+
+#[tokio::test]
+async fn notes_with_small_and_block_attachments() {
+    let (sandbox, client) = start().await;
+    let case = new_case(&client, "With notes").await;
+    let small = Attachment {
+        filename: "log.txt".into(),
+        mimetype: "text/plain".into(),
+        bytes: b"Hello world".to_vec(),
+    };
+    let note = client
+        .create_note(
+            "incidents",
+            &case,
+            "Diagnostics",
+            "Log attached",
+            Some(&small),
+        )
+        .await
+        .unwrap();
+    client
+        .create_note(
+            "incidents",
+            &case,
+            "Linked to Jira",
+            "CW-1 https://jira/CW-1",
+            None,
+        )
+        .await
+        .unwrap();
+    let notes = client.list_notes(&case).await.unwrap();
+    assert_eq!(notes.len(), 2);
+    let first = notes.iter().find(|n| n.id == note).expect("the note");
+    assert_eq!(
+        (first.filename.as_deref(), first.filesize),
+        (Some("log.txt"), Some(11))
+    );
+    assert_eq!(client.download_note_attachment(&note).await.unwrap(), small);
+
+    // 12 MB: too big for the default 5 MB of base64, fine once the admin raises the limit.
+    let big = Attachment {
+        filename: "dump.bin".into(),
+        mimetype: "application/octet-stream".into(),
+        bytes: (0..12 * 1024 * 1024)
+            .map(|i: u32| (i % 251) as u8)
+            .collect(),
+    };
+    let refused = client
+        .create_note("incidents", &case, "Dump", "", Some(&big))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::AttachmentTooLarge { size, limit } if size == 12 * 1024 * 1024 && limit == 5_242_880 / 4 * 3),
+        "{refused:?}"
+    );
+    sandbox
+        .handle
+        .dataverse(|d| d.set_max_upload_file_size(131_072_000));
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let big_note = client
+        .create_note("incidents", &case, "Dump", "", Some(&big))
+        .await
+        .unwrap();
+    // organizations + Initialize + 3 blocks + Commit.
+    assert_eq!(sandbox.handle.requests(Server::Dataverse) - before, 6);
+    assert!(big.bytes.len() > 2 * BLOCK_SIZE);
+    let back = client.download_note_attachment(&big_note).await.unwrap();
+    assert!(back == big, "the downloaded file differs");
+}
+
+#[tokio::test]
+async fn close_and_cancel_incidents() {
+    let (_sandbox, client) = start().await;
+    let closed = new_case(&client, "To close").await;
+    client
+        .close_incident(&closed, "Resolved by sync", Some(1000))
+        .await
+        .unwrap();
+    let record = client
+        .get("incidents", &closed, &["statecode", "statuscode"], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            record.fields["statecode"].clone(),
+            record.fields["statuscode"].clone()
+        ),
+        (json!(1), json!(1000))
+    );
+    let again = client
+        .close_incident(&closed, "Twice", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, Error::InvalidStateTransition { .. }),
+        "{again:?}"
+    );
+    let bad = new_case(&client, "Bad status").await;
+    let wrong = client.close_incident(&bad, "x", Some(6)).await.unwrap_err();
+    assert!(
+        matches!(wrong, Error::InvalidStateTransition { .. }),
+        "{wrong:?}"
+    );
+    client.cancel_incident(&bad).await.unwrap();
+    let record = client
+        .get("incidents", &bad, &["statecode", "statuscode"], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            record.fields["statecode"].clone(),
+            record.fields["statuscode"].clone()
+        ),
+        (json!(2), json!(6))
+    );
+}
+
+#[tokio::test]
+async fn missing_application_user_and_privilege() {
+    let (sandbox, client) = start().await;
+    let id = new_case(&client, "Guarded").await;
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(CLIENT_ID, "incident", Privilege::Read));
+    let denied = client.get("incidents", &id, &[], false).await.unwrap_err();
+    let Error::MissingPrivilege { privilege, table } = &denied else {
+        panic!("{denied:?}");
+    };
+    assert_eq!((privilege.as_str(), table.as_str()), ("Read", "incident"));
+    let shown = denied.user_facing();
+    assert!(
+        shown.fix.as_deref().unwrap_or_default().contains("Read"),
+        "{shown:?}"
+    );
+    sandbox
+        .handle
+        .dataverse(|d| d.remove_application_user(CLIENT_ID));
+    let missing = client.who_am_i().await.unwrap_err();
+    assert!(
+        matches!(missing, Error::MissingApplicationUser),
+        "{missing:?}"
+    );
+    let shown = missing.user_facing();
+    assert!(shown
+        .fix
+        .as_deref()
+        .unwrap_or_default()
+        .contains("Power Platform admin center"));
+}
+
+#[tokio::test]
+async fn throttling_is_retried() {
+    let (sandbox, client) = start().await;
+    let id = new_case(&client, "Busy").await;
+    sandbox.handle.fail_next(
+        Server::Dataverse,
+        "/incidents",
+        1,
+        Fault::Throttle {
+            retry_after_secs: 1,
+        },
+    );
+    let record = client
+        .get("incidents", &id, &["title"], false)
+        .await
+        .unwrap();
+    assert_eq!(record.fields["title"], "Busy");
+    let stats = client.http().counter().snapshot();
+    assert_eq!(stats["dataverse"].throttled, 1, "{stats:?}");
+}
+
+#[tokio::test]
+async fn errors_never_show_secrets_or_tokens() {
+    let (sandbox, client) = start().await;
+    let token = crosswalk_http::EntraTokenProvider::new(
+        crosswalk_http::Http::builder("entra-login")
+            .base_url(sandbox.urls.login.clone())
+            .build()
+            .unwrap(),
+        TokenCache::new(),
+        crosswalk_http::EntraCredentials {
+            tenant_id: TENANT_ID.into(),
+            client_id: CLIENT_ID.into(),
+            secret: Secret::new(CLIENT_SECRET),
+            resource: sandbox.urls.dataverse.clone(),
+        },
+    )
+    .fetch()
+    .await
+    .unwrap();
+    let wrong_secret = DataverseClient::connect(
+        sandbox.urls.dataverse.clone(),
+        sandbox.urls.login.clone(),
+        TENANT_ID,
+        CLIENT_ID,
+        Secret::new("not-the-secret-value"),
+        TokenCache::new(),
+        RequestCounter::new(),
+    )
+    .unwrap();
+    let mut errors = vec![wrong_secret.who_am_i().await.unwrap_err()];
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(CLIENT_ID, "incident", Privilege::Read));
+    errors.push(
+        client
+            .list("incidents", &Query::default(), None)
+            .await
+            .unwrap_err(),
+    );
+    errors.push(
+        client
+            .track_changes("leads", &[], &TrackFrom::Initial, None)
+            .await
+            .unwrap_err(),
+    );
+    sandbox
+        .handle
+        .dataverse(|d| d.remove_application_user(CLIENT_ID));
+    errors.push(client.who_am_i().await.unwrap_err());
+    for error in &errors {
+        let shown = format!("{error} {error:?} {:?}", error.user_facing());
+        for secret in [CLIENT_SECRET, "not-the-secret-value", token.expose()] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+}

@@ -1,0 +1,696 @@
+//! Real HTTP against the sandbox's Graph and identity servers; each test names what it checks.
+
+use crate::*;
+use crosswalk_core::Secret;
+use crosswalk_http::{RequestCounter, TokenCache};
+use crosswalk_sandbox::generator::directory::Member;
+use crosswalk_sandbox::graph::{DeltaResync, Throttle};
+use crosswalk_sandbox::identity::{CLIENT_ID, CLIENT_SECRET, TENANT_ID};
+use crosswalk_sandbox::{Fault, Sandbox, SandboxOptions, Server, Size};
+use std::collections::{BTreeMap, BTreeSet};
+
+async fn sandbox(size: Size) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        size,
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox starts")
+}
+
+/// A client with its own token cache, so each sees the roles granted right now.
+fn client_with(sandbox: &Sandbox, secret: &str, counter: RequestCounter) -> GraphClient {
+    GraphClient::connect(
+        sandbox.urls.graph.clone(),
+        sandbox.urls.login.clone(),
+        TENANT_ID,
+        CLIENT_ID,
+        Secret::new(secret),
+        TokenCache::new(),
+        counter,
+    )
+    .expect("sandbox URLs are valid")
+}
+
+fn client(sandbox: &Sandbox) -> GraphClient {
+    client_with(sandbox, CLIENT_SECRET, RequestCounter::new())
+}
+
+fn upserts<T: DeltaEntity + Clone>(items: &[DeltaItem<T>]) -> BTreeMap<String, T> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            DeltaItem::Upsert(x) => Some((x.id().to_owned(), x.clone())),
+            DeltaItem::Removed { .. } => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn listing_all_users_across_pages_equals_the_sandbox_users() {
+    let sandbox = sandbox(Size::Small).await;
+    let graph = client(&sandbox).with_page_size(50);
+    let first = graph.list_users(None).await.expect("first page");
+    assert_eq!(first.items.len(), 50);
+    assert!(first.next.is_some(), "300 users in pages of 50 must page");
+    let users = graph.collect_pages(first).await.expect("all pages");
+    let expected: BTreeMap<String, (String, Option<String>, bool)> = sandbox.handle.graph(|g| {
+        g.directory
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    u.id.clone(),
+                    (
+                        u.user_principal_name.clone(),
+                        u.department.clone(),
+                        u.account_enabled,
+                    ),
+                )
+            })
+            .collect()
+    });
+    let got: BTreeMap<String, (String, Option<String>, bool)> = users
+        .iter()
+        .map(|u| {
+            (
+                u.id.clone(),
+                (
+                    u.user_principal_name.clone().unwrap_or_default(),
+                    u.department.clone(),
+                    u.account_enabled.unwrap_or_default(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(users.len(), expected.len(), "no duplicates across pages");
+    assert_eq!(got, expected);
+    assert!(users
+        .iter()
+        .all(|u| u.created_date_time.is_some() && u.user_type.is_some()));
+}
+
+#[tokio::test]
+async fn admin_filter_is_passed_through() {
+    let sandbox = sandbox(Size::Small).await;
+    let graph = client(&sandbox);
+    let page = graph
+        .list_users(Some("accountEnabled eq false"))
+        .await
+        .expect("filtered page");
+    let users = graph.collect_pages(page).await.expect("all pages");
+    let expected = sandbox.handle.graph(|g| {
+        g.directory
+            .users
+            .iter()
+            .filter(|u| !u.account_enabled)
+            .count()
+    });
+    assert_eq!(users.len(), expected);
+    assert!(users.iter().all(|u| u.account_enabled == Some(false)));
+}
+
+#[tokio::test]
+async fn groups_and_their_members_match_the_sandbox() {
+    let sandbox = sandbox(Size::Small).await;
+    let graph = client(&sandbox).with_page_size(7);
+    let groups = graph
+        .collect_pages(graph.list_groups(None).await.expect("groups"))
+        .await
+        .expect("all groups");
+    let expected: BTreeMap<String, BTreeSet<String>> = sandbox.handle.graph(|g| {
+        g.directory
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.id.clone(),
+                    g.members.iter().map(|m| m.id.clone()).collect(),
+                )
+            })
+            .collect()
+    });
+    assert_eq!(groups.len(), expected.len());
+    let (id, members) = expected
+        .iter()
+        .max_by_key(|(_, m)| m.len())
+        .expect("the world has groups");
+    assert!(members.len() > 7, "the biggest group should page");
+    let page = graph.list_group_members(id).await.expect("members");
+    let got: BTreeSet<String> = graph
+        .collect_pages(page)
+        .await
+        .expect("all members")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(&got, members);
+}
+
+#[tokio::test]
+async fn applications_come_with_their_credentials_and_are_found_by_app_id() {
+    let sandbox = sandbox(Size::Small).await;
+    let graph = client(&sandbox);
+    let apps = graph
+        .collect_pages(graph.list_applications(None).await.expect("apps"))
+        .await
+        .expect("all apps");
+    let expected: BTreeMap<String, BTreeSet<String>> = sandbox.handle.graph(|g| {
+        g.directory
+            .applications
+            .iter()
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    a.password_credentials
+                        .iter()
+                        .map(|c| c.key_id.clone())
+                        .collect(),
+                )
+            })
+            .collect()
+    });
+    assert_eq!(apps.len(), expected.len());
+    for app in &apps {
+        let got: BTreeSet<String> = app
+            .password_credentials
+            .iter()
+            .filter_map(|c| c.key_id.clone())
+            .collect();
+        assert_eq!(Some(&got), expected.get(&app.id), "secrets of {}", app.id);
+        assert!(app
+            .password_credentials
+            .iter()
+            .all(|c| c.end_date_time.is_some()));
+    }
+    assert!(
+        apps.iter().any(|a| !a.key_credentials.is_empty()),
+        "some app has a certificate"
+    );
+    let ours = graph
+        .get_application_by_app_id(CLIENT_ID)
+        .await
+        .expect("our app");
+    assert_eq!(ours.app_id.as_deref(), Some(CLIENT_ID));
+    assert!(ours.first_credential_expiry().is_some());
+    let missing = graph
+        .get_application_by_app_id("00000000-0000-0000-0000-000000000000")
+        .await
+        .expect_err("unknown client ID");
+    assert_eq!(missing.status(), Some(404), "{missing}");
+}
+
+#[tokio::test]
+async fn devices_and_managed_devices_match_and_link_by_device_id() {
+    let sandbox = sandbox(Size::Small).await;
+    let graph = client(&sandbox);
+    let devices = graph
+        .collect_pages(graph.list_devices(None).await.expect("devices"))
+        .await
+        .expect("all devices");
+    let managed = graph
+        .collect_pages(graph.list_managed_devices(None).await.expect("managed"))
+        .await
+        .expect("all managed devices");
+    let (n_devices, n_managed) = sandbox
+        .handle
+        .graph(|g| (g.directory.devices.len(), g.directory.managed_devices.len()));
+    assert_eq!((devices.len(), managed.len()), (n_devices, n_managed));
+    let device_ids: BTreeSet<&str> = devices
+        .iter()
+        .filter_map(|d| d.device_id.as_deref())
+        .collect();
+    assert!(
+        managed.iter().any(|m| m
+            .azure_ad_device_id
+            .as_deref()
+            .is_some_and(|id| device_ids.contains(id))),
+        "azureADDeviceId matches device.deviceId"
+    );
+    assert!(managed
+        .iter()
+        .all(|m| m.serial_number.is_some() && m.last_sync_date_time.is_some()));
+
+    // The incremental pass: only devices synced after the watermark.
+    let mut syncs: Vec<_> = managed
+        .iter()
+        .filter_map(|m| m.last_sync_date_time)
+        .collect();
+    syncs.sort();
+    let watermark = syncs[syncs.len() / 2];
+    let filter = format!(
+        "lastSyncDateTime gt {}",
+        watermark
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("formats")
+    );
+    let recent = graph
+        .collect_pages(
+            graph
+                .list_managed_devices(Some(&filter))
+                .await
+                .expect("filtered"),
+        )
+        .await
+        .expect("all filtered");
+    assert!(!recent.is_empty() && recent.len() < managed.len());
+    assert!(recent
+        .iter()
+        .all(|m| m.last_sync_date_time.is_some_and(|at| at > watermark)));
+}
+
+#[tokio::test]
+async fn manager_is_some_or_none_for_a_user_without_one() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let graph = client(&sandbox);
+    let (with, manager, without) = sandbox.handle.graph(|g| {
+        let with = g
+            .directory
+            .users
+            .iter()
+            .find(|u| u.manager_id.is_some())
+            .expect("a managed user");
+        let without = g
+            .directory
+            .users
+            .iter()
+            .find(|u| u.manager_id.is_none())
+            .expect("a top user");
+        (with.id.clone(), with.manager_id.clone(), without.id.clone())
+    });
+    assert_eq!(graph.get_manager(&with).await.expect("manager"), manager);
+    assert_eq!(graph.get_manager(&without).await.expect("no manager"), None);
+}
+
+#[tokio::test]
+async fn users_delta_initial_round_then_incremental_after_mutations() {
+    let sandbox = sandbox(Size::Small).await;
+    let graph = client(&sandbox);
+    let first = graph
+        .users_delta(DeltaStart::Initial { select: None })
+        .await
+        .expect("first delta page");
+    assert!(
+        matches!(first.next, DeltaNext::More(_)),
+        "300 users take several delta pages"
+    );
+    let round = graph.collect_delta(first).await.expect("initial round");
+    let users = upserts(&round.items);
+    let expected: BTreeMap<String, Option<String>> = sandbox.handle.graph(|g| {
+        g.directory
+            .users
+            .iter()
+            .map(|u| (u.id.clone(), u.manager_id.clone()))
+            .collect()
+    });
+    assert_eq!(users.len(), expected.len());
+    for (id, manager) in &expected {
+        let got = users[id].manager_change();
+        assert_eq!(
+            got,
+            manager.clone().map(ManagerChange::Set),
+            "manager of {id}"
+        );
+    }
+
+    let (added, renamed, deleted, reassigned, new_manager) = sandbox.handle.graph(|g| {
+        let dir = &mut g.directory;
+        let ids: Vec<String> = dir.users.iter().map(|u| u.id.clone()).collect();
+        let added = dir.add_user("Delta Newcomer");
+        dir.update_user(&ids[1], |u| u.display_name = "Renamed Person".into());
+        dir.delete_user(&ids[2]);
+        let reassigned = ids
+            .iter()
+            .find(|id| *id != &ids[2] && *id != &ids[3])
+            .cloned()
+            .expect("users");
+        let reassigned = if reassigned == ids[1] {
+            ids[4].clone()
+        } else {
+            reassigned
+        };
+        dir.set_manager(&reassigned, Some(&ids[3]));
+        (
+            added,
+            ids[1].clone(),
+            ids[2].clone(),
+            reassigned,
+            ids[3].clone(),
+        )
+    });
+    let next = graph
+        .users_delta(DeltaStart::Link(round.delta_link.clone()))
+        .await
+        .expect("incremental page");
+    let changes = graph.collect_delta(next).await.expect("incremental round");
+    let ups = upserts(&changes.items);
+    assert_eq!(ups[&added].display_name.as_deref(), Some("Delta Newcomer"));
+    assert_eq!(
+        ups[&renamed].display_name.as_deref(),
+        Some("Renamed Person")
+    );
+    assert_eq!(
+        ups[&reassigned].manager_change(),
+        Some(ManagerChange::Set(new_manager))
+    );
+    assert!(changes.items.contains(&DeltaItem::Removed {
+        id: deleted.clone(),
+        reason: RemovedReason::Changed
+    }));
+    assert!(
+        changes.items.len() < 20,
+        "only changes: {}",
+        changes.items.len()
+    );
+    assert_ne!(
+        changes.delta_link, round.delta_link,
+        "each round mints a new link"
+    );
+
+    let quiet = graph
+        .users_delta(DeltaStart::Link(changes.delta_link))
+        .await
+        .expect("nothing changed");
+    let quiet = graph.collect_delta(quiet).await.expect("quiet round");
+    assert!(quiet.items.is_empty(), "{:?}", quiet.items.len());
+}
+
+#[tokio::test]
+async fn groups_delta_merges_members_split_across_pages_and_tracks_membership() {
+    let sandbox = sandbox(Size::Small).await;
+    sandbox.handle.graph(|g| {
+        g.delta.members_per_page = 3;
+        g.delta.page_size = 10;
+    });
+    let graph = client(&sandbox);
+    let first = graph
+        .groups_delta(DeltaStart::Initial { select: None })
+        .await
+        .expect("first page");
+    let round = graph.collect_delta(first).await.expect("initial round");
+    let groups = upserts(&round.items);
+    let expected: BTreeMap<String, BTreeSet<String>> = sandbox.handle.graph(|g| {
+        g.directory
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.id.clone(),
+                    g.members.iter().map(|m| m.id.clone()).collect(),
+                )
+            })
+            .collect()
+    });
+    assert_eq!(
+        round.items.len(),
+        expected.len(),
+        "each group once after merging"
+    );
+    for (id, members) in &expected {
+        let got: BTreeSet<String> = groups[id].members_added().map(str::to_owned).collect();
+        assert_eq!(&got, members, "members of {id}");
+    }
+
+    let (group, joined, left) = sandbox.handle.graph(|g| {
+        let dir = &mut g.directory;
+        let group = dir
+            .groups
+            .iter()
+            .find(|g| g.members.len() > 1)
+            .expect("a group with members")
+            .clone();
+        let left = group.members[0].id.clone();
+        let joined = dir
+            .users
+            .iter()
+            .find(|u| !group.members.iter().any(|m| m.id == u.id))
+            .expect("a non-member")
+            .id
+            .clone();
+        dir.add_member(&group.id, Member::user(&joined));
+        dir.remove_member(&group.id, &left);
+        (group.id, joined, left)
+    });
+    let next = graph
+        .groups_delta(DeltaStart::Link(round.delta_link))
+        .await
+        .expect("incremental");
+    let changes = graph.collect_delta(next).await.expect("incremental round");
+    let ups = upserts(&changes.items);
+    assert_eq!(changes.items.len(), 1, "only the changed group");
+    assert_eq!(
+        ups[&group].members_added().collect::<Vec<_>>(),
+        [joined.as_str()]
+    );
+    assert_eq!(
+        ups[&group].members_removed().collect::<Vec<_>>(),
+        [left.as_str()]
+    );
+}
+
+#[tokio::test]
+async fn applications_delta_reports_a_rotated_secret() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let graph = client(&sandbox);
+    let first = graph
+        .applications_delta(DeltaStart::Initial { select: None })
+        .await
+        .expect("first");
+    let round = graph.collect_delta(first).await.expect("initial round");
+    let n_apps = sandbox.handle.graph(|g| g.directory.applications.len());
+    assert_eq!(upserts(&round.items).len(), n_apps);
+    let app = sandbox.handle.graph(|g| {
+        let id = g
+            .directory
+            .applications
+            .iter()
+            .find(|a| a.app_id != CLIENT_ID)
+            .expect("an app")
+            .id
+            .clone();
+        g.directory.rotate_secret(&id, 30).expect("rotated");
+        id
+    });
+    let next = graph
+        .applications_delta(DeltaStart::Link(round.delta_link))
+        .await
+        .expect("incremental");
+    let changes = graph.collect_delta(next).await.expect("incremental round");
+    let ups = upserts(&changes.items);
+    let expected = sandbox.handle.graph(|g| {
+        g.directory
+            .applications
+            .get(&app)
+            .map(|a| a.password_credentials.len())
+    });
+    assert_eq!(
+        ups.get(&app).map(|a| a.password_credentials.len()),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn expired_or_invalid_delta_links_are_resync_required() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let graph = client(&sandbox);
+    let first = graph
+        .users_delta(DeltaStart::Initial { select: None })
+        .await
+        .expect("first");
+    let link = graph.collect_delta(first).await.expect("round").delta_link;
+
+    for (forced, reason) in [
+        (DeltaResync::Gone, "410"),
+        (DeltaResync::SyncStateNotFound, "syncStateNotFound"),
+        (DeltaResync::ResyncRequired, "resyncRequired"),
+    ] {
+        sandbox
+            .handle
+            .graph(|g| g.delta.force_resync_next = Some(forced));
+        let error = graph
+            .users_delta(DeltaStart::Link(link.clone()))
+            .await
+            .expect_err("forced resync");
+        match &error {
+            Error::ResyncRequired {
+                resource: "users",
+                reason: got,
+            } => {
+                assert!(got.contains(reason), "{got}")
+            }
+            other => panic!("{forced:?}: expected ResyncRequired, got {other:?}"),
+        }
+    }
+    // The link itself still works after the forced failures.
+    graph
+        .users_delta(DeltaStart::Link(link.clone()))
+        .await
+        .expect("link still valid");
+
+    // Past the 7-day lifetime.
+    sandbox.handle.advance_clock(time::Duration::days(8));
+    let error = graph
+        .users_delta(DeltaStart::Link(link))
+        .await
+        .expect_err("expired");
+    assert!(matches!(error, Error::ResyncRequired { .. }), "{error:?}");
+
+    // A link that was never Graph's.
+    let bogus = DeltaLink::new(format!(
+        "{}v1.0/users/delta?$deltatoken=not-a-token",
+        sandbox.urls.graph
+    ));
+    let error = graph
+        .users_delta(DeltaStart::Link(bogus))
+        .await
+        .expect_err("bogus");
+    assert!(matches!(error, Error::ResyncRequired { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn revoked_permissions_are_permission_missing_with_the_admin_fix() {
+    let sandbox = sandbox(Size::Tiny).await;
+    sandbox
+        .handle
+        .identity(|i| i.revoke_role(CLIENT_ID, "User.Read.All"));
+    let graph = client(&sandbox);
+    let error = graph.list_users(None).await.expect_err("no User.Read.All");
+    assert!(
+        matches!(
+            error,
+            Error::PermissionMissing {
+                permission: "User.Read.All",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let shown = error.user_facing();
+    assert_eq!(shown.code, crosswalk_core::Code::PermissionDenied);
+    assert!(shown
+        .fix
+        .as_deref()
+        .is_some_and(|f| f.contains("User.Read.All") && f.contains("admin consent")));
+    let error = graph
+        .users_delta(DeltaStart::Initial { select: None })
+        .await
+        .expect_err("delta too");
+    assert!(matches!(
+        error,
+        Error::PermissionMissing {
+            permission: "User.Read.All",
+            ..
+        }
+    ));
+    graph
+        .list_groups(None)
+        .await
+        .expect("groups are still granted");
+
+    sandbox
+        .handle
+        .identity(|i| i.revoke_role(CLIENT_ID, "DeviceManagementManagedDevices.Read.All"));
+    let graph = client(&sandbox);
+    let error = graph
+        .list_managed_devices(None)
+        .await
+        .expect_err("no Intune permission");
+    assert!(
+        matches!(
+            error,
+            Error::PermissionMissing {
+                permission: "DeviceManagementManagedDevices.Read.All",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let fix = error.user_facing().fix.unwrap_or_default();
+    assert!(
+        fix.contains("Device.Read.All and Directory.Read.All do not cover Intune"),
+        "{fix}"
+    );
+    graph
+        .list_devices(None)
+        .await
+        .expect("Device.Read.All still covers /devices");
+}
+
+#[tokio::test]
+async fn throttling_429_is_waited_out_and_counted() {
+    let sandbox = sandbox(Size::Small).await;
+    let counter = RequestCounter::new();
+    let graph = client_with(&sandbox, CLIENT_SECRET, counter.clone()).with_page_size(60);
+    sandbox.handle.graph(|g| {
+        g.throttle = Some(Throttle {
+            requests: 3,
+            per_seconds: 1,
+        })
+    });
+    let users = graph
+        .collect_pages(graph.list_users(None).await.expect("first page"))
+        .await
+        .expect("every page despite 429s");
+    assert_eq!(users.len(), 300);
+    let throttled = sandbox.handle.graph(|g| g.throttled);
+    assert!(throttled > 0, "the budget should have tripped");
+    assert_eq!(counter.snapshot()["graph"].throttled, throttled);
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_decode_error_and_the_next_call_works() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let graph = client(&sandbox);
+    sandbox
+        .handle
+        .fail_next(Server::Graph, "/users", 1, Fault::Malformed);
+    let error = graph.list_users(None).await.expect_err("malformed body");
+    assert!(
+        matches!(error, Error::Http(crosswalk_http::Error::Decode { .. })),
+        "{error:?}"
+    );
+    graph.list_users(None).await.expect("healthy again");
+}
+
+#[tokio::test]
+async fn no_secret_appears_in_error_text() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let wrong = "wr0ng-Secret~Value.123";
+    let graph = client_with(&sandbox, wrong, RequestCounter::new());
+    let error = graph.list_users(None).await.expect_err("bad secret");
+    sandbox
+        .handle
+        .identity(|i| i.revoke_role(CLIENT_ID, "Group.Read.All"));
+    let denied = client(&sandbox)
+        .list_groups(None)
+        .await
+        .expect_err("denied");
+    let first = client(&sandbox)
+        .users_delta(DeltaStart::Initial { select: None })
+        .await
+        .expect("first");
+    let link = client(&sandbox)
+        .collect_delta(first)
+        .await
+        .expect("round")
+        .delta_link;
+    sandbox
+        .handle
+        .graph(|g| g.delta.force_resync_next = Some(DeltaResync::Gone));
+    let resync = client(&sandbox)
+        .users_delta(DeltaStart::Link(link.clone()))
+        .await
+        .expect_err("resync");
+    let token = link
+        .as_str()
+        .split("$deltatoken=")
+        .nth(1)
+        .expect("a delta token")
+        .to_owned();
+    for error in [&error, &denied, &resync] {
+        let shown = format!("{error} | {error:?} | {} | {:?}", error.user_facing(), link);
+        for secret in [wrong, CLIENT_SECRET, token.as_str()] {
+            assert!(!shown.contains(secret), "leaked in: {shown}");
+        }
+    }
+}

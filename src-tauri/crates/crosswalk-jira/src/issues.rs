@@ -1,0 +1,190 @@
+//! Issues (§B.2–§B.7): create, get, edit, transitions, changelog and JQL search.
+
+use crate::models::{ChangelogEntry, CreatedIssue, Issue, Page, PageBean, Transition};
+use crate::{seg, with_query, Error, JiraClient, Result};
+use crosswalk_http::{Method, RequestSpec};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+impl JiraClient {
+    /// Creates an issue in `project` (key or id) of `issue_type_id` with `fields` (an object of
+    /// field id → value as createmeta describes; ADF for description and textarea fields).
+    ///
+    /// # Errors
+    /// `Error::FieldErrors` for a 400 (missing required field, wrong value, field not on screen);
+    /// `Error::PermissionDenied` without *Create issues*.
+    pub async fn create_issue(
+        &self,
+        project: &str,
+        issue_type_id: &str,
+        fields: Value,
+    ) -> Result<CreatedIssue> {
+        let mut fields = match fields {
+            Value::Object(map) => map,
+            Value::Null => serde_json::Map::new(),
+            other => {
+                return Err(Error::FieldErrors {
+                    route: "/rest/api/3/issue",
+                    messages: vec![format!("fields must be a JSON object, not {other}")],
+                    errors: Default::default(),
+                })
+            }
+        };
+        let project_ref = if project.bytes().all(|b| b.is_ascii_digit()) {
+            json!({"id": project})
+        } else {
+            json!({"key": project})
+        };
+        fields.insert("project".into(), project_ref);
+        fields.insert("issuetype".into(), json!({"id": issue_type_id}));
+        let spec = RequestSpec::new(Method::POST, "/rest/api/3/issue", "/rest/api/3/issue")
+            .json(&json!({"fields": fields}));
+        Ok(self.write("/rest/api/3/issue", spec).await?.json()?)
+    }
+
+    /// One issue with the listed `fields` (all when empty) and optionally the recent changelog.
+    ///
+    /// # Errors
+    /// `Error::Http` with `NotFound` when it does not exist or the account cannot see it.
+    pub async fn get_issue(
+        &self,
+        key_or_id: &str,
+        fields: &[&str],
+        expand_changelog: bool,
+    ) -> Result<Issue> {
+        let joined = fields.join(",");
+        let mut pairs = Vec::new();
+        if !fields.is_empty() {
+            pairs.push(("fields", joined.as_str()));
+        }
+        if expand_changelog {
+            pairs.push(("expand", "changelog"));
+        }
+        self.get(
+            "/rest/api/3/issue/{key}",
+            with_query(format!("/rest/api/3/issue/{}", seg(key_or_id)), &pairs),
+        )
+        .await
+    }
+
+    /// Sets `fields` (object of field id → value) on an issue. Status changes need `transition`.
+    ///
+    /// # Errors
+    /// `Error::FieldErrors` for Jira's 400 `{"errors":{field: message}}`;
+    /// `Error::PermissionDenied` without *Edit issues*; `NotFound`; 409 on a concurrent update.
+    pub async fn edit_issue(&self, key_or_id: &str, fields: Value) -> Result<()> {
+        let route = "/rest/api/3/issue/{key}";
+        let spec = RequestSpec::new(
+            Method::PUT,
+            route,
+            format!("/rest/api/3/issue/{}", seg(key_or_id)),
+        )
+        .json(&json!({"fields": fields}));
+        self.write(route, spec).await?;
+        Ok(())
+    }
+
+    /// The transitions available on the issue now, with their target status and its category.
+    /// Empty (not an error) when the account may not transition it (§B.7).
+    ///
+    /// # Errors
+    /// `Error::Http` with `NotFound` for an unknown or invisible issue.
+    pub async fn transitions(&self, key_or_id: &str) -> Result<Vec<Transition>> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            transitions: Vec<Transition>,
+        }
+        let answer: Answer = self
+            .get(
+                "/rest/api/3/issue/{key}/transitions",
+                format!("/rest/api/3/issue/{}/transitions", seg(key_or_id)),
+            )
+            .await?;
+        Ok(answer.transitions)
+    }
+
+    /// Performs transition `transition_id`, optionally setting screen `fields` (e.g. resolution).
+    ///
+    /// # Errors
+    /// `Error::TransitionNotAvailable` when Jira refuses the transition itself (400 without
+    /// field errors); `Error::FieldErrors` when it refuses a screen field;
+    /// `Error::PermissionDenied` without *Transition issues*.
+    pub async fn transition(
+        &self,
+        key_or_id: &str,
+        transition_id: &str,
+        fields: Option<Value>,
+    ) -> Result<()> {
+        let route = "/rest/api/3/issue/{key}/transitions";
+        let mut body = json!({"transition": {"id": transition_id}});
+        if let Some(fields) = fields {
+            body["fields"] = fields;
+        }
+        let spec = RequestSpec::new(
+            Method::POST,
+            route,
+            format!("/rest/api/3/issue/{}/transitions", seg(key_or_id)),
+        )
+        .json(&body);
+        match self.write(route, spec).await {
+            Err(Error::FieldErrors {
+                messages, errors, ..
+            }) if errors.is_empty() => Err(Error::TransitionNotAvailable {
+                issue: key_or_id.to_owned(),
+                transition: transition_id.to_owned(),
+                detail: messages.join("; "),
+            }),
+            other => other.map(drop),
+        }
+    }
+
+    /// One page of an issue's changelog, oldest first (max 100 a page).
+    ///
+    /// # Errors
+    /// `Error::Http` with `NotFound` for an unknown or invisible issue.
+    pub async fn changelog(
+        &self,
+        key_or_id: &str,
+        start_at: u64,
+        max_results: u32,
+    ) -> Result<PageBean<ChangelogEntry>> {
+        let (start, max) = (start_at.to_string(), max_results.to_string());
+        self.get(
+            "/rest/api/3/issue/{key}/changelog",
+            with_query(
+                format!("/rest/api/3/issue/{}/changelog", seg(key_or_id)),
+                &[("startAt", &start), ("maxResults", &max)],
+            ),
+        )
+        .await
+    }
+
+    /// One page of issues matching `jql` via `POST /rest/api/3/search/jql` (§B.5): pass the
+    /// previous page's `next_page_token` until `is_last`. `fields` defaults to `id` only on
+    /// Jira's side, so list what you need. The JQL must be bounded.
+    ///
+    /// # Errors
+    /// `Error::Http` with `Remote` 400 for invalid or unbounded JQL or an expired page token.
+    pub async fn search_jql(
+        &self,
+        jql: &str,
+        fields: &[&str],
+        next_page_token: Option<&str>,
+        max_results: u32,
+    ) -> Result<Page> {
+        let mut body = json!({"jql": jql, "fields": fields, "maxResults": max_results});
+        if let Some(token) = next_page_token {
+            body["nextPageToken"] = json!(token);
+        }
+        // A search changes nothing, so it may be retried like a GET.
+        let spec = RequestSpec::new(
+            Method::POST,
+            "/rest/api/3/search/jql",
+            "/rest/api/3/search/jql",
+        )
+        .json(&body)
+        .idempotent(true);
+        Ok(self.send(spec).await?.json()?)
+    }
+}
