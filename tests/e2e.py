@@ -54,6 +54,17 @@ class JiraResponder(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def wait_for_demo_process():
+    """The pid of the `crosswalk ... demo` process the console spawned."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        out = subprocess.run(["pgrep", "-f", f"{APP} --data-dir .* demo"], capture_output=True, text=True).stdout.split()
+        if out:
+            return int(out[0])
+        time.sleep(0.2)
+    raise AssertionError("no demo process appeared")
+
+
 def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), JiraResponder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -67,6 +78,12 @@ def main():
     print(f"window up in {time.monotonic() - t0:.2f}s")
     wait = WebDriverWait(driver, 20)
     try:
+        # A new admin is offered the demo; it opens in a process (and window) of its own.
+        wait.until(lambda d: d.find_element(By.ID, "try-demo")).click()
+        demo = wait_for_demo_process()
+        print(f"PASS 'Try with demo data' started the demo (pid {demo})")
+        os.kill(demo, 15)
+
         wait.until(lambda d: d.find_element(By.ID, "nav-connections")).click()
         assert driver.title.startswith("Crosswalk"), driver.title
         wait.until(lambda d: d.find_element(By.ID, "add-connection")).click()

@@ -18,4 +18,5 @@
     "get_settings",
     "save_settings",
     "get_app_info",
+    "start_demo",
 ]

@@ -113,6 +113,33 @@ fn get_app_info(api: State<'_, Api>) -> AppInfo {
     api.app_info()
 }
 
+/// "Try with demo data": opens `crosswalk demo` in a process of its own, on its own data folder
+/// (`<data>/demo`) and its own window, so the admin's real configuration is never touched.
+#[tauri::command]
+fn start_demo(api: State<'_, Api>) -> Res<()> {
+    let exe = std::env::current_exe().map_err(|error| {
+        AppError::from(crosswalk_core::UserFacing::new(
+            crosswalk_core::Code::Unknown,
+            format!("Cannot find the Crosswalk program: {error}."),
+        ))
+    })?;
+    let data_dir = api.app_info().data_dir;
+    std::process::Command::new(exe)
+        .args(["--data-dir", &data_dir, "demo"])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map_err(|error| {
+            AppError::from(
+                crosswalk_core::UserFacing::new(
+                    crosswalk_core::Code::Unknown,
+                    format!("Could not start the demo: {error}."),
+                )
+                .with_fix("Run `crosswalk demo` from a terminal to see what is wrong."),
+            )
+        })?;
+    Ok(())
+}
+
 /// The handler registering every command in [`crate::COMMANDS`].
 pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -133,5 +160,6 @@ pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         get_settings,
         save_settings,
         get_app_info,
+        start_demo,
     ]
 }

@@ -38,11 +38,15 @@ pub fn run(data_dir: PathBuf, demo: Option<Box<crosswalk_cli::DemoSandbox>>) -> 
     };
     tracing::info!(message = "Console starting.", data_dir = %data_dir.display());
 
-    let app = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            // A second launch focuses the running console instead of fighting over the data folder.
-            show_main_window(app);
-        }))
+    let mut builder = tauri::Builder::default();
+    if demo.is_none() {
+        // A second launch focuses the running console instead of fighting over the data folder.
+        // The demo (own data folder, own window) may run beside it.
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_main_window(app)
+        }));
+    }
+    let app = builder
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,

@@ -202,6 +202,11 @@ export function getAppInfo(): Promise<AppInfo> {
   return call('get_app_info');
 }
 
+/** Opens `crosswalk demo` in its own window, on its own data folder (never the real one). */
+export function startDemo(): Promise<null> {
+  return call('start_demo');
+}
+
 // Events pushed by the backend
 
 export async function onRunProgress(handler: (progress: RunProgress) => void): Promise<UnlistenFn> {

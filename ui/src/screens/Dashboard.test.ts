@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { DashboardView } from '../lib/bindings/DashboardView';
 import { nav } from '../lib/nav.svelte';
+import { notices } from '../lib/notices.svelte';
 import { fakeBackend } from '../test/backend';
 import { counts, runSummary } from '../test/fixtures';
 import Dashboard from './Dashboard.svelte';
@@ -30,6 +31,18 @@ describe('Dashboard', () => {
     expect(await screen.findByRole('heading', { name: 'Get started' })).toBeInTheDocument();
     await user.click(screen.getByRole('button', { name: 'Add a connection' }));
     expect(nav.route).toMatchObject({ screen: 'connections', adding: true });
+  });
+
+  it('offers the demo to an admin without a tenant', async () => {
+    const backend = fakeBackend({
+      get_dashboard: () => dashboard({ connections: 0, jobs: 0, enabledJobs: 0 }),
+      start_demo: () => null,
+    });
+    const user = userEvent.setup();
+    render(Dashboard);
+    await user.click(await screen.findByRole('button', { name: 'Try with demo data' }));
+    await waitFor(() => expect(backend.callsOf('start_demo')).toHaveLength(1));
+    await waitFor(() => expect(notices.items.some((n) => n.message.includes('opens in a new window'))).toBe(true));
   });
 
   it('shows counts, running runs with progress, recent runs and failures', async () => {
