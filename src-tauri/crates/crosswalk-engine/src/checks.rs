@@ -5,32 +5,25 @@ use crate::services::Services;
 use crosswalk_core::{
     CheckItem, CheckReport, CheckStatus, ConnectionConfig, ConnectionSettings, Secret,
 };
+use crosswalk_graph::GraphClient;
 use crosswalk_http::{Auth, Http, RequestCounter};
 use std::time::Instant;
 use url::Url;
 
-/// One Graph permission probe: what we read, with which permission.
-struct GraphProbe {
-    label: &'static str,
-    path: &'static str,
-    permission: &'static str,
-    note: &'static str,
-}
-
-/// What Entra Sync reads, and the least-privileged application permission for each.
-/// Intune managed devices need `DeviceManagementManagedDevices.Read.All`: `Device.Read.All`
-/// (the permission most guides list) covers only Entra device objects.
-const GRAPH_PROBES: &[GraphProbe] = &[
-    GraphProbe { label: "Read users", path: "v1.0/users?$top=1&$select=id", permission: "User.Read.All", note: "" },
-    GraphProbe { label: "Read groups and members", path: "v1.0/groups?$top=1&$select=id", permission: "Group.Read.All", note: "" },
-    GraphProbe { label: "Read app registrations", path: "v1.0/applications?$top=1&$select=id", permission: "Application.Read.All", note: " (also used to warn before the client secret expires)" },
-    GraphProbe { label: "Read Entra devices", path: "v1.0/devices?$top=1&$select=id", permission: "Device.Read.All", note: "" },
-    GraphProbe {
-        label: "Read Intune managed devices",
-        path: "v1.0/deviceManagement/managedDevices?$top=1&$select=id",
-        permission: "DeviceManagementManagedDevices.Read.All",
-        note: " — note: Device.Read.All does NOT cover Intune; this separate permission is required, and the tenant needs an Intune licence",
-    },
+/// What Entra Sync reads, probed with one tiny page each. A 403 names the least-privileged
+/// application permission (`crosswalk_graph::Resource::permission`); Intune managed devices need
+/// `DeviceManagementManagedDevices.Read.All`, which `Device.Read.All` (the permission most
+/// guides list) does not cover.
+const GRAPH_PROBES: &[(&str, crosswalk_graph::Resource, &str)] = &[
+    ("Read users", crosswalk_graph::Resource::Users, ""),
+    ("Read groups and members", crosswalk_graph::Resource::Groups, ""),
+    ("Read app registrations", crosswalk_graph::Resource::Applications, " (also used to warn before the client secret expires)"),
+    ("Read Entra devices", crosswalk_graph::Resource::Devices, ""),
+    (
+        "Read Intune managed devices",
+        crosswalk_graph::Resource::ManagedDevices,
+        " — note: Device.Read.All does NOT cover Intune; this separate permission is required, and the tenant needs an Intune licence",
+    ),
 ];
 
 /// Tests a stored connection and returns the checklist; never fails as a whole.
@@ -104,8 +97,7 @@ fn describe(secret: &crosswalk_core::SecretRef) -> String {
     }
 }
 
-fn failed(label: &str, error: &crosswalk_http::Error) -> CheckItem {
-    let user_facing = error.user_facing();
+fn failed(label: &str, user_facing: crosswalk_core::UserFacing) -> CheckItem {
     CheckItem::fail(label, user_facing.message, user_facing.fix)
 }
 
@@ -116,31 +108,21 @@ async fn check_jira(
     counter: &RequestCounter,
     items: &mut Vec<CheckItem>,
 ) {
-    let http = match Http::builder("jira")
-        .base_url(site_url.clone())
-        .auth(Auth::Basic {
-            user: email.to_owned(),
-            secret: token,
-        })
+    let http = match crosswalk_jira::JiraClient::http_builder(site_url.clone(), email, token)
         .counter(counter.clone())
         .build()
     {
         Ok(http) => http,
-        Err(error) => return items.push(failed("Sign in to Jira", &error)),
+        Err(error) => return items.push(failed("Sign in to Jira", error.user_facing())),
     };
-    match http
-        .get_json::<serde_json::Value>("/rest/api/3/myself", "rest/api/3/myself")
-        .await
-    {
-        Ok(me) => {
-            let name = me["displayName"].as_str().unwrap_or("?");
-            items.push(CheckItem::ok(
-                "Sign in to Jira",
-                format!("Signed in as {name}"),
-            ));
-        }
+    let jira = crosswalk_jira::JiraClient::new(http.clone());
+    match jira.myself().await {
+        Ok(me) => items.push(CheckItem::ok(
+            "Sign in to Jira",
+            format!("Signed in as {}", me.display_name),
+        )),
         Err(error) => {
-            let mut item = failed("Sign in to Jira", &error);
+            let mut item = failed("Sign in to Jira", error.user_facing());
             if error.status() == Some(401) {
                 item.fix = Some(format!(
                     "Check that {email} is the Atlassian account the API token belongs to, and that the token was not revoked (id.atlassian.com > Security > API tokens). Save a new token in Crosswalk."
@@ -154,46 +136,68 @@ async fn check_jira(
             return;
         }
     }
-    match http
-        .get_json::<serde_json::Value>("/rest/servicedeskapi/assets/workspace", "rest/servicedeskapi/assets/workspace?start=0&limit=50")
-        .await
-    {
-        Ok(body) => match body["values"].get(0).and_then(|v| v["workspaceId"].as_str()) {
-            Some(workspace) => items.push(CheckItem::ok("Jira Service Management Assets", format!("Assets workspace {workspace}"))),
-            None => items.push(CheckItem {
-                label: "Jira Service Management Assets".into(),
-                status: CheckStatus::Warn,
-                detail: "The site has no Assets workspace.".into(),
-                fix: Some("Entra Sync needs Assets (Jira Service Management Premium or Enterprise). Dynamics jobs do not.".into()),
-            }),
-        },
-        Err(error) if matches!(error.status(), Some(403 | 404)) => items.push(CheckItem {
-            label: "Jira Service Management Assets".into(),
-            status: CheckStatus::Warn,
-            detail: "Assets is not available on this site or to this account.".into(),
-            fix: Some("Entra Sync needs Assets (Jira Service Management Premium or Enterprise) and an account with Assets access. Dynamics jobs do not.".into()),
-        }),
-        Err(error) => items.push(failed("Jira Service Management Assets", &error)),
+    let assets_missing = |detail: &str| {
+        CheckItem {
+        label: "Jira Service Management Assets".into(),
+        status: CheckStatus::Warn,
+        detail: detail.into(),
+        fix: Some("Entra Sync needs Assets (Jira Service Management Premium or Enterprise) and an account with Assets access. Dynamics jobs do not.".into()),
+    }
+    };
+    match crosswalk_assets::discover_workspace(&http).await {
+        Ok(Some(workspace)) => items.push(CheckItem::ok(
+            "Jira Service Management Assets",
+            format!("Assets workspace {workspace}"),
+        )),
+        Ok(None) => items.push(assets_missing("The site has no Assets workspace.")),
+        Err(crosswalk_assets::Error::PermissionDenied { .. }) => items.push(assets_missing(
+            "Assets is not available on this site or to this account.",
+        )),
+        Err(error) => items.push(failed(
+            "Jira Service Management Assets",
+            error.user_facing(),
+        )),
     }
 }
 
-fn token_http(
+/// Signs in to Entra for `resource` and returns the bearer token source, or the failed check.
+async fn sign_in(
     services: &Services,
     connection: &ConnectionConfig,
+    tenant_id: &str,
+    client_id: &str,
+    secret: Secret,
+    resource: &Url,
     counter: &RequestCounter,
-) -> Result<Http, crosswalk_http::Error> {
-    let authority = connection
-        .settings
-        .authority()
-        .ok_or(crosswalk_http::Error::InvalidUrl {
-            remote: "login".into(),
-            detail: "no sign-in authority configured".into(),
-        })?;
-    let _ = services;
-    Http::builder("login")
+) -> Result<crosswalk_http::TokenSource, CheckItem> {
+    const LABEL: &str = "Sign in to Microsoft Entra";
+    let authority = connection.settings.authority().ok_or_else(|| {
+        CheckItem::fail(
+            LABEL,
+            "No sign-in authority is configured.",
+            Some("Set authority_url for a custom cloud.".into()),
+        )
+    })?;
+    let login = Http::builder("login")
         .base_url(authority)
         .counter(counter.clone())
         .build()
+        .map_err(|error| failed(LABEL, error.user_facing()))?;
+    let tokens = crosswalk_http::EntraTokenProvider::new(
+        login,
+        services.tokens.clone(),
+        crosswalk_http::EntraCredentials {
+            tenant_id: tenant_id.to_owned(),
+            client_id: client_id.to_owned(),
+            secret,
+            resource: resource.clone(),
+        },
+    );
+    tokens
+        .fetch()
+        .await
+        .map_err(|error| failed(LABEL, error.user_facing()))?;
+    Ok(tokens.into_source())
 }
 
 async fn check_entra(
@@ -212,53 +216,60 @@ async fn check_entra(
             Some("Set graph_url for a custom cloud.".into()),
         ));
     };
-    let login = match token_http(services, connection, counter) {
-        Ok(login) => login,
-        Err(error) => return items.push(failed("Sign in to Microsoft Entra", &error)),
-    };
-    let resource = graph_url.as_str().trim_end_matches('/').to_owned();
-    let tokens = crosswalk_http::EntraTokenProvider::new(
-        login,
-        services.tokens.clone(),
-        crosswalk_http::EntraCredentials {
-            tenant_id: tenant_id.to_owned(),
-            client_id: client_id.to_owned(),
-            secret,
-            resource: graph_url.clone(),
-        },
-    );
-    if let Err(error) = tokens.fetch().await {
-        items.push(failed("Sign in to Microsoft Entra", &error));
-        for probe in GRAPH_PROBES {
-            items.push(CheckItem::skipped(probe.label, "Needs a working sign-in"));
+    let tokens = match sign_in(
+        services, connection, tenant_id, client_id, secret, &graph_url, counter,
+    )
+    .await
+    {
+        Ok(tokens) => tokens,
+        Err(item) => {
+            items.push(item);
+            for (label, _, _) in GRAPH_PROBES {
+                items.push(CheckItem::skipped(*label, "Needs a working sign-in"));
+            }
+            return;
         }
-        return;
-    }
+    };
     items.push(CheckItem::ok(
         "Sign in to Microsoft Entra",
-        format!("Got an app-only token for {resource}"),
+        format!(
+            "Got an app-only token for {}",
+            graph_url.as_str().trim_end_matches('/')
+        ),
     ));
     let graph = match Http::builder("graph")
         .base_url(graph_url)
-        .auth(Auth::Bearer(tokens.into_source()))
+        .auth(Auth::Bearer(tokens))
         .counter(counter.clone())
         .build()
     {
-        Ok(graph) => graph,
-        Err(error) => return items.push(failed("Read users", &error)),
+        Ok(http) => GraphClient::new(http).with_page_size(1),
+        Err(error) => return items.push(failed("Read users", error.user_facing())),
     };
-    for probe in GRAPH_PROBES {
-        match graph.get_json::<serde_json::Value>(probe.path, probe.path).await {
-            Ok(_) => items.push(CheckItem::ok(probe.label, format!("{} is granted{}", probe.permission, probe.note))),
-            Err(error) if error.status() == Some(403) => items.push(CheckItem::fail(
-                probe.label,
-                format!("{} is missing or has no admin consent{}", probe.permission, probe.note),
-                Some(format!(
-                    "In Entra ID > App registrations > your app > API permissions, add Microsoft Graph > Application permissions > {}, then click \"Grant admin consent\".",
-                    probe.permission
-                )),
+    for (label, resource, note) in GRAPH_PROBES {
+        let res = match resource {
+            crosswalk_graph::Resource::Users => graph.list_users(None).await.map(|_| ()),
+            crosswalk_graph::Resource::Groups => graph.list_groups(None).await.map(|_| ()),
+            crosswalk_graph::Resource::Applications => {
+                graph.list_applications(None).await.map(|_| ())
+            }
+            crosswalk_graph::Resource::Devices => graph.list_devices(None).await.map(|_| ()),
+            _ => graph.list_managed_devices(None).await.map(|_| ()),
+        };
+        let permission = resource.permission();
+        match res {
+            Ok(()) => items.push(CheckItem::ok(
+                *label,
+                format!("{permission} is granted{note}"),
             )),
-            Err(error) => items.push(failed(probe.label, &error)),
+            Err(error @ crosswalk_graph::Error::PermissionMissing { .. }) => {
+                items.push(CheckItem::fail(
+                    *label,
+                    format!("{permission} is missing or has no admin consent{note}"),
+                    error.user_facing().fix,
+                ))
+            }
+            Err(error) => items.push(failed(label, error.user_facing())),
         }
     }
 }
@@ -274,52 +285,44 @@ async fn check_dataverse(
     counter: &RequestCounter,
     items: &mut Vec<CheckItem>,
 ) {
-    let login = match token_http(services, connection, counter) {
-        Ok(login) => login,
-        Err(error) => return items.push(failed("Sign in to Microsoft Entra", &error)),
+    let tokens = match sign_in(
+        services, connection, tenant_id, client_id, secret, org_url, counter,
+    )
+    .await
+    {
+        Ok(tokens) => tokens,
+        Err(item) => {
+            items.push(item);
+            items.push(CheckItem::skipped(
+                "Dataverse application user",
+                "Needs a working sign-in",
+            ));
+            return;
+        }
     };
-    let resource = org_url.as_str().trim_end_matches('/').to_owned();
-    let tokens = crosswalk_http::EntraTokenProvider::new(
-        login,
-        services.tokens.clone(),
-        crosswalk_http::EntraCredentials {
-            tenant_id: tenant_id.to_owned(),
-            client_id: client_id.to_owned(),
-            secret,
-            resource: org_url.clone(),
-        },
-    );
-    if let Err(error) = tokens.fetch().await {
-        items.push(failed("Sign in to Microsoft Entra", &error));
-        items.push(CheckItem::skipped(
-            "Dataverse application user",
-            "Needs a working sign-in",
-        ));
-        return;
-    }
     items.push(CheckItem::ok(
         "Sign in to Microsoft Entra",
-        format!("Got an app-only token for {resource}"),
+        format!(
+            "Got an app-only token for {}",
+            org_url.as_str().trim_end_matches('/')
+        ),
     ));
-    let dataverse = match Http::builder("dataverse")
-        .base_url(org_url.clone())
-        .auth(Auth::Bearer(tokens.into_source()))
+    let dataverse = match crosswalk_dataverse::DataverseClient::http_builder(org_url.clone())
+        .auth(Auth::Bearer(tokens))
         .counter(counter.clone())
         .build()
     {
-        Ok(http) => http,
-        Err(error) => return items.push(failed("Dataverse application user", &error)),
+        Ok(http) => crosswalk_dataverse::DataverseClient::new(http),
+        Err(error) => return items.push(failed("Dataverse application user", error.user_facing())),
     };
-    match dataverse.get_json::<serde_json::Value>("/api/data/v9.2/WhoAmI", "api/data/v9.2/WhoAmI").await {
+    match dataverse.who_am_i().await {
         Ok(me) => items.push(CheckItem::ok(
             "Dataverse application user",
-            format!("Signed in as application user {} in organization {}", me["UserId"].as_str().unwrap_or("?"), me["OrganizationId"].as_str().unwrap_or("?")),
+            format!(
+                "Signed in as application user {} in organization {}",
+                me.user_id, me.organization_id
+            ),
         )),
-        Err(error) if matches!(error.status(), Some(401 | 403)) => items.push(CheckItem::fail(
-            "Dataverse application user",
-            format!("Dataverse refused the app: {}", error.user_facing().message),
-            Some("In the Power Platform admin center > Environments > your environment > Settings > Users + permissions > Application users, add this app registration as an application user and assign it a security role.".into()),
-        )),
-        Err(error) => items.push(failed("Dataverse application user", &error)),
+        Err(error) => items.push(failed("Dataverse application user", error.user_facing())),
     }
 }
