@@ -98,12 +98,8 @@ impl DataverseClient {
         cache: TokenCache,
         counter: RequestCounter,
     ) -> Result<DataverseClient> {
-        let login = Http::builder("entra-login")
-            .base_url(login_url)
-            .counter(counter.clone())
-            .build()?;
-        let provider = EntraTokenProvider::new(
-            login,
+        let provider = EntraTokenProvider::at_authority(
+            login_url,
             cache,
             EntraCredentials {
                 tenant_id: tenant_id.to_owned(),
@@ -111,7 +107,8 @@ impl DataverseClient {
                 secret,
                 resource: org_url.clone(),
             },
-        );
+            counter.clone(),
+        )?;
         let http = DataverseClient::http_builder(org_url)
             .auth(Auth::Bearer(provider.into_source()))
             .counter(counter)

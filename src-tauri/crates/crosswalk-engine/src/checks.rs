@@ -178,13 +178,8 @@ async fn sign_in(
             Some("Set authority_url for a custom cloud.".into()),
         )
     })?;
-    let login = Http::builder("login")
-        .base_url(authority)
-        .counter(counter.clone())
-        .build()
-        .map_err(|error| failed(LABEL, error.user_facing()))?;
-    let tokens = crosswalk_http::EntraTokenProvider::new(
-        login,
+    let tokens = crosswalk_http::EntraTokenProvider::at_authority(
+        authority,
         services.tokens.clone(),
         crosswalk_http::EntraCredentials {
             tenant_id: tenant_id.to_owned(),
@@ -192,7 +187,9 @@ async fn sign_in(
             secret,
             resource: resource.clone(),
         },
-    );
+        counter.clone(),
+    )
+    .map_err(|error| failed(LABEL, error.user_facing()))?;
     tokens
         .fetch()
         .await

@@ -73,9 +73,6 @@ pub const MAX_PAGE_SIZE: u16 = 999;
 /// Microsoft's guidance is "a handful"; 4 keeps a sync fast without tripping 429s.
 pub const GRAPH_CONCURRENCY: usize = 4;
 
-/// Requests in flight at once to the token endpoint (tokens are cached, so rarely more than one).
-pub const LOGIN_CONCURRENCY: usize = 2;
-
 /// The Graph collection an endpoint belongs to, and the application permission it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -157,13 +154,8 @@ impl GraphClient {
         cache: TokenCache,
         counter: RequestCounter,
     ) -> Result<GraphClient> {
-        let login = Http::builder("entra-login")
-            .base_url(login_url)
-            .max_concurrency(LOGIN_CONCURRENCY)
-            .counter(counter.clone())
-            .build()?;
-        let provider = EntraTokenProvider::new(
-            login,
+        let provider = EntraTokenProvider::at_authority(
+            login_url,
             cache,
             EntraCredentials {
                 tenant_id: tenant_id.to_owned(),
@@ -171,7 +163,8 @@ impl GraphClient {
                 secret,
                 resource: graph_url.clone(),
             },
-        );
+            counter.clone(),
+        )?;
         let http = Http::builder("graph")
             .base_url(graph_url)
             .auth(Auth::Bearer(provider.into_source()))

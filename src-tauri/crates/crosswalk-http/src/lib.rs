@@ -32,7 +32,7 @@ pub use error::{DecodeError, Error, Result};
 pub use redact::redact;
 pub use request::{RequestSpec, Response};
 pub use retry::RetryPolicy;
-pub use token::{EntraCredentials, EntraTokenProvider, TokenCache};
+pub use token::{EntraCredentials, EntraTokenProvider, TokenCache, LOGIN_REMOTE};
 pub use token_error::TokenError;
 
 /// HTTP vocabulary of the API, re-exported so clients need no direct `reqwest` dependency.

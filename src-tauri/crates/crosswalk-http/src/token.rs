@@ -224,7 +224,29 @@ pub struct EntraTokenProvider {
     token_url: Url,
 }
 
+/// Remote name of the token endpoint in request counts and logs.
+pub const LOGIN_REMOTE: &str = "entra-login";
+
 impl EntraTokenProvider {
+    /// A provider signing in at `authority` (its own counted `entra-login` remote, two requests
+    /// at once): what every Microsoft client needs before its first call.
+    ///
+    /// # Errors
+    /// `Error::InvalidUrl` when `authority` is not an http(s) URL.
+    pub fn at_authority(
+        authority: Url,
+        cache: TokenCache,
+        credentials: EntraCredentials,
+        counter: crate::RequestCounter,
+    ) -> Result<EntraTokenProvider> {
+        let login = Http::builder(LOGIN_REMOTE)
+            .base_url(authority)
+            .max_concurrency(2)
+            .counter(counter)
+            .build()?;
+        Ok(EntraTokenProvider::new(login, cache, credentials))
+    }
+
     /// A provider signing in through `login`, an `Http` whose base URL is the authority (e.g.
     /// `https://login.microsoftonline.com`, `https://login.microsoftonline.us`, or a test server;
     /// see `ConnectionSettings::authority()`), sharing tokens through `cache`.
