@@ -69,88 +69,101 @@ pub(crate) fn close_incident(dv: &mut DataverseState, ctx: &Ctx) -> Response {
                     "The IncidentResolution must reference the case with 'incidentid@odata.bind'.",
                 )
             })?;
-        let (table, id) = parse_bind(dv, bind)
+        let (_, id) = parse_bind(dv, bind)
             .filter(|(t, _)| t == "incident")
             .ok_or_else(|| {
                 bad_request(format!(
                     "The URI '{bind}' is not valid for binding 'incidentid'."
                 ))
             })?;
-        let incident = dv
-            .row(&table, &id)
-            .cloned()
-            .ok_or_else(|| row_not_found("incident", &id))?;
-        ctx.require(dv, "incident", Privilege::Write)?;
-        ctx.require(dv, "incidentresolution", Privilege::Create)?;
-        let meta = dv.table("incident").cloned().expect("incident table");
-        let status_attr = meta.attribute("statuscode").expect("incident statuscode");
-        let state_attr = meta.attribute("statecode").expect("incident statecode");
-        let resolved_default = state_attr
-            .options
-            .iter()
-            .find(|o| o.value == 1)
-            .and_then(|o| o.default_status)
-            .unwrap_or(5);
-        let status = if status == -1 {
-            i64::from(resolved_default)
-        } else {
-            status
-        };
-        if !status_attr
-            .options
-            .iter()
-            .any(|o| i64::from(o.value) == status && o.state == Some(1))
-        {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "0x80040203",
-                format!("{status} is not a valid status code for state code IncidentState.Resolved on incident with Id {id}."),
-            ));
-        }
-        if incident.values.get("statecode").and_then(Value::as_i64) != Some(0) {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "0x80040203",
-                "This case has already been resolved or cancelled. Reactivate it before closing it again.",
-            ));
-        }
-        // The resolution activity (completed).
-        let resolution_meta = dv
-            .table("incidentresolution")
-            .cloned()
-            .expect("incidentresolution table");
-        let mut row = Row {
-            id: new_id(),
-            version: 0,
-            values: Default::default(),
-            lookups: Default::default(),
-        };
-        let mut fields = resolution.clone();
-        fields.remove("incidentid@odata.bind");
-        fields.remove("@odata.type");
-        records::apply_body(dv, ctx, &resolution_meta, &mut row, &fields, true)?;
-        row.lookups.insert(
-            "incidentid".into(),
-            super::LookupValue {
-                id: id.clone(),
-                logical_name: "incident".into(),
-                name: incident
-                    .values
-                    .get("title")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned(),
-            },
-        );
-        row.values.insert("statecode".into(), json!(1));
-        row.values.insert("statuscode".into(), json!(2));
-        records::insert_row(dv, ctx, &resolution_meta, row);
-        let mut incident = incident;
-        incident.values.insert("statecode".into(), json!(1));
-        incident.values.insert("statuscode".into(), json!(status));
-        records::update_row(dv, ctx, &meta, incident);
+        close_incident_row(dv, ctx, &id, status, resolution)?;
         Ok(no_content(&[]))
     })())
+}
+
+/// Resolves an active case as `CloseIncident` does: a completed `incidentresolution` (from
+/// `resolution`'s columns) and the case moved to Resolved with `status` (-1: the default).
+pub(crate) fn close_incident_row(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    id: &str,
+    status: i64,
+    resolution: &Map<String, Value>,
+) -> Result<(), Response> {
+    let incident = dv
+        .row("incident", id)
+        .cloned()
+        .ok_or_else(|| row_not_found("incident", id))?;
+    ctx.require(dv, "incident", Privilege::Write)?;
+    ctx.require(dv, "incidentresolution", Privilege::Create)?;
+    let meta = dv.table("incident").cloned().expect("incident table");
+    let status_attr = meta.attribute("statuscode").expect("incident statuscode");
+    let state_attr = meta.attribute("statecode").expect("incident statecode");
+    let resolved_default = state_attr
+        .options
+        .iter()
+        .find(|o| o.value == 1)
+        .and_then(|o| o.default_status)
+        .unwrap_or(5);
+    let status = if status == -1 {
+        i64::from(resolved_default)
+    } else {
+        status
+    };
+    if !status_attr
+        .options
+        .iter()
+        .any(|o| i64::from(o.value) == status && o.state == Some(1))
+    {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            format!("{status} is not a valid status code for state code IncidentState.Resolved on incident with Id {id}."),
+        ));
+    }
+    if incident.values.get("statecode").and_then(Value::as_i64) != Some(0) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            "This case has already been resolved or cancelled. Reactivate it before closing it again.",
+        ));
+    }
+    // The resolution activity (completed).
+    let resolution_meta = dv
+        .table("incidentresolution")
+        .cloned()
+        .expect("incidentresolution table");
+    let mut row = Row {
+        id: new_id(),
+        version: 0,
+        values: Default::default(),
+        lookups: Default::default(),
+    };
+    let mut fields = resolution.clone();
+    fields.remove("incidentid@odata.bind");
+    fields.remove("@odata.type");
+    records::apply_body(dv, ctx, &resolution_meta, &mut row, &fields, true)?;
+    row.lookups.insert(
+        "incidentid".into(),
+        super::LookupValue {
+            id: id.to_owned(),
+            logical_name: "incident".into(),
+            name: incident
+                .values
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+        },
+    );
+    row.values.insert("statecode".into(), json!(1));
+    row.values.insert("statuscode".into(), json!(2));
+    records::insert_row(dv, ctx, &resolution_meta, row);
+    let mut incident = incident;
+    incident.values.insert("statecode".into(), json!(1));
+    incident.values.insert("statuscode".into(), json!(status));
+    records::update_row(dv, ctx, &meta, incident);
+    Ok(())
 }
 
 fn annotation_target(body: &Map<String, Value>) -> Result<(Map<String, Value>, String), Response> {

@@ -14,6 +14,7 @@
 
 mod actions;
 mod metadata;
+mod mutate;
 pub mod query;
 mod records;
 #[cfg(test)]

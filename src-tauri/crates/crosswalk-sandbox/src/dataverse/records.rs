@@ -1403,20 +1403,31 @@ fn written(dv: &DataverseState, ctx: &Ctx, meta: &TableMeta, id: &str, created: 
 fn create(dv: &mut DataverseState, ctx: &Ctx, meta: &TableMeta, forced_id: Option<&str>) -> Reply {
     ctx.require(dv, &meta.logical_name, Privilege::Create)?;
     let body = ctx.json_body()?;
+    let id = create_row(dv, ctx, meta, &body, forced_id)?;
+    written(dv, ctx, meta, &id, true)
+}
+
+/// Creates a row from a body as `POST`/upserting `PATCH` do (defaults, state/status, ticket
+/// number, note attachment checks, stamps); the caller checked the Create privilege.
+pub(crate) fn create_row(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    meta: &TableMeta,
+    body: &Map<String, Value>,
+    forced_id: Option<&str>,
+) -> Result<String, Response> {
     let mut row = Row {
         id: String::new(),
         version: 0,
         values: Default::default(),
         lookups: Default::default(),
     };
-    apply_body(dv, ctx, meta, &mut row, &body, true)?;
+    apply_body(dv, ctx, meta, &mut row, body, true)?;
     if let Some(id) = forced_id {
         row.id = id.to_owned();
     }
     if row.id.is_empty() {
-        let mut rng = rand::rng();
-        let seed: u64 = rand::Rng::random(&mut rng);
-        row.id = guid(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed));
+        row.id = new_id();
     }
     if dv.row(&meta.logical_name, &row.id).is_some() {
         return Err(error(
@@ -1425,7 +1436,7 @@ fn create(dv: &mut DataverseState, ctx: &Ctx, meta: &TableMeta, forced_id: Optio
             "A record with matching key values already exists.",
         ));
     }
-    settle_state(meta, &mut row, &body, true)?;
+    settle_state(meta, &mut row, body, true)?;
     if meta.logical_name == "incident" && !row.values.contains_key("ticketnumber") {
         let n = dv.rows_of("incident").count() + 1000;
         row.values.insert(
@@ -1446,7 +1457,7 @@ fn create(dv: &mut DataverseState, ctx: &Ctx, meta: &TableMeta, forced_id: Optio
         .entry(meta.logical_name.clone())
         .or_default()
         .insert(id.clone(), row);
-    written(dv, ctx, meta, &id, true)
+    Ok(id)
 }
 
 fn upsert(dv: &mut DataverseState, ctx: &Ctx, meta: &TableMeta, id: &str) -> Reply {
@@ -1475,17 +1486,30 @@ fn upsert(dv: &mut DataverseState, ctx: &Ctx, meta: &TableMeta, id: &str) -> Rep
     };
     ctx.require(dv, &meta.logical_name, Privilege::Write)?;
     let body = ctx.json_body()?;
-    apply_body(dv, ctx, meta, &mut row, &body, false)?;
-    settle_state(meta, &mut row, &body, false)?;
+    update_existing(dv, ctx, meta, &mut row, &body)?;
+    written(dv, ctx, meta, id, false)
+}
+
+/// Updates an existing row from a body as an updating `PATCH` does (checks, state/status rules,
+/// stamps: new version, `modifiedon`); the caller checked the Write privilege and ETags.
+pub(crate) fn update_existing(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    meta: &TableMeta,
+    row: &mut Row,
+    body: &Map<String, Value>,
+) -> Result<(), Response> {
+    apply_body(dv, ctx, meta, row, body, false)?;
+    settle_state(meta, row, body, false)?;
     if meta.logical_name == "annotation" && body.contains_key("documentbody") {
-        check_attachment(dv, &mut row, dv.auto_isdocument)?;
+        check_attachment(dv, row, dv.auto_isdocument)?;
     }
-    stamp(dv, ctx, meta, &mut row, false);
+    stamp(dv, ctx, meta, row, false);
     dv.rows
         .entry(meta.logical_name.clone())
         .or_default()
-        .insert(id.to_owned(), row);
-    written(dv, ctx, meta, id, false)
+        .insert(row.id.clone(), row.clone());
+    Ok(())
 }
 
 /// Removes a row, leaving a tombstone for change tracking; notes regarding it go too.

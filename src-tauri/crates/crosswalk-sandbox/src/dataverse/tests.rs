@@ -1065,3 +1065,169 @@ async fn dataverse_service_protection_answers_429_with_retry_after() {
         (StatusCode::TOO_MANY_REQUESTS, "0x80072326")
     );
 }
+
+// api/microsoft.md §F.6: changes made "from the other side" (`DataverseState::mutate`) go
+// through the Web API's own write paths, so a change-tracking delta lists exactly them.
+#[tokio::test]
+async fn dataverse_mutations_show_in_the_change_tracking_delta() {
+    use crate::generator::{MutationSystem, RecordChange};
+    use std::collections::BTreeSet;
+    let dv = Dv::start().await;
+    let track = [("Prefer", "odata.track-changes")];
+    let (status, body) = dv.get("incidents?$select=title", &track).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let delta = body["@odata.deltaLink"].as_str().unwrap().to_owned();
+
+    dv.sandbox.handle.advance_clock(time::Duration::minutes(5));
+    let now = dv.sandbox.handle.world().now();
+    let mutations = dv.sandbox.handle.dataverse(|d| d.mutate(7, 20, now));
+    assert_eq!(mutations.len(), 20);
+    assert!(mutations
+        .iter()
+        .all(|m| m.system == MutationSystem::Dataverse));
+    let kinds: BTreeSet<&str> = mutations
+        .iter()
+        .map(|m| match m.change {
+            RecordChange::Created => "created",
+            RecordChange::Edited { .. } => "edited",
+            RecordChange::StatusChanged { .. } => "status",
+            RecordChange::NoteAdded { .. } => "note",
+            RecordChange::Commented { .. } => "comment",
+            RecordChange::Deleted => "deleted",
+        })
+        .collect();
+    for kind in ["created", "edited", "status", "note", "deleted"] {
+        assert!(kinds.contains(kind), "no {kind} in {mutations:#?}");
+    }
+    let deleted: BTreeSet<String> = mutations
+        .iter()
+        .filter(|m| m.table == "incident" && m.change == RecordChange::Deleted)
+        .map(|m| m.id.clone())
+        .collect();
+    let changed: BTreeSet<String> = mutations
+        .iter()
+        .filter(|m| m.table == "incident" && !deleted.contains(&m.id))
+        .map(|m| m.id.clone())
+        .collect();
+
+    let (status, body) = dv.get(&delta, &track).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rows = body["value"].as_array().unwrap();
+    let seen_changed: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r["reason"] != "deleted")
+        .map(|r| r["incidentid"].as_str().unwrap().to_owned())
+        .collect();
+    let seen_deleted: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r["reason"] == "deleted")
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen_changed, changed, "{body}");
+    assert_eq!(seen_deleted, deleted, "{body}");
+    assert_eq!(rows.len(), changed.len() + deleted.len());
+
+    // Each changed case carries the new modifiedon and a new ETag; notes are readable.
+    let stamp = crate::generator::dataverse::iso(now);
+    for id in &changed {
+        let (status, row) = dv
+            .get(&format!("incidents({id})?$select=modifiedon"), &[])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{row}");
+        assert_eq!(row["modifiedon"], json!(stamp));
+        let version = dv
+            .sandbox
+            .handle
+            .dataverse(|d| d.row("incident", id).unwrap().version);
+        assert_eq!(row["@odata.etag"], json!(format!("W/\"{version}\"")));
+    }
+    for m in &mutations {
+        if let RecordChange::NoteAdded { regarding } = &m.change {
+            if deleted.contains(regarding) {
+                continue;
+            }
+            let (status, note) = dv
+                .get(
+                    &format!("annotations({})?$select=subject,_objectid_value", m.id),
+                    &[],
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{note}");
+            assert_eq!(note["_objectid_value"], json!(regarding));
+        }
+    }
+    let next = body["@odata.deltaLink"].as_str().unwrap().to_owned();
+    let (_, body) = dv.get(&next, &track).await;
+    assert!(body["value"].as_array().unwrap().is_empty(), "{body}");
+}
+
+// Same state + same seed → the same mutations; another seed → others.
+#[tokio::test]
+async fn dataverse_mutations_are_deterministic() {
+    let a = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let b = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let now = a.handle.world().now();
+    let first = a.handle.dataverse(|d| d.mutate(7, 20, now));
+    let second = b.handle.dataverse(|d| d.mutate(7, 20, now));
+    assert_eq!(first, second);
+    let other = b.handle.dataverse(|d| d.mutate(8, 20, now));
+    assert_ne!(first, other);
+}
+
+// The typed helpers: insert / update / delete / note, each as the Web API would do it.
+#[tokio::test]
+async fn dataverse_typed_row_helpers_write_like_the_web_api() {
+    let dv = Dv::start().await;
+    let now = dv.sandbox.handle.world().now();
+    let mut fields = serde_json::Map::new();
+    fields.insert("title".into(), json!("Helper case"));
+    let id = dv
+        .sandbox
+        .handle
+        .dataverse(|d| d.insert_row("incident", fields, now));
+    let (status, row) = dv
+        .get(
+            &format!("incidents({id})?$select=title,statecode,statuscode,ticketnumber,createdon"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{row}");
+    assert_eq!(row["statecode"], 0);
+    assert_eq!(row["statuscode"], 1);
+    assert!(row["ticketnumber"].as_str().unwrap().starts_with("CAS-"));
+    let etag = row["@odata.etag"].clone();
+    let mut fields = serde_json::Map::new();
+    fields.insert("statecode".into(), json!(2));
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.update_row("incident", &id, fields, now));
+    let (_, row) = dv
+        .get(&format!("incidents({id})?$select=statuscode"), &[])
+        .await;
+    assert_eq!(row["statuscode"], 6, "default status of Cancelled");
+    assert_ne!(row["@odata.etag"], etag);
+    let note = dv.sandbox.handle.dataverse(|d| {
+        d.add_note(
+            "incident",
+            &id,
+            "Log",
+            "See attached",
+            Some(("log.txt", "text/plain", b"hello")),
+            now,
+        )
+    });
+    let (_, body) = dv
+        .get(
+            &format!("annotations({note})?$select=filename,filesize,isdocument"),
+            &[],
+        )
+        .await;
+    assert_eq!(body["filesize"], 5);
+    assert_eq!(body["isdocument"], true);
+    assert!(dv
+        .sandbox
+        .handle
+        .dataverse(|d| d.delete_row("incident", &id, now)));
+    let (status, _) = dv.get(&format!("annotations({note})"), &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -105,6 +105,40 @@ fn read_comment_body(body: &Value) -> Result<Value, Response> {
     }
 }
 
+/// Adds a comment (ADF body) to `issues[idx]` and moves `updated`; 413 past the per-issue cap.
+pub(crate) fn push_comment(
+    state: &mut JiraState,
+    idx: usize,
+    body: Value,
+    author: &str,
+    now: time::OffsetDateTime,
+    visibility: Option<Value>,
+    properties: BTreeMap<String, Value>,
+) -> Result<Comment, Response> {
+    if state.issues[idx].comments.len() >= state.max_comments_per_issue {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &["The issue has reached the limit of comments."],
+            &[],
+        ));
+    }
+    let id = state.next_id();
+    let comment = Comment {
+        id,
+        author: author.to_owned(),
+        update_author: author.to_owned(),
+        body,
+        created: now,
+        updated: now,
+        visibility,
+        properties,
+    };
+    let issue = &mut state.issues[idx];
+    issue.comments.push(comment.clone());
+    issue.updated = now;
+    Ok(comment)
+}
+
 /// `POST /rest/api/3/issue/{key}/comment` → 201 Comment; inline `properties` mark the comment.
 pub(super) async fn add_comment(
     State(world): State<Arc<World>>,
@@ -130,13 +164,6 @@ pub(super) async fn add_comment(
         Ok(b) => b,
         Err(r) => return r,
     };
-    if call.state.issues[idx].comments.len() >= call.state.max_comments_per_issue {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &["The issue has reached the limit of comments."],
-            &[],
-        );
-    }
     let properties: BTreeMap<String, Value> = body
         .get("properties")
         .and_then(Value::as_array)
@@ -149,22 +176,21 @@ pub(super) async fn add_comment(
             ))
         })
         .collect();
-    let id = call.state.next_id();
-    let now = call.now;
     let author = call.account.account_id.clone();
-    let comment = Comment {
-        id,
-        author: author.clone(),
-        update_author: author,
-        body: adf,
-        created: now,
-        updated: now,
-        visibility: body.get("visibility").cloned().filter(|v| !v.is_null()),
+    let now = call.now;
+    let visibility = body.get("visibility").cloned().filter(|v| !v.is_null());
+    let comment = match push_comment(
+        &mut call.state,
+        idx,
+        adf,
+        &author,
+        now,
+        visibility,
         properties,
+    ) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    let issue = &mut call.state.issues[idx];
-    issue.comments.push(comment.clone());
-    issue.updated = now;
     let s = &*call.state;
     (
         StatusCode::CREATED,

@@ -4,7 +4,7 @@
 use super::fields::{self, adf_to_html, change_strings, render};
 use super::{
     begin, begin_write, error, extras, field_errors, int_param, issue_not_found, jira_time,
-    json_body, list_param, page_bean, param, Call, ChangeItem, History, Issue, JiraState, Query,
+    json_body, list_param, page_bean, param, ChangeItem, History, Issue, JiraState, Query,
 };
 use crate::generator::jira::{FieldDef, Project, StatusCategory};
 use crate::world::World;
@@ -468,21 +468,26 @@ fn read_properties(body: &Value) -> Result<Vec<(String, Value)>, String> {
 }
 
 /// Creates one issue; `Err` carries the status and ErrorCollection.
-fn create_one(call: &mut Call<'_>, body: &Value) -> Result<Value, (StatusCode, Value)> {
+pub(crate) fn create_one(
+    state: &mut JiraState,
+    author: &str,
+    now: OffsetDateTime,
+    body: &Value,
+) -> Result<Value, (StatusCode, Value)> {
     let bad = |errors: BTreeMap<String, String>| {
         (
             StatusCode::BAD_REQUEST,
             json!({"errorMessages": [], "errors": errors}),
         )
     };
-    let state = &*call.state;
+    let st = &*state;
     let fields_in = body.get("fields").cloned().unwrap_or(json!({}));
     let mut errors = BTreeMap::new();
     let project_ref = fields_in.get("project");
     let project = project_ref
         .and_then(|p| p.get("key").or_else(|| p.get("id")))
         .and_then(Value::as_str)
-        .and_then(|k| state.project(k))
+        .and_then(|k| st.project(k))
         .cloned();
     let Some(project) = project else {
         errors.insert(
@@ -502,7 +507,7 @@ fn create_one(call: &mut Call<'_>, body: &Value) -> Result<Value, (StatusCode, V
             project
                 .issue_types
                 .iter()
-                .filter_map(|i| state.issue_type(i))
+                .filter_map(|i| st.issue_type(i))
                 .find(|i| Some(i.id.as_str()) == id || Some(i.name.as_str()) == name)
                 .map(|i| i.id.clone())
         }
@@ -515,16 +520,16 @@ fn create_one(call: &mut Call<'_>, body: &Value) -> Result<Value, (StatusCode, V
         return Err(bad(errors));
     };
     let stored =
-        apply_writes(state, &project, &issue_type, &BTreeMap::new(), body, true).map_err(bad)?;
+        apply_writes(st, &project, &issue_type, &BTreeMap::new(), body, true).map_err(bad)?;
     let properties = read_properties(body).map_err(|m| {
         (
             StatusCode::BAD_REQUEST,
             json!({"errorMessages": [m], "errors": {}}),
         )
     })?;
-    let workflow = &state.workflows[state.issue_type(&issue_type).expect("validated").workflow];
+    let workflow = &st.workflows[st.issue_type(&issue_type).expect("validated").workflow];
     let initial = workflow.initial.clone();
-    let number = state
+    let number = st
         .issues
         .iter()
         .filter(|i| i.project == project.id)
@@ -539,10 +544,9 @@ fn create_one(call: &mut Call<'_>, body: &Value) -> Result<Value, (StatusCode, V
     let mut stored = stored;
     let reporter = match stored.remove("reporter") {
         Some(r) => r.as_str().map(str::to_owned),
-        None => Some(call.account.account_id.clone()),
+        None => Some(author.to_owned()),
     };
-    let now = call.now;
-    let id = call.state.next_id();
+    let id = state.next_id();
     let issue = Issue {
         id,
         key: format!("{}-{number}", project.key),
@@ -554,7 +558,7 @@ fn create_one(call: &mut Call<'_>, body: &Value) -> Result<Value, (StatusCode, V
         status_category_changed: now,
         fields: stored,
         reporter,
-        creator: call.account.account_id.clone(),
+        creator: author.to_owned(),
         created: now,
         updated: now,
         comments: Vec::new(),
@@ -564,12 +568,12 @@ fn create_one(call: &mut Call<'_>, body: &Value) -> Result<Value, (StatusCode, V
         properties: properties.into_iter().collect(),
     };
     let key = issue.key.clone();
-    call.state.issues.push(issue);
-    let mut answer = json!({"id": id.to_string(), "key": key, "self": format!("{}/rest/api/3/issue/{id}", call.state.base_url)});
+    state.issues.push(issue);
+    let mut answer = json!({"id": id.to_string(), "key": key, "self": format!("{}/rest/api/3/issue/{id}", state.base_url)});
     if let Some(transition) = body.get("transition") {
-        let idx = call.state.issues.len() - 1;
+        let idx = state.issues.len() - 1;
         let request = json!({"transition": transition});
-        let result = transition_issue(call, idx, &request);
+        let result = transition_issue(state, idx, &request, author, now);
         answer["transition"] = json!({
             "status": if result.is_ok() { 204 } else { 400 },
             "errorCollection": match result { Ok(()) => json!({"errorMessages": [], "errors": {}}), Err(e) => e },
@@ -592,7 +596,8 @@ pub(super) async fn create(
         Ok(b) => b,
         Err(r) => return r,
     };
-    match create_one(&mut call, &body) {
+    let author = call.account.account_id.clone();
+    match create_one(&mut call.state, &author, call.now, &body) {
         Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
         Err((status, v)) => (status, Json(v)).into_response(),
     }
@@ -626,8 +631,9 @@ pub(super) async fn create_bulk(
     }
     let mut issues = Vec::new();
     let mut errors = Vec::new();
+    let author = call.account.account_id.clone();
     for (i, update) in updates.iter().enumerate() {
-        match create_one(&mut call, update) {
+        match create_one(&mut call.state, &author, call.now, update) {
             Ok(v) => issues.push(v),
             Err((status, e)) => errors.push(
                 json!({"status": status.as_u16(), "elementErrors": e, "failedElementNumber": i}),
@@ -883,31 +889,18 @@ pub(crate) fn record(
     }
 }
 
-/// `PUT /rest/api/3/issue/{key}` (§B.3) → 204 (200 with `returnIssue=true`).
-pub(super) async fn edit(
-    State(world): State<Arc<World>>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-    axum::extract::Query(query): Query,
-    body: String,
-) -> Response {
-    let mut call = match begin(&world, &headers) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(idx) = call.state.issue_index(&key) else {
-        return issue_not_found();
-    };
-    if !call.account.can_write {
-        return super::forbidden("You do not have permission to edit issues in this project.");
-    }
-    let body = match json_body(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let state = &*call.state;
-    let issue = &state.issues[idx];
-    let project = project_of(state, issue).clone();
+/// Applies an edit (`fields`, `update`, `properties`, `historyMetadata`) to `issues[idx]`:
+/// the stored values, a changelog entry and `updated` when something changed (§B.3).
+pub(crate) fn edit_issue(
+    state: &mut JiraState,
+    idx: usize,
+    body: &Value,
+    author: &str,
+    now: OffsetDateTime,
+) -> Result<(), Response> {
+    let st = &*state;
+    let issue = &st.issues[idx];
+    let project = project_of(st, issue).clone();
     if let Some(fields_in) = body.get("fields").and_then(Value::as_object) {
         let mut errors = BTreeMap::new();
         for key in ["project", "issuetype"] {
@@ -916,23 +909,16 @@ pub(super) async fn edit(
             }
         }
         if !errors.is_empty() {
-            return field_errors(errors);
+            return Err(field_errors(errors));
         }
     }
-    let next = match apply_writes(
-        state,
-        &project,
-        &issue.issue_type,
-        &issue.fields,
-        &body,
-        false,
-    ) {
+    let next = match apply_writes(st, &project, &issue.issue_type, &issue.fields, body, false) {
         Ok(n) => n,
-        Err(errors) => return field_errors(errors),
+        Err(errors) => return Err(field_errors(errors)),
     };
-    let properties = match read_properties(&body) {
+    let properties = match read_properties(body) {
         Ok(p) => p,
-        Err(m) => return error(StatusCode::BAD_REQUEST, &[&m], &[]),
+        Err(m) => return Err(error(StatusCode::BAD_REQUEST, &[&m], &[])),
     };
     let mut items = Vec::new();
     let mut keys: Vec<&String> = issue.fields.keys().chain(next.keys()).collect();
@@ -943,9 +929,9 @@ pub(super) async fn edit(
         if old == new {
             continue;
         }
-        let Some(def) = state.field(id) else { continue };
-        let (from, from_string) = change_strings(state, &project, def, old);
-        let (to, to_string) = change_strings(state, &project, def, new);
+        let Some(def) = st.field(id) else { continue };
+        let (from, from_string) = change_strings(st, &project, def, old);
+        let (to, to_string) = change_strings(st, &project, def, new);
         items.push(ChangeItem {
             field: if def.custom {
                 def.name.clone()
@@ -970,10 +956,8 @@ pub(super) async fn edit(
         .map(str::to_owned);
     let metadata = body.get("historyMetadata").cloned();
     let changed = !items.is_empty();
-    let history_id = call.state.next_id();
-    let now = call.now;
-    let author = call.account.account_id.clone();
-    let issue = &mut call.state.issues[idx];
+    let history_id = state.next_id();
+    let issue = &mut state.issues[idx];
     let mut next = next;
     if next.contains_key("reporter") {
         next.remove("reporter");
@@ -982,7 +966,37 @@ pub(super) async fn edit(
     issue.fields = next;
     issue.properties.extend(properties);
     if changed {
-        record(issue, history_id, &author, now, items, metadata);
+        record(issue, history_id, author, now, items, metadata);
+    }
+    Ok(())
+}
+
+/// `PUT /rest/api/3/issue/{key}` (§B.3) → 204 (200 with `returnIssue=true`).
+pub(super) async fn edit(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::extract::Query(query): Query,
+    body: String,
+) -> Response {
+    let mut call = match begin(&world, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Some(idx) = call.state.issue_index(&key) else {
+        return issue_not_found();
+    };
+    if !call.account.can_write {
+        return super::forbidden("You do not have permission to edit issues in this project.");
+    }
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let author = call.account.account_id.clone();
+    let now = call.now;
+    if let Err(r) = edit_issue(&mut call.state, idx, &body, &author, now) {
+        return r;
     }
     if param(&query, "returnIssue") == Some("true") {
         let state = &*call.state;
@@ -1099,9 +1113,15 @@ pub(super) async fn transitions(
 }
 
 /// Performs a transition on `issues[idx]`; `Err` is an ErrorCollection.
-fn transition_issue(call: &mut Call<'_>, idx: usize, body: &Value) -> Result<(), Value> {
-    let state = &*call.state;
-    let issue = &state.issues[idx];
+pub(crate) fn transition_issue(
+    state: &mut JiraState,
+    idx: usize,
+    body: &Value,
+    author: &str,
+    now: OffsetDateTime,
+) -> Result<(), Value> {
+    let st = &*state;
+    let issue = &st.issues[idx];
     let Some(id) = body.pointer("/transition/id").and_then(|v| {
         v.as_str()
             .map(str::to_owned)
@@ -1109,7 +1129,7 @@ fn transition_issue(call: &mut Call<'_>, idx: usize, body: &Value) -> Result<(),
     }) else {
         return Err(json!({"errorMessages": ["Missing 'transition' identifier"], "errors": {}}));
     };
-    let workflow = &state.workflows[state
+    let workflow = &st.workflows[st
         .issue_type(&issue.issue_type)
         .expect("issue type")
         .workflow];
@@ -1127,15 +1147,15 @@ fn transition_issue(call: &mut Call<'_>, idx: usize, body: &Value) -> Result<(),
             json!({"errorMessages": [format!("Transition id '{id}' is not valid for this issue.")], "errors": {}}),
         );
     };
-    let project = project_of(state, issue).clone();
+    let project = project_of(st, issue).clone();
     let mut resolution = None;
     if let Some(fields_in) = body.get("fields").and_then(Value::as_object) {
         let mut errors = BTreeMap::new();
         for (f, v) in fields_in {
             if f == "resolution" && transition.has_screen {
-                match state
+                match st
                     .field("resolution")
-                    .map(|def| fields::store(state, &project, def, v))
+                    .map(|def| fields::store(st, &project, def, v))
                 {
                     Some(Ok(r)) => resolution = r,
                     Some(Err(m)) => {
@@ -1162,8 +1182,8 @@ fn transition_issue(call: &mut Call<'_>, idx: usize, body: &Value) -> Result<(),
             }
         }
     }
-    let from = state.status(&issue.status).cloned().expect("status");
-    let to = state.status(&transition.to).cloned().expect("status");
+    let from = st.status(&issue.status).cloned().expect("status");
+    let to = st.status(&transition.to).cloned().expect("status");
     let old_resolution = issue.resolution.clone();
     let new_resolution = if to.category == StatusCategory::Done {
         Some(
@@ -1182,7 +1202,7 @@ fn transition_issue(call: &mut Call<'_>, idx: usize, body: &Value) -> Result<(),
     };
     let res_name = |id: &Option<String>| {
         id.as_ref()
-            .and_then(|id| state.resolutions.iter().find(|r| r.id == *id))
+            .and_then(|id| st.resolutions.iter().find(|r| r.id == *id))
             .map(|r| r.name.clone())
     };
     let mut items = vec![ChangeItem {
@@ -1206,11 +1226,10 @@ fn transition_issue(call: &mut Call<'_>, idx: usize, body: &Value) -> Result<(),
         });
     }
     let metadata = body.get("historyMetadata").cloned();
-    let history_id = call.state.next_id();
-    let comment_id = call.state.next_id();
-    let now = call.now;
-    let author = call.account.account_id.clone();
-    let issue = &mut call.state.issues[idx];
+    let history_id = state.next_id();
+    let comment_id = state.next_id();
+    let author = author.to_owned();
+    let issue = &mut state.issues[idx];
     if from.category != to.category {
         issue.status_category_changed = now;
     }
@@ -1261,7 +1280,8 @@ pub(super) async fn do_transition(
         Ok(b) => b,
         Err(r) => return r,
     };
-    match transition_issue(&mut call, idx, &body) {
+    let author = call.account.account_id.clone();
+    match transition_issue(&mut call.state, idx, &body, &author, call.now) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, Json(e)).into_response(),
     }

@@ -17,6 +17,7 @@
 mod extras;
 mod fields;
 mod issues;
+mod mutate;
 mod search;
 #[cfg(test)]
 mod tests;

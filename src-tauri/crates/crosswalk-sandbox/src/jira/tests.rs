@@ -771,3 +771,138 @@ async fn rate_limit_answers_429() {
         .advance_clock(time::Duration::seconds(61));
     assert_eq!(site.get("/rest/api/3/myself").await.0, StatusCode::OK);
 }
+
+/// `updated >= "<now - 1 min>"` written in the admin's zone (UTC+10, §B.6).
+fn updated_since(at: time::OffsetDateTime) -> String {
+    let local =
+        (at - time::Duration::minutes(1)).to_offset(time::UtcOffset::from_hms(10, 0, 0).unwrap());
+    format!(
+        "updated >= \"{:04}/{:02}/{:02} {:02}:{:02}\" ORDER BY key ASC",
+        local.year(),
+        local.month() as u8,
+        local.day(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+// §B.3/§B.6/§B.7: changes made "from the other side" (`JiraState::mutate`) move `updated`,
+// land in the changelog / comments, and `updated >=` polling finds exactly those issues.
+#[tokio::test]
+async fn jira_mutations_are_found_by_updated_jql() {
+    use crate::generator::{MutationSystem, RecordChange};
+    use std::collections::BTreeSet;
+    let site = Site::start().await;
+    site.sandbox
+        .handle
+        .advance_clock(time::Duration::minutes(10));
+    let now = site.sandbox.handle.world().now();
+    let mutations = site.sandbox.handle.jira(|j| j.mutate(7, 20, now));
+    assert_eq!(mutations.len(), 20, "{mutations:#?}");
+    assert!(mutations.iter().all(|m| m.system == MutationSystem::Jira));
+    for kind in ["created", "edited", "status", "comment"] {
+        assert!(
+            mutations.iter().any(|m| matches!(
+                (&m.change, kind),
+                (RecordChange::Created, "created")
+                    | (RecordChange::Edited { .. }, "edited")
+                    | (RecordChange::StatusChanged { .. }, "status")
+                    | (RecordChange::Commented { .. }, "comment")
+            )),
+            "no {kind} in {mutations:#?}"
+        );
+    }
+    let touched: BTreeSet<String> = mutations.iter().map(|m| m.id.clone()).collect();
+    let (status, found) = site
+        .send(
+            reqwest::Method::POST,
+            "/rest/api/3/search/jql",
+            json!({"jql": updated_since(now), "fields": ["updated"], "maxResults": 100}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let keys: BTreeSet<String> = found["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys, touched, "{found}");
+
+    // Edits and transitions are in the changelog, by the mutation's author, at `now`.
+    let edited = mutations
+        .iter()
+        .find(|m| matches!(m.change, RecordChange::StatusChanged { .. }))
+        .unwrap();
+    let (_, log) = site
+        .get(&format!("/rest/api/3/issue/{}/changelog", edited.id))
+        .await;
+    let last = log["values"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["field"] == "status"));
+    let commented = mutations
+        .iter()
+        .find_map(|m| match &m.change {
+            RecordChange::Commented { comment_id } => Some((m.id.clone(), comment_id.clone())),
+            _ => None,
+        })
+        .unwrap();
+    let (status, comment) = site
+        .get(&format!(
+            "/rest/api/3/issue/{}/comment/{}",
+            commented.0, commented.1
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{comment}");
+    assert_eq!(comment["body"]["type"], "doc");
+}
+
+// Same state + same seed → the same mutations.
+#[tokio::test]
+async fn jira_mutations_are_deterministic() {
+    let a = Site::start().await;
+    let b = Site::start().await;
+    let now = a.sandbox.handle.world().now();
+    let first = a.sandbox.handle.jira(|j| j.mutate(7, 20, now));
+    let second = b.sandbox.handle.jira(|j| j.mutate(7, 20, now));
+    assert_eq!(first, second);
+    assert_ne!(first, b.sandbox.handle.jira(|j| j.mutate(8, 20, now)));
+}
+
+// The typed helpers behave like the endpoints: changelog + `updated`, ADF comments, transitions.
+#[tokio::test]
+async fn jira_typed_issue_helpers() {
+    let site = Site::start().await;
+    let key = site.create("Helper issue").await;
+    site.sandbox
+        .handle
+        .advance_clock(time::Duration::minutes(3));
+    let now = site.sandbox.handle.world().now();
+    let author = crate::generator::jira::ADMIN_ACCOUNT_ID;
+    site.sandbox.handle.jira(|j| {
+        let mut fields = serde_json::Map::new();
+        fields.insert("summary".into(), json!("Helper issue, edited"));
+        j.update_issue_fields(&key, fields, author, now).unwrap();
+        j.add_comment(&key, "Looked at it", author, now).unwrap();
+        assert!(j
+            .transition_issue(&key, "No such status", author, now)
+            .is_err());
+    });
+    let (_, issue) = site
+        .get(&format!("/rest/api/3/issue/{key}?fields=summary,updated"))
+        .await;
+    assert_eq!(issue["fields"]["summary"], "Helper issue, edited");
+    let (_, log) = site
+        .get(&format!("/rest/api/3/issue/{key}/changelog"))
+        .await;
+    assert!(log["values"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["field"] == "summary" && i["toString"] == "Helper issue, edited"));
+    let (_, comments) = site.get(&format!("/rest/api/3/issue/{key}/comment")).await;
+    assert_eq!(comments["comments"][0]["body"]["type"], "doc");
+}
