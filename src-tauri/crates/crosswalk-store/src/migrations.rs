@@ -111,6 +111,36 @@ CREATE INDEX runs_to_notify ON runs (id)
     WHERE notified_at IS NULL AND status IN ('failed', 'completed_with_errors', 'interrupted');
 CREATE INDEX run_events_by_level ON run_events (run_id, level, id);
 "#,
+    // 3: Entra Sync's map from remote objects to the Assets objects written for them.
+    r#"
+CREATE TABLE object_map (
+    id            INTEGER PRIMARY KEY,
+    job_id        INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL,
+    remote_id     TEXT NOT NULL,
+    -- NULL while a create is journaled but not confirmed: the next run finds it by AQL.
+    target_id     TEXT,
+    label         TEXT NOT NULL,
+    -- Hash of `doc` as last written; '' makes the next run write the object again.
+    hash          TEXT NOT NULL,
+    doc           TEXT NOT NULL CHECK (json_valid(doc)),
+    -- 1 when references were written without a target that did not exist yet.
+    unresolved    INTEGER NOT NULL DEFAULT 0 CHECK (unresolved IN (0, 1)),
+    -- Memberships: the member's remote id, so a leaver's memberships are found.
+    member_id     TEXT,
+    -- The last run whose full round saw the object (full rounds retire the unseen).
+    seen_run      INTEGER,
+    -- Gone from the source but held back by the retirement guard.
+    missing_since TEXT,
+    removed_at    TEXT,
+    updated_at    TEXT NOT NULL,
+    UNIQUE (job_id, kind, remote_id)
+) STRICT;
+CREATE INDEX object_map_members ON object_map (job_id, member_id) WHERE member_id IS NOT NULL;
+CREATE INDEX object_map_unresolved ON object_map (job_id) WHERE unresolved = 1;
+CREATE INDEX object_map_open ON object_map (job_id) WHERE target_id IS NULL;
+CREATE INDEX object_map_missing ON object_map (job_id) WHERE missing_since IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.

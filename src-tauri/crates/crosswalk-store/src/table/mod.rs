@@ -4,6 +4,7 @@ pub(crate) mod connections;
 pub(crate) mod cursors;
 pub(crate) mod jobs;
 pub(crate) mod links;
+pub(crate) mod object_map;
 pub(crate) mod run_events;
 pub(crate) mod runs;
 pub(crate) mod settings;

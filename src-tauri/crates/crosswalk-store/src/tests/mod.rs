@@ -7,4 +7,5 @@ mod lock;
 mod migrations;
 mod misc_tables;
 mod no_secrets;
+mod object_map;
 mod runs;
