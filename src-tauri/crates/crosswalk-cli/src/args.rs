@@ -96,6 +96,16 @@ pub struct SandboxArgs {
     /// `assets:/object=reset*1` (server[:route]=fault[*times]; repeatable).
     #[arg(long = "faults", value_name = "RULE")]
     pub faults: Vec<String>,
+    /// Run rate-limit windows and injected latency this many times faster than real time
+    /// (benchmarks: the ratio to the APIs' floor stays meaningful; keep it at 30 or less).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Base latency per server: none or realistic.
+    #[arg(long, default_value = "none")]
+    pub latency: crosswalk_sandbox::LatencyProfile,
+    /// Enforce Assets' documented rate limits: documented or documented-no-retry-after.
+    #[arg(long, value_name = "MODE")]
+    pub assets_limits: Option<crosswalk_sandbox::AssetsLimits>,
     /// Print the URLs and credentials as JSON.
     #[arg(long)]
     pub json: bool,

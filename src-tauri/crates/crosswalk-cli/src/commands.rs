@@ -491,6 +491,9 @@ fn sandbox(args: &SandboxArgs) -> anyhow::Result<ExitCode> {
             size: args.size,
             seed: args.seed,
             faults,
+            time_scale: args.time_scale,
+            latency: args.latency.clone(),
+            assets_limits: args.assets_limits.clone(),
         })
         .await?;
         let info = crosswalk_sandbox::describe(&sandbox);

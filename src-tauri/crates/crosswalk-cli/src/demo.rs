@@ -122,7 +122,7 @@ fn prepare(
         .block_on(Sandbox::start(SandboxOptions {
             size: args.size,
             seed: args.seed,
-            faults: Vec::new(),
+            ..SandboxOptions::default()
         }))
         .context("starting the sandbox")?;
     eprintln!(

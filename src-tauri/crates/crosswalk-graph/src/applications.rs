@@ -1,6 +1,6 @@
 //! App registrations: `GET /applications` (secret and certificate expiry) and lookup by client ID.
 
-use crate::{Application, GraphClient, Page, Resource, Result};
+use crate::{Application, DirectoryRef, GraphClient, Page, Resource, Result};
 
 /// Properties the sync maps for an app registration, credentials included for expiry warnings.
 pub const APPLICATION_SELECT: &str =
@@ -42,5 +42,20 @@ impl GraphClient {
             }
             .into()
         })
+    }
+
+    /// First page of an app registration's owners (by object ID), for the owner references.
+    ///
+    /// # Errors
+    /// `Http(NotFound)` when the app is gone; `PermissionMissing` on 403.
+    pub async fn list_application_owners(&self, id: &str) -> Result<Page<DirectoryRef>> {
+        let path = format!("/v1.0/applications/{}/owners", crate::encode(id));
+        let target = self.list_target(&path, "id", true, None);
+        self.get_page(
+            Resource::Applications,
+            "/v1.0/applications/{id}/owners",
+            target,
+        )
+        .await
     }
 }

@@ -3,8 +3,10 @@
 //! `manager@delta`, and expired links mapped to [`Error::ResyncRequired`].
 
 use crate::models::RefChange;
-use crate::{encode, Application, Envelope, Error, GraphClient, Group, Resource, Result, User};
-use crate::{APPLICATION_SELECT, GROUP_DELTA_SELECT, USER_DELTA_SELECT};
+use crate::{
+    encode, Application, Device, Envelope, Error, GraphClient, Group, Resource, Result, User,
+};
+use crate::{APPLICATION_SELECT, DEVICE_SELECT, GROUP_DELTA_SELECT, USER_DELTA_SELECT};
 use crosswalk_http::{RequestSpec, Response, StatusCode};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
@@ -161,6 +163,18 @@ impl DeltaEntity for Application {
     const RESOURCE: Resource = Resource::Applications;
     const PATH: &'static str = "/v1.0/applications/delta";
     const DEFAULT_SELECT: &'static str = APPLICATION_SELECT;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn merge(&mut self, later: Self) {
+        *self = later;
+    }
+}
+
+impl DeltaEntity for Device {
+    const RESOURCE: Resource = Resource::Devices;
+    const PATH: &'static str = "/v1.0/devices/delta";
+    const DEFAULT_SELECT: &'static str = DEVICE_SELECT;
     fn id(&self) -> &str {
         &self.id
     }

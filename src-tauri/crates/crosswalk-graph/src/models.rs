@@ -155,7 +155,7 @@ impl Application {
 }
 
 /// A client secret's metadata (`passwordCredential`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PasswordCredential {
@@ -165,6 +165,32 @@ pub struct PasswordCredential {
     pub start_date_time: Option<OffsetDateTime>,
     #[serde(default, deserialize_with = "lenient_date")]
     pub end_date_time: Option<OffsetDateTime>,
+    /// `hint`: the first three characters of the secret's value. Private and left out of `Debug`
+    /// because it is part of a secret; compare it with [`PasswordCredential::hint_matches`].
+    #[serde(default)]
+    hint: Option<String>,
+}
+
+impl PasswordCredential {
+    /// True when Graph's hint equals the first three characters of `value`, i.e. `value` may be
+    /// this secret. False when Graph sent no hint.
+    pub fn hint_matches(&self, value: &str) -> bool {
+        self.hint
+            .as_deref()
+            .is_some_and(|hint| !hint.is_empty() && value.chars().take(3).eq(hint.chars()))
+    }
+}
+
+impl std::fmt::Debug for PasswordCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordCredential")
+            .field("key_id", &self.key_id)
+            .field("display_name", &self.display_name)
+            .field("start_date_time", &self.start_date_time)
+            .field("end_date_time", &self.end_date_time)
+            .field("hint", &self.hint.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// A certificate's metadata (`keyCredential`).

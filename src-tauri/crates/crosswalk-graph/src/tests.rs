@@ -694,3 +694,74 @@ async fn no_secret_appears_in_error_text() {
         }
     }
 }
+
+#[tokio::test]
+async fn devices_delta_reports_a_deleted_device_and_app_owners_are_listed() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let graph = client(&sandbox);
+    let first = graph
+        .delta::<Device>(DeltaStart::Initial { select: None })
+        .await
+        .expect("first");
+    let round = graph.collect_delta(first).await.expect("initial round");
+    let n_devices = sandbox.handle.graph(|g| g.directory.devices.len());
+    assert_eq!(upserts(&round.items).len(), n_devices);
+    let gone = sandbox.handle.graph(|g| {
+        let id = g
+            .directory
+            .devices
+            .iter()
+            .next()
+            .expect("a device")
+            .id
+            .clone();
+        assert!(g.directory.delete_device(&id));
+        id
+    });
+    let next = graph
+        .delta::<Device>(DeltaStart::Link(round.delta_link))
+        .await
+        .expect("incremental");
+    let changes = graph.collect_delta(next).await.expect("incremental round");
+    assert!(changes
+        .items
+        .iter()
+        .any(|i| matches!(i, DeltaItem::Removed { id, .. } if *id == gone)));
+
+    let (app, owners) = sandbox.handle.graph(|g| {
+        let app = g
+            .directory
+            .applications
+            .iter()
+            .find(|a| !a.owners.is_empty())
+            .expect("an app with owners");
+        (app.id.clone(), app.owners.clone())
+    });
+    let first = graph.list_application_owners(&app).await.expect("owners");
+    let listed: Vec<String> = graph
+        .collect_pages(first)
+        .await
+        .expect("all owners")
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(listed, owners);
+}
+
+#[tokio::test]
+async fn a_secrets_hint_is_matched_against_the_held_value_and_never_printed() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let ours = client(&sandbox)
+        .get_application_by_app_id(CLIENT_ID)
+        .await
+        .expect("our app");
+    let secret = &ours.password_credentials[0];
+    assert!(secret.hint_matches(CLIENT_SECRET));
+    assert!(!secret.hint_matches("not-our-secret"));
+    assert!(!secret.hint_matches(""));
+    let printed = format!("{ours:?}");
+    assert!(
+        !printed.contains(&CLIENT_SECRET[..3]) && printed.contains("[redacted]"),
+        "{printed}"
+    );
+}

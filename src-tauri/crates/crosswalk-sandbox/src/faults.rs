@@ -1,14 +1,17 @@
 //! Fault injection, per server and per route: latency, error statuses (with `Retry-After`),
-//! throttling, connection resets, truncated and malformed bodies.
+//! throttling, connection resets, truncated and malformed bodies; and the per-server base
+//! latency of a [`LatencyProfile`] (the same delay mechanism, on every request).
 //!
 //! A middleware in front of every route asks [`Faults::take`] whether the request should fail;
-//! rules with a count are used up, rules without one apply until cleared.
+//! rules with a count are used up, rules without one apply until cleared. Every delay is divided
+//! by the sandbox's time scale ([`crate::pace`]).
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// One of the sandbox's servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -47,7 +50,7 @@ impl Server {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
-    /// Answer normally, after a delay.
+    /// Answer normally, after a delay (divided by the time scale, like every delay).
     Latency { ms: u64 },
     /// Answer 429 in the server's own error shape with `Retry-After: secs`.
     Throttle { retry_after_secs: u64 },
@@ -165,13 +168,107 @@ impl FaultRule {
     }
 }
 
-/// The active fault rules.
+/// A base latency: uniform in `min_ms..=max_ms`, drawn per request from the world's seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyRange {
+    pub min_ms: u64,
+    pub max_ms: u64,
+}
+
+/// Base latency per server, added to every request before any fault (none by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyProfile {
+    pub servers: BTreeMap<Server, LatencyRange>,
+}
+
+impl LatencyProfile {
+    /// No added latency (loopback speed): unit and conformance tests.
+    pub fn none() -> LatencyProfile {
+        LatencyProfile::default()
+    }
+
+    /// Typical cloud round trips, so a benchmark's request count turns into realistic time:
+    /// identity ~100 ms, Graph 60-120 ms, Jira 80-150 ms, Assets 80-200 ms, Dataverse 60-120 ms.
+    pub fn realistic() -> LatencyProfile {
+        let range = |min_ms, max_ms| LatencyRange { min_ms, max_ms };
+        LatencyProfile {
+            servers: BTreeMap::from([
+                (Server::Login, range(80, 120)),
+                (Server::Graph, range(60, 120)),
+                (Server::Jira, range(80, 150)),
+                (Server::Assets, range(80, 200)),
+                (Server::Dataverse, range(60, 120)),
+            ]),
+        }
+    }
+}
+
+impl std::str::FromStr for LatencyProfile {
+    type Err = String;
+
+    /// The CLI form: `none` or `realistic`.
+    fn from_str(value: &str) -> Result<LatencyProfile, String> {
+        match value {
+            "none" => Ok(LatencyProfile::none()),
+            "realistic" => Ok(LatencyProfile::realistic()),
+            other => Err(format!(
+                "unknown latency profile \"{other}\"; use none or realistic"
+            )),
+        }
+    }
+}
+
+/// The active fault rules and base latency.
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<FaultRule>>,
+    latency: Mutex<LatencyProfile>,
+    /// The world's seed: the same seed draws the same latencies in the same order.
+    seed: u64,
+    /// Latency draws so far, per server.
+    draws: [AtomicU64; 5],
+}
+
+/// SplitMix64: a tiny, good-enough hash for reproducible jitter.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 impl Faults {
+    /// No rules, no base latency; jitter drawn from `seed`.
+    pub fn seeded(seed: u64) -> Faults {
+        Faults {
+            seed,
+            ..Faults::default()
+        }
+    }
+
+    /// Replaces the base-latency profile.
+    pub fn set_latency(&self, profile: LatencyProfile) {
+        *self
+            .latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = profile;
+    }
+
+    /// The next base latency for `server` in unscaled milliseconds (0 without a profile).
+    pub fn base_latency_ms(&self, server: Server) -> u64 {
+        let range = self
+            .latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .servers
+            .get(&server)
+            .copied();
+        let Some(range) = range else { return 0 };
+        let n = self.draws[server as usize].fetch_add(1, Ordering::Relaxed);
+        let span = range.max_ms.saturating_sub(range.min_ms) + 1;
+        range.min_ms + mix(self.seed ^ ((server as u64) << 56) ^ n) % span
+    }
+
     /// Adds a rule (checked after the ones already there).
     pub fn add(&self, rule: FaultRule) {
         self.lock().push(rule);
@@ -251,7 +348,8 @@ pub(crate) fn error_response(
     response
 }
 
-/// Applies an injected fault around the real handler.
+/// Applies an injected fault around the real handler (the front door has already waited out
+/// [`Fault::Latency`], so it just answers).
 pub(crate) async fn apply(
     fault: Fault,
     server: Server,
@@ -259,10 +357,7 @@ pub(crate) async fn apply(
     next: axum::middleware::Next,
 ) -> Response<Body> {
     match fault {
-        Fault::Latency { ms } => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            next.run(request).await
-        }
+        Fault::Latency { .. } => next.run(request).await,
         Fault::Throttle { retry_after_secs } => error_response(
             server,
             StatusCode::TOO_MANY_REQUESTS,
@@ -335,6 +430,27 @@ mod tests {
         );
         assert!(FaultRule::parse("mars=reset").is_err());
         assert!(FaultRule::parse("graph=explode").is_err());
+    }
+
+    #[test]
+    fn base_latency_is_seeded_jitter_within_the_range() {
+        let draws = |seed: u64| {
+            let faults = Faults::seeded(seed);
+            faults.set_latency(LatencyProfile::realistic());
+            (0..200)
+                .map(|_| faults.base_latency_ms(Server::Assets))
+                .collect::<Vec<_>>()
+        };
+        let first = draws(7);
+        assert_eq!(first, draws(7), "same seed, same latencies");
+        assert_ne!(first, draws(8));
+        assert!(first.iter().all(|ms| (80..=200).contains(ms)));
+        assert!(first.iter().min() < Some(&100) && first.iter().max() > Some(&180));
+        let none = Faults::seeded(7);
+        assert_eq!(none.base_latency_ms(Server::Graph), 0);
+        assert_eq!("realistic".parse(), Ok(LatencyProfile::realistic()));
+        assert_eq!("none".parse(), Ok(LatencyProfile::none()));
+        assert!("slow".parse::<LatencyProfile>().is_err());
     }
 
     #[test]

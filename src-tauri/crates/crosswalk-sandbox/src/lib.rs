@@ -19,10 +19,12 @@ pub mod generator;
 pub mod graph;
 pub mod identity;
 pub mod jira;
+pub mod pace;
 mod server;
 pub mod world;
 
-pub use faults::{Fault, FaultRule, Server};
+pub use assets::{AssetsLimits, EndpointCount};
+pub use faults::{Fault, FaultRule, LatencyProfile, LatencyRange, Server};
 pub use world::{SandboxHandle, World};
 
 use std::sync::Arc;
@@ -67,6 +69,13 @@ pub struct SandboxOptions {
     pub seed: u64,
     /// Faults active from the start (tests usually add them through the handle instead).
     pub faults: Vec<FaultRule>,
+    /// Rate-limit windows and injected delays run this many times faster than real time, so a
+    /// benchmark against real limits takes minutes, not hours (1.0 = real time; see [`pace`]).
+    pub time_scale: f64,
+    /// Base latency per server (none by default; [`LatencyProfile::realistic`] for benchmarks).
+    pub latency: LatencyProfile,
+    /// Assets' documented per-endpoint rate limits (§D.10); `None` (default) = unlimited.
+    pub assets_limits: Option<AssetsLimits>,
 }
 
 impl Default for SandboxOptions {
@@ -75,6 +84,9 @@ impl Default for SandboxOptions {
             size: Size::Tiny,
             seed: 42,
             faults: Vec::new(),
+            time_scale: 1.0,
+            latency: LatencyProfile::none(),
+            assets_limits: None,
         }
     }
 }
@@ -104,6 +116,11 @@ pub struct Sandbox {
 impl Sandbox {
     /// Generates the world and starts one server per remote system on 127.0.0.1.
     pub async fn start(options: SandboxOptions) -> anyhow::Result<Sandbox> {
+        anyhow::ensure!(
+            options.time_scale.is_finite() && options.time_scale > 0.0,
+            "the time scale must be a positive number, not {}",
+            options.time_scale
+        );
         let listeners = server::Listeners::bind().await?;
         let urls = listeners.urls();
         let world = Arc::new(World::generate(&options, &urls));

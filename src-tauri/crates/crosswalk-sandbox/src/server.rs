@@ -1,6 +1,7 @@
 //! Binding the five servers to 127.0.0.1 ephemeral ports and serving them.
 
-use crate::faults::{self, Server};
+use crate::faults::{self, Fault, Server};
+use crate::pace;
 use crate::world::World;
 use crate::SandboxUrls;
 use axum::body::Body;
@@ -87,18 +88,37 @@ impl Listeners {
     }
 }
 
-/// Counts every request and applies injected faults before the real handler.
+/// Counts every request, waits out the base latency and any latency fault (scaled), applies
+/// other injected faults, then the server's own rate limits, before the real handler.
 async fn front_door(
     axum::extract::State((world, server)): axum::extract::State<(Arc<World>, Server)>,
     request: Request<Body>,
     next: Next,
 ) -> axum::response::Response {
     world.count_request(server);
-    let fault = world
-        .faults
-        .take(server, request.method().as_str(), request.uri().path());
-    match fault {
-        Some(fault) => faults::apply(fault, server, request, next).await,
-        None => next.run(request).await,
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    if server == Server::Assets {
+        crate::assets::limits::count(&world, &method, &path);
     }
+    let mut delay_ms = world.faults.base_latency_ms(server);
+    let mut fault = world.faults.take(server, &method, &path);
+    if let Some(Fault::Latency { ms }) = fault {
+        delay_ms += ms;
+        fault = None;
+    }
+    if delay_ms > 0 {
+        tokio::time::sleep(pace::delay(delay_ms, world.time_scale())).await;
+    }
+    if let Some(fault) = fault {
+        return faults::apply(fault, server, request, next).await;
+    }
+    if server == Server::Assets {
+        if let Err(response) =
+            crate::assets::limits::admit(&world, &method, &path, request.headers())
+        {
+            return response;
+        }
+    }
+    next.run(request).await
 }

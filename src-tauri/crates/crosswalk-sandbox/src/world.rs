@@ -1,7 +1,8 @@
 //! The sandbox's whole state: one [`World`] shared by the servers, and the [`SandboxHandle`]
 //! tests and the demo use to look at it and change it.
 
-use crate::faults::{FaultRule, Faults, Server};
+use crate::assets::limits::EndpointCount;
+use crate::faults::{FaultRule, Faults, LatencyProfile, Server};
 use crate::{SandboxOptions, SandboxUrls};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -19,6 +20,8 @@ pub struct World {
     requests: [AtomicU64; 5],
     /// Seconds added to the wall clock (tests move time forward: token and secret expiry).
     clock_offset_secs: AtomicI64,
+    /// The time scale's `f64` bits (see [`crate::pace`]).
+    time_scale: AtomicU64,
 }
 
 /// Locks a mutex even if a panicking handler poisoned it (state stays usable for the next test).
@@ -32,7 +35,7 @@ impl World {
     /// Generates the world described by `options` (deterministic from its seed).
     pub fn generate(options: &SandboxOptions, urls: &SandboxUrls) -> World {
         let generated = crate::generator::generate(options.size, options.seed);
-        World {
+        let world = World {
             identity: Mutex::new(crate::identity::IdentityState::new(urls)),
             graph: Mutex::new(crate::graph::GraphState::new(generated.directory)),
             jira: Mutex::new(crate::jira::JiraState::new(&generated.jira, urls)),
@@ -41,10 +44,19 @@ impl World {
                 generated.dataverse,
                 urls,
             )),
-            faults: Faults::default(),
+            faults: Faults::seeded(options.seed),
             requests: Default::default(),
             clock_offset_secs: AtomicI64::new(0),
-        }
+            time_scale: AtomicU64::new(crate::pace::sane(options.time_scale).to_bits()),
+        };
+        world.faults.set_latency(options.latency.clone());
+        lock(&world.assets).limits = options.assets_limits.clone();
+        world
+    }
+
+    /// How much faster than real time rate-limit windows and injected delays run (1.0 = real).
+    pub fn time_scale(&self) -> f64 {
+        f64::from_bits(self.time_scale.load(Ordering::Relaxed))
     }
 
     /// "Now" as the sandbox sees it (wall clock plus the test offset).
@@ -120,6 +132,25 @@ impl SandboxHandle {
         self.world
             .clock_offset_secs
             .fetch_add(by.whole_seconds(), Ordering::Relaxed);
+    }
+
+    /// Speeds every rate-limit window and injected delay up by `scale` (benchmarks; 1.0 = real
+    /// time; anything not finite and positive means 1.0).
+    pub fn set_time_scale(&self, scale: f64) {
+        self.world
+            .time_scale
+            .store(crate::pace::sane(scale).to_bits(), Ordering::Relaxed);
+    }
+
+    /// Replaces the per-server base latency (e.g. [`LatencyProfile::realistic`]).
+    pub fn set_latency(&self, profile: LatencyProfile) {
+        self.world.faults.set_latency(profile);
+    }
+
+    /// Requests Assets received per endpoint (`"POST /object/create"`, `"PUT /object/{id}"`,
+    /// `"POST /object/aql"`...), with how many its rate limits refused: requests per object.
+    pub fn assets_requests(&self) -> BTreeMap<String, EndpointCount> {
+        lock(&self.world.assets).usage.counts().clone()
     }
 
     /// Runs `f` on the Graph directory state.

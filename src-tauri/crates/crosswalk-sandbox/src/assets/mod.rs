@@ -8,18 +8,24 @@
 //! Key / Name / Created / Updated (§D.4); references are created with `typeValue` +
 //! `additionalValue` and read back as `referenceObjectTypeId` / `referenceType` (§D.5); object
 //! create answers without attributes (§D.6); validation errors are keyed
-//! `rlabs-insight-attribute-{id}` (§E); AQL is in [`aql`] (§D.7); a configurable per-minute budget
-//! answers 429 (§D.10).
+//! `rlabs-insight-attribute-{id}` (§E); AQL is in [`aql`] (§D.7); rate limits (a simple
+//! workspace budget, or the documented per-endpoint ones) and per-endpoint request counts are in
+//! [`limits`] (§D.10).
 
 // Handlers answer `Result<_, Response>`: the error is the finished HTTP answer.
 #![allow(clippy::result_large_err)]
 
 mod aql;
+pub mod limits;
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;
 
+pub use limits::{AssetsLimits, EndpointCount};
+
 use crate::generator::jira::JiraSeed;
-use crate::jira::{throttled, AssetsRole, JiraState, RateLimit, RateWindow};
+use crate::jira::{AssetsRole, JiraState, RateLimit, RateWindow};
 use crate::world::{lock, World};
 use crate::SandboxUrls;
 use axum::extract::{Path, State};
@@ -139,6 +145,10 @@ pub struct AssetsState {
     /// Requests per minute for the whole workspace (§D.10); `None` = unlimited.
     pub rate_limit: Option<RateLimit>,
     pub(crate) rate_window: RateWindow,
+    /// The documented per-endpoint limits (§D.10); `None` (default) = unlimited.
+    pub limits: Option<AssetsLimits>,
+    /// The limiter's windows and per-endpoint request counts.
+    pub(crate) usage: limits::Usage,
     /// [UNSURE] largest `maxResults` of `/object/aql` (not in the spec, §I): larger values are
     /// silently capped.
     pub aql_max_results: usize,
@@ -301,6 +311,8 @@ impl AssetsState {
                 .collect(),
             rate_limit: None,
             rate_window: RateWindow::default(),
+            limits: None,
+            usage: limits::Usage::default(),
             aql_max_results: 1000,
             aql_include_total: true,
             unique_labels: false,
@@ -1337,7 +1349,7 @@ fn begin<'a>(
     let account = jira
         .authenticate(headers, now)
         .map_err(|_| gateway_unauthorized())?;
-    let mut state = lock(&world.assets);
+    let state = lock(&world.assets);
     if params
         .get("workspace_id")
         .is_some_and(|w| *w != state.workspace_id)
@@ -1350,11 +1362,7 @@ fn begin<'a>(
         )
         .into_response());
     }
-    if let Some(limit) = state.rate_limit.clone() {
-        if state.rate_window.hit(&limit, now).is_err() {
-            return Err(throttled(&limit, now));
-        }
-    }
+    // Rate limits were checked in the front door (`limits::admit`).
     let allowed = !matches!(
         (account.assets, need),
         (AssetsRole::None, _) | (AssetsRole::User, Need::Manage)

@@ -5,14 +5,14 @@ use crate::{Sandbox, SandboxOptions};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-struct Ws {
-    sandbox: Sandbox,
-    http: Client,
-    base: String,
+pub(super) struct Ws {
+    pub sandbox: Sandbox,
+    pub http: Client,
+    pub base: String,
 }
 
 impl Ws {
-    async fn start() -> Ws {
+    pub async fn start() -> Ws {
         let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
         let http = Client::new();
         // §D.1: discover the workspace on the site, then call the gateway.
@@ -40,7 +40,7 @@ impl Ws {
         }
     }
 
-    async fn call(
+    pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -58,11 +58,11 @@ impl Ws {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
 }
@@ -270,7 +270,7 @@ async fn schema_type_and_attribute_crud() {
     assert!(refs.as_array().unwrap().iter().any(|r| r["id"] == "4"));
 }
 
-async fn user_type(ws: &Ws) -> (String, BTreeMap) {
+pub(super) async fn user_type(ws: &Ws) -> (String, BTreeMap) {
     let (_, schema) = ws
         .post(
             "/objectschema/create",
@@ -320,9 +320,9 @@ async fn user_type(ws: &Ws) -> (String, BTreeMap) {
     (tid, ids)
 }
 
-type BTreeMap = std::collections::BTreeMap<String, String>;
+pub(super) type BTreeMap = std::collections::BTreeMap<String, String>;
 
-fn object(tid: &str, ids: &BTreeMap, values: &[(&str, &str)]) -> Value {
+pub(super) fn object(tid: &str, ids: &BTreeMap, values: &[(&str, &str)]) -> Value {
     json!({
         "objectTypeId": tid,
         "attributes": values.iter().map(|(n, v)| json!({"objectTypeAttributeId": ids[*n], "objectAttributeValues": [{"value": v}]})).collect::<Vec<_>>(),

@@ -772,7 +772,9 @@ fn admit(world: &Arc<World>, app_id: &str, now: OffsetDateTime) -> Result<InFlig
     let mut dv = lock(&world.dataverse);
     let limits = dv.limits.clone();
     let usage = dv.usage.entry(app_id.to_owned()).or_default();
-    let window_start = now - time::Duration::seconds(limits.window_secs);
+    // The window and Retry-After shrink with the time scale (benchmarks, `crate::pace`).
+    let scale = world.time_scale();
+    let window_start = now - crate::pace::scaled(limits.window_secs as f64, scale);
     while usage
         .history
         .front()
@@ -807,7 +809,10 @@ fn admit(world: &Arc<World>, app_id: &str, now: OffsetDateTime) -> Result<InFlig
         None
     };
     if let Some((code, message)) = refusal {
-        let retry_after = limits.retry_after_secs + usage.throttled.len() as u64;
+        let retry_after = crate::pace::scaled_retry_after(
+            limits.retry_after_secs + usage.throttled.len() as u64,
+            scale,
+        );
         usage.throttled.push_back(now);
         let mut response = error(StatusCode::TOO_MANY_REQUESTS, code, message);
         response

@@ -770,6 +770,9 @@ pub(super) fn managed_device(
     query: &Query,
     id: &str,
 ) -> Response {
+    if let Err(response) = check_select(query, Kind::ManagedDevice, ctx, false) {
+        return response;
+    }
     let Some(device) = state.directory.managed_devices.get(id) else {
         return error(
             StatusCode::NOT_FOUND,

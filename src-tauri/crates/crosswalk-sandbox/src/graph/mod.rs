@@ -15,6 +15,8 @@ pub mod repr;
 #[cfg(test)]
 mod identity_tests;
 #[cfg(test)]
+mod options_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::generator::directory::{Directory, Kind, PasswordCredential};
@@ -29,7 +31,8 @@ use axum::Router;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// A request budget: at most `requests` per `per_seconds` window, then 429 (§D.1).
+/// A request budget: at most `requests` per `per_seconds` window, then 429 (§D.1); the window
+/// shrinks with the sandbox's time scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttle {
     pub requests: u32,
@@ -95,7 +98,7 @@ pub struct GraphState {
     pub base_url: Option<String>,
     /// Request budget (none by default).
     pub throttle: Option<Throttle>,
-    window: (i64, u32),
+    window: crate::pace::FixedWindow,
     pub delta: DeltaConfig,
     pub managed_devices_delta: NoDelta,
     /// Intune ignores filters it does not support and returns everything (§B.7, [OBS]); when
@@ -114,7 +117,7 @@ impl GraphState {
             directory,
             base_url: None,
             throttle: None,
-            window: (0, 0),
+            window: crate::pace::FixedWindow::default(),
             delta: DeltaConfig::default(),
             managed_devices_delta: NoDelta::BadRequest,
             intune_ignores_unsupported_filters: true,
@@ -124,19 +127,12 @@ impl GraphState {
     }
 
     /// Counts a request against the budget; `Some(retry_after_secs)` when over it.
-    fn spend(&mut self, now: OffsetDateTime) -> Option<u64> {
+    fn spend(&mut self, now: OffsetDateTime, scale: f64) -> Option<u64> {
         let throttle = self.throttle?;
-        let now = now.unix_timestamp();
-        let per = throttle.per_seconds.max(1) as i64;
-        if now >= self.window.0 + per {
-            self.window = (now, 0);
-        }
-        if self.window.1 >= throttle.requests {
-            self.throttled += 1;
-            return Some((self.window.0 + per - now).max(1) as u64);
-        }
-        self.window.1 += 1;
-        None
+        let per = crate::pace::scaled(throttle.per_seconds.max(1) as f64, scale);
+        let wait = self.window.hit(throttle.requests, per, now).err()?;
+        self.throttled += 1;
+        Some(crate::pace::retry_after_secs(wait))
     }
 }
 
@@ -392,7 +388,7 @@ fn begin(world: &World, headers: &HeaderMap, need: Need) -> Result<Ctx, Response
     let token = lock(&world.identity)
         .authenticate(headers, &base, now)
         .map_err(unauthorized)?;
-    if let Some(retry_after) = lock(&world.graph).spend(now) {
+    if let Some(retry_after) = lock(&world.graph).spend(now, world.time_scale()) {
         return Err(too_many(retry_after, &token.client_id));
     }
     let ctx = Ctx {

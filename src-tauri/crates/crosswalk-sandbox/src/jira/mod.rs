@@ -111,28 +111,29 @@ impl RateLimit {
     }
 }
 
-/// The fixed-window counter behind a [`RateLimit`].
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RateWindow {
-    start: Option<OffsetDateTime>,
-    used: u32,
-}
+/// The fixed-window counter behind a [`RateLimit`] (shared with Assets).
+pub(crate) type RateWindow = crate::pace::FixedWindow;
 
-impl RateWindow {
-    /// Counts one request; `Err(response headers)` when over budget.
-    pub(crate) fn hit(&mut self, limit: &RateLimit, now: OffsetDateTime) -> Result<(u32, u32), ()> {
-        let expired = self
-            .start
-            .is_none_or(|start| (now - start).whole_seconds() >= limit.window_secs);
-        if expired {
-            self.start = Some(now);
-            self.used = 0;
-        }
-        if self.used >= limit.budget {
-            return Err(());
-        }
-        self.used += 1;
-        Ok((limit.budget, limit.budget - self.used))
+impl RateLimit {
+    /// Counts one request on `window`; when over budget, `Err` with the limit as the 429 states
+    /// it. The window and `Retry-After` shrink with the sandbox's time scale.
+    pub(crate) fn admit(
+        &self,
+        window: &mut RateWindow,
+        now: OffsetDateTime,
+        scale: f64,
+    ) -> Result<(), RateLimit> {
+        let length = crate::pace::scaled(self.window_secs as f64, scale);
+        window
+            .hit(self.budget, length, now)
+            .map(|_| ())
+            .map_err(|_| {
+                let mut scaled = self.clone();
+                scaled.retry_after_secs = self
+                    .retry_after_secs
+                    .map(|secs| crate::pace::scaled_retry_after(secs, scale));
+                scaled
+            })
     }
 }
 
@@ -162,7 +163,11 @@ pub(crate) fn throttled(limit: &RateLimit, now: OffsetDateTime) -> Response {
     }
     headers.insert("x-ratelimit-limit", HeaderValue::from(limit.budget));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(0));
-    if let Ok(value) = HeaderValue::from_str(&limit.reason) {
+    // Only Jira names its limiter (§C); Assets' 429s carry no reason (§D.10).
+    if let Some(value) = HeaderValue::from_str(&limit.reason)
+        .ok()
+        .filter(|_| !limit.reason.is_empty())
+    {
         headers.insert("ratelimit-reason", value);
     }
     response
@@ -743,7 +748,7 @@ pub(crate) fn begin<'a>(world: &'a World, headers: &HeaderMap) -> Result<Call<'a
     let mut state = lock(&world.jira);
     let account = state.authenticate(headers, now).map_err(unauthorized)?;
     if let Some(limit) = state.rate_limit.clone() {
-        if state.rate_window.hit(&limit, now).is_err() {
+        if let Err(limit) = limit.admit(&mut state.rate_window, now, world.time_scale()) {
             return Err(throttled(&limit, now));
         }
     }
