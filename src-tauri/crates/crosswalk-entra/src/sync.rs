@@ -1,0 +1,1002 @@
+//! One run of an Entra Sync job: provision the schema, settle open intents, read each kind
+//! (delta rounds, or Intune's sync-time passes), write what changed, complete late references,
+//! then retire what left Entra behind the mass-retirement guard.
+
+use crate::doc::Doc;
+use crate::kinds::ObjectKind;
+use crate::mapping::{self, AttrDef, Mapping, OBJECT_ID};
+use crate::schema::{self, SchemaMap};
+use crate::settings::{EntraSyncSettings, RetireMode};
+use crate::writer::{Target, Targets, Upsert, Writer};
+use crosswalk_assets::{aql_quote, AssetsClient};
+use crosswalk_core::JobId;
+use crosswalk_engine::context::EventAction;
+use crosswalk_engine::{RunContext, RunEvent};
+use crosswalk_graph::{
+    Application, DeltaEntity, DeltaItem, DeltaLink, DeltaNext, DeltaStart, Device, GraphClient,
+    Group, User,
+};
+use crosswalk_store::{MapChange, MapEntry, MapFilter};
+use futures_util::stream::{self, StreamExt};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+/// Objects handed to the writer at once: bounds memory and makes each store commit small.
+const BATCH: usize = 500;
+/// How often Intune devices are compared in full (their list has no delta, so removals only
+/// show in a full listing).
+const MANAGED_FULL_EVERY: Duration = Duration::hours(24);
+/// Overlap of Intune's incremental passes, for devices that synced while the last pass ran.
+const MANAGED_OVERLAP: Duration = Duration::minutes(10);
+
+/// The store settings key that confirms a held-back mass retirement for one run of a job.
+pub fn confirm_key(job: JobId) -> String {
+    format!("entra_sync.confirm_retirements.{job}")
+}
+
+/// A page of one kind's delta round.
+enum Items {
+    Users(Vec<DeltaItem<User>>),
+    Groups(Vec<DeltaItem<Group>>),
+    Applications(Vec<DeltaItem<Application>>),
+    Devices(Vec<DeltaItem<Device>>),
+}
+
+/// Where the managed-device passes stand (stored as the cursor's JSON).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct ManagedCursor {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    full_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    since: Option<OffsetDateTime>,
+}
+
+/// State of one run.
+pub struct Sync {
+    pub ctx: RunContext,
+    pub job: JobId,
+    run: i64,
+    now: OffsetDateTime,
+    graph: GraphClient,
+    assets: AssetsClient,
+    schema: Option<SchemaMap>,
+    mapping: Mapping,
+    settings: EntraSyncSettings,
+    kinds: Vec<ObjectKind>,
+    attributes: HashMap<ObjectKind, Vec<AttrDef>>,
+    targets: Targets,
+    /// Retirement candidates per kind, by Entra id (deduplicated).
+    retire: BTreeMap<ObjectKind, BTreeMap<String, MapEntry>>,
+    /// Dry runs mark "seen" here instead of in the store.
+    dry_seen: HashMap<ObjectKind, HashSet<String>>,
+    /// Members of groups that the sync does not mirror, counted once per run.
+    skipped_members: u64,
+    processed: u64,
+}
+
+impl Sync {
+    /// Prepares a run: provisions the schema (or plans it in a dry run).
+    ///
+    /// # Errors
+    /// Schema conflicts and Assets failures, as admin-facing errors.
+    pub async fn prepare(
+        ctx: RunContext,
+        graph: GraphClient,
+        assets: AssetsClient,
+        settings: EntraSyncSettings,
+        mapping: Mapping,
+    ) -> anyhow::Result<Sync> {
+        let kinds = settings.kinds.enabled();
+        ctx.progress(0, 0, "Checking the object schema");
+        let provisioned = schema::provision(
+            &assets,
+            &settings.schema_name,
+            &settings.schema_key,
+            &mapping,
+            &kinds,
+            ctx.dry_run,
+        )
+        .await
+        .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+        if !provisioned.created.is_empty() {
+            let verb = if ctx.dry_run {
+                "Would create"
+            } else {
+                "Created"
+            };
+            ctx.event(
+                RunEvent::info(format!(
+                    "{verb} in Assets: {}.",
+                    provisioned.created.join(", ")
+                ))
+                .with_change(None, Some(serde_json::json!(provisioned.created))),
+            );
+        }
+        let attributes = kinds
+            .iter()
+            .map(|k| (*k, schema::needed_attributes(&mapping, *k, &kinds)))
+            .collect();
+        let now = ctx.services.clock.now();
+        Ok(Sync {
+            job: ctx.job_id,
+            run: ctx.run_id.0,
+            now,
+            graph,
+            assets,
+            schema: provisioned.map,
+            mapping,
+            settings,
+            kinds,
+            attributes,
+            targets: Targets::new(),
+            retire: BTreeMap::new(),
+            dry_seen: HashMap::new(),
+            skipped_members: 0,
+            processed: 0,
+            ctx,
+        })
+    }
+
+    fn writer(&self) -> Writer<'_> {
+        Writer {
+            ctx: &self.ctx,
+            job: self.job,
+            run: self.run,
+            now: self.now,
+            assets: &self.assets,
+            schema: self.schema.as_ref(),
+            attributes: &self.attributes,
+        }
+    }
+
+    fn store(&self) -> &crosswalk_store::Store {
+        &self.ctx.services.store
+    }
+
+    fn includes(&self, kind: ObjectKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+
+    /// The whole run.
+    ///
+    /// # Errors
+    /// Failures that stop the run, as admin-facing errors.
+    pub async fn run(mut self) -> anyhow::Result<()> {
+        if !self.ctx.dry_run {
+            self.settle_open_intents().await?;
+            self.reidentify_if_lost().await?;
+        }
+        self.load_targets()?;
+        for kind in self.kinds.clone() {
+            if self.ctx.is_cancelled() {
+                return Ok(());
+            }
+            match kind {
+                ObjectKind::User => self.delta_round::<User>(kind, Items::Users).await?,
+                ObjectKind::Group => self.delta_round::<Group>(kind, Items::Groups).await?,
+                ObjectKind::Application => {
+                    self.delta_round::<Application>(kind, Items::Applications)
+                        .await?;
+                }
+                ObjectKind::Device => self.delta_round::<Device>(kind, Items::Devices).await?,
+                ObjectKind::ManagedDevice => self.managed_devices().await?,
+                ObjectKind::Membership => {} // read with groups
+            }
+        }
+        if self.skipped_members > 0 {
+            self.ctx.event(RunEvent::info(format!(
+                "{} group members are service principals, contacts or objects outside the sync's scope; their memberships are not mirrored.",
+                self.skipped_members
+            )));
+        }
+        self.complete_references().await?;
+        self.retire_with_guard().await?;
+        self.hard_delete().await?;
+        self.ctx.progress(self.processed, self.processed, "Done");
+        Ok(())
+    }
+
+    /// Journaled creates from an interrupted run: find each in Assets by its Entra object ID;
+    /// found ones are recorded (and rewritten), missing ones are created again by this run.
+    async fn settle_open_intents(&mut self) -> anyhow::Result<()> {
+        let open = self.store().map_select(self.job, &MapFilter::Open)?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        let Some(schema) = self.schema.clone() else {
+            return Ok(());
+        };
+        let mut found = 0;
+        let mut changes = Vec::new();
+        for entry in &open {
+            let Some(kind) = ObjectKind::from_word(&entry.kind) else {
+                continue;
+            };
+            let Some(type_id) = schema.type_id(kind) else {
+                continue;
+            };
+            let hit = self
+                .assets
+                .find_by_attribute(type_id, OBJECT_ID, &entry.remote_id)
+                .await
+                .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+            match hit {
+                Some(object) => {
+                    found += 1;
+                    changes.push(MapChange::Put(MapEntry {
+                        target_id: Some(object.id),
+                        hash: String::new(),
+                        ..entry.clone()
+                    }));
+                }
+                None => changes.push(MapChange::Delete {
+                    kind: entry.kind.clone(),
+                    remote_id: entry.remote_id.clone(),
+                }),
+            }
+        }
+        self.store().map_apply(self.job, &changes)?;
+        self.ctx.event(RunEvent::info(format!(
+            "The previous run stopped between writing to Assets and recording it: {} of {} pending creates were found in Assets and kept; the rest will be created now.",
+            found,
+            open.len()
+        )));
+        Ok(())
+    }
+
+    /// A job with no local state whose schema already holds objects (a lost or new database
+    /// over an existing schema): read the objects back by Entra object ID instead of creating
+    /// duplicates. Their values are unknown, so each is written once on this run.
+    async fn reidentify_if_lost(&mut self) -> anyhow::Result<()> {
+        if !self.store().map_counts(self.job)?.is_empty() {
+            return Ok(());
+        }
+        let Some(schema) = self.schema.clone() else {
+            return Ok(());
+        };
+        let mut total = 0usize;
+        for kind in self.kinds.clone() {
+            let (Some(type_id), Some(id_attribute)) =
+                (schema.type_id(kind), schema.attribute_id(kind, OBJECT_ID))
+            else {
+                continue;
+            };
+            let aql = format!("objectTypeId = {type_id}");
+            let mut start = 0;
+            loop {
+                let page = self
+                    .assets
+                    .search(&aql, start, 1000, true)
+                    .await
+                    .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+                let next = page.next_start();
+                let changes: Vec<MapChange> = page
+                    .values
+                    .iter()
+                    .filter_map(|object| {
+                        let remote_id = object.values(id_attribute).into_iter().next()?;
+                        let member_id = (kind == ObjectKind::Membership)
+                            .then(|| remote_id.split_once(':').map(|(_, m)| m.to_owned()))
+                            .flatten();
+                        Some(MapChange::Put(MapEntry {
+                            target_id: Some(object.id.clone()),
+                            member_id,
+                            ..MapEntry::intent(kind.word(), &remote_id, &object.label, "{}".into())
+                        }))
+                    })
+                    .collect();
+                total += changes.len();
+                self.store().map_apply(self.job, &changes)?;
+                match next {
+                    Some(next) if next > start => start = next,
+                    _ => break,
+                }
+            }
+        }
+        if total > 0 {
+            self.ctx.event(RunEvent::info(format!(
+                "No local sync state for this job: found {total} objects already in \"{}\" by their Entra Object ID and matched them instead of creating duplicates. Each is written once on this run.",
+                schema.schema_name
+            )));
+            // Forget delta links: with no state, every object must be read again.
+            self.store().clear_cursors(self.job)?;
+        }
+        Ok(())
+    }
+
+    /// Loads every mirrored object as a possible reference target.
+    fn load_targets(&mut self) -> anyhow::Result<()> {
+        let kinds: Vec<&str> = [ObjectKind::User, ObjectKind::Group, ObjectKind::Device]
+            .iter()
+            .map(|k| k.word())
+            .collect();
+        for (kind, remote_id, target) in self.store().map_targets(self.job, &kinds)? {
+            if let Some(kind) = ObjectKind::from_word(&kind) {
+                self.targets.insert(
+                    (kind, remote_id),
+                    Target {
+                        assets_id: Some(target),
+                        label: String::new(),
+                    },
+                );
+            }
+        }
+        // Labels are needed for membership names; read them only when memberships sync.
+        if self.includes(ObjectKind::Membership) {
+            for kind in [ObjectKind::User, ObjectKind::Group, ObjectKind::Device] {
+                for entry in self
+                    .store()
+                    .map_select(self.job, &MapFilter::Kind(kind.word().into()))?
+                {
+                    if let Some(target) = self.targets.get_mut(&(kind, entry.remote_id)) {
+                        target.label = entry.label;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn progress(&self, kind: ObjectKind, read: u64) {
+        self.ctx.progress(
+            self.processed,
+            0,
+            &format!("Reading {}: {read} so far", kind.plural()),
+        );
+    }
+
+    /// One delta round of `kind`: from the stored link, or a full round when there is none
+    /// (or Graph refuses it). The link is stored only after every write of the round.
+    async fn delta_round<T: DeltaEntity>(
+        &mut self,
+        kind: ObjectKind,
+        wrap: fn(Vec<DeltaItem<T>>) -> Items,
+    ) -> anyhow::Result<()> {
+        let graph_error = |e: crosswalk_graph::Error| anyhow::Error::new(e.user_facing());
+        let cursor = self.store().get_cursor(self.job, kind.cursor())?;
+        let mut full = cursor.is_none();
+        let select = self.delta_select(kind);
+        let initial = || DeltaStart::Initial {
+            select: select.clone(),
+        };
+        let start = match cursor {
+            Some(link) => DeltaStart::Link(DeltaLink::new(link)),
+            None => initial(),
+        };
+        let mut page = match self.graph.delta::<T>(start).await {
+            Ok(page) => page,
+            Err(crosswalk_graph::Error::ResyncRequired { reason, .. }) if !full => {
+                self.ctx.event(RunEvent::info(format!(
+                    "Graph no longer accepts the saved change token for {} ({reason}); reading them all again. Nothing is duplicated.",
+                    kind.plural()
+                )));
+                full = true;
+                self.graph
+                    .delta::<T>(initial())
+                    .await
+                    .map_err(graph_error)?
+            }
+            Err(error) => return Err(graph_error(error)),
+        };
+        let mut read = 0u64;
+        loop {
+            read += page.items.len() as u64;
+            self.handle(wrap(page.items), full).await?;
+            self.progress(kind, read);
+            if self.ctx.is_cancelled() {
+                return Ok(());
+            }
+            match page.next {
+                DeltaNext::More(link) => {
+                    page = self
+                        .graph
+                        .delta_next_page(&link)
+                        .await
+                        .map_err(graph_error)?;
+                }
+                DeltaNext::Done(link) => {
+                    if full {
+                        self.retire_unseen(kind)?;
+                        if kind == ObjectKind::Group && self.includes(ObjectKind::Membership) {
+                            self.retire_unseen(ObjectKind::Membership)?;
+                        }
+                    }
+                    if !self.ctx.dry_run {
+                        self.store()
+                            .set_cursor(self.job, kind.cursor(), link.as_str())?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// `$select` of an initial round: the mapped properties (unselected ones are not tracked).
+    fn delta_select(&self, kind: ObjectKind) -> Option<String> {
+        match kind {
+            ObjectKind::User => Some(crosswalk_graph::USER_DELTA_SELECT.to_owned()),
+            ObjectKind::Group => Some(if self.includes(ObjectKind::Membership) {
+                crosswalk_graph::GROUP_DELTA_SELECT.to_owned()
+            } else {
+                crosswalk_graph::GROUP_DELTA_SELECT.replace(",members", "")
+            }),
+            _ => None,
+        }
+    }
+
+    async fn handle(&mut self, items: Items, full: bool) -> anyhow::Result<()> {
+        match items {
+            Items::Users(items) => self.handle_users(items, full).await,
+            Items::Groups(items) => self.handle_groups(items, full).await,
+            Items::Applications(items) => self.handle_applications(items, full).await,
+            Items::Devices(items) => self.handle_devices(items, full).await,
+        }
+    }
+
+    /// Map entries of `kind` for these ids.
+    fn entries(&self, kind: ObjectKind, ids: &[&str]) -> anyhow::Result<HashMap<String, MapEntry>> {
+        Ok(self.store().map_get(self.job, kind.word(), ids)?)
+    }
+
+    /// Queues an object that left Entra (or the sync's scope) for retirement.
+    fn queue_retire(&mut self, kind: ObjectKind, entry: Option<MapEntry>) {
+        if let Some(entry) = entry.filter(|e| e.removed_at.is_none() && e.target_id.is_some()) {
+            self.retire
+                .entry(kind)
+                .or_default()
+                .insert(entry.remote_id.clone(), entry);
+        }
+    }
+
+    /// A user or group left: its memberships end too.
+    fn queue_memberships_of(&mut self, id: &str, as_group: bool) -> anyhow::Result<()> {
+        if !self.includes(ObjectKind::Membership) {
+            return Ok(());
+        }
+        let filter = if as_group {
+            MapFilter::Prefix {
+                kind: ObjectKind::Membership.word().into(),
+                prefix: format!("{id}:"),
+            }
+        } else {
+            MapFilter::MembershipsOfMember(id.to_owned())
+        };
+        for entry in self.store().map_select(self.job, &filter)? {
+            self.queue_retire(ObjectKind::Membership, Some(entry));
+        }
+        Ok(())
+    }
+
+    /// Records that a full round saw these ids (dry runs keep them in memory).
+    fn mark_seen_dry(&mut self, kind: ObjectKind, ids: impl IntoIterator<Item = String>) {
+        if self.ctx.dry_run {
+            self.dry_seen.entry(kind).or_default().extend(ids);
+        }
+    }
+
+    async fn write(&mut self, items: Vec<Upsert>, full: bool) -> anyhow::Result<()> {
+        for chunk in items.chunks(BATCH) {
+            let mut targets = std::mem::take(&mut self.targets);
+            let result = self
+                .writer()
+                .upsert(chunk.to_vec(), full, &mut targets)
+                .await;
+            self.targets = targets;
+            let stats = result?;
+            self.processed += stats.written + stats.unchanged;
+        }
+        Ok(())
+    }
+
+    async fn handle_users(
+        &mut self,
+        items: Vec<DeltaItem<User>>,
+        full: bool,
+    ) -> anyhow::Result<()> {
+        let ids: Vec<&str> = items.iter().map(DeltaItem::id).collect();
+        let mut entries = self.entries(ObjectKind::User, &ids)?;
+        let mut upserts = Vec::new();
+        let mut gone = Vec::new();
+        for item in items {
+            match item {
+                DeltaItem::Upsert(user)
+                    if self
+                        .settings
+                        .filters
+                        .user_in_scope(user.user_type.as_deref(), user.account_enabled) =>
+                {
+                    let entry = entries.remove(&user.id);
+                    let manager_attribute = self.mapping.attribute(ObjectKind::User, "manager");
+                    let previous = entry.as_ref().and_then(|e| {
+                        let doc = Doc::from_json(&e.doc);
+                        manager_attribute.and_then(|a| doc.values.get(a).cloned())
+                    });
+                    let doc = mapping::user_doc(&self.mapping, &user, previous.as_ref());
+                    upserts.push(Upsert {
+                        kind: ObjectKind::User,
+                        id: user.id.clone(),
+                        doc,
+                        member_id: None,
+                        entry,
+                    });
+                }
+                other => gone.push(other.id().to_owned()),
+            }
+        }
+        self.mark_seen_dry(ObjectKind::User, upserts.iter().map(|u| u.id.clone()));
+        for id in gone {
+            let entry = entries.remove(&id);
+            self.queue_retire(ObjectKind::User, entry);
+            self.queue_memberships_of(&id, false)?;
+        }
+        self.write(upserts, full).await
+    }
+
+    async fn handle_devices(
+        &mut self,
+        items: Vec<DeltaItem<Device>>,
+        full: bool,
+    ) -> anyhow::Result<()> {
+        let ids: Vec<&str> = items.iter().map(DeltaItem::id).collect();
+        let mut entries = self.entries(ObjectKind::Device, &ids)?;
+        let mut upserts = Vec::new();
+        let mut gone = Vec::new();
+        for item in items {
+            match item {
+                DeltaItem::Upsert(device)
+                    if self
+                        .settings
+                        .filters
+                        .device_in_scope(device.operating_system.as_deref()) =>
+                {
+                    let doc = mapping::device_doc(&self.mapping, &device);
+                    upserts.push(Upsert {
+                        kind: ObjectKind::Device,
+                        entry: entries.remove(&device.id),
+                        id: device.id,
+                        doc,
+                        member_id: None,
+                    });
+                }
+                other => gone.push(other.id().to_owned()),
+            }
+        }
+        self.mark_seen_dry(ObjectKind::Device, upserts.iter().map(|u| u.id.clone()));
+        for id in gone {
+            let entry = entries.remove(&id);
+            self.queue_retire(ObjectKind::Device, entry);
+            self.queue_memberships_of(&id, false)?;
+        }
+        self.write(upserts, full).await
+    }
+
+    async fn handle_applications(
+        &mut self,
+        items: Vec<DeltaItem<Application>>,
+        full: bool,
+    ) -> anyhow::Result<()> {
+        let ids: Vec<&str> = items.iter().map(DeltaItem::id).collect();
+        let mut entries = self.entries(ObjectKind::Application, &ids)?;
+        let wants_owners = self
+            .mapping
+            .attribute(ObjectKind::Application, "owners")
+            .is_some()
+            || self
+                .mapping
+                .attribute(ObjectKind::Application, "ownerCount")
+                .is_some();
+        let mut apps = Vec::new();
+        for item in items {
+            match item {
+                DeltaItem::Upsert(app) => apps.push(app),
+                DeltaItem::Removed { id, .. } => {
+                    let entry = entries.remove(&id);
+                    self.queue_retire(ObjectKind::Application, entry);
+                }
+            }
+        }
+        let graph = self.graph.clone();
+        let app_ids: Vec<String> = apps.iter().map(|a| a.id.clone()).collect();
+        let owners: Vec<Vec<String>> = stream::iter(app_ids)
+            .map(move |id| {
+                let graph = graph.clone();
+                async move {
+                    if !wants_owners {
+                        return Ok(Vec::new());
+                    }
+                    let first = graph.list_application_owners(&id).await?;
+                    let all = graph.collect_pages(first).await?;
+                    Ok::<_, crosswalk_graph::Error>(all.into_iter().map(|o| o.id).collect())
+                }
+            })
+            .buffered(crosswalk_graph::GRAPH_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+        let mut upserts = Vec::new();
+        for (app, owners) in apps.into_iter().zip(owners) {
+            if owners.len() > mapping::MAX_REFS {
+                self.ctx.event(
+                    RunEvent::object(
+                        ObjectKind::Application.word(),
+                        &app.id,
+                        app.display_name.as_deref().unwrap_or(&app.id),
+                        EventAction::Info,
+                        format!(
+                            "Has {} owners; the first {} are referenced (Assets' reference limit) and \"Owner count\" holds the total.",
+                            owners.len(),
+                            mapping::MAX_REFS
+                        ),
+                    ),
+                );
+            }
+            let doc = mapping::application_doc(&self.mapping, &app, &owners);
+            upserts.push(Upsert {
+                kind: ObjectKind::Application,
+                entry: entries.remove(&app.id),
+                id: app.id,
+                doc,
+                member_id: None,
+            });
+        }
+        self.mark_seen_dry(
+            ObjectKind::Application,
+            upserts.iter().map(|u| u.id.clone()),
+        );
+        self.write(upserts, full).await
+    }
+
+    async fn handle_groups(
+        &mut self,
+        items: Vec<DeltaItem<Group>>,
+        full: bool,
+    ) -> anyhow::Result<()> {
+        let ids: Vec<&str> = items.iter().map(DeltaItem::id).collect();
+        let mut entries = self.entries(ObjectKind::Group, &ids)?;
+        let mut upserts = Vec::new();
+        let mut members: Vec<(String, String, Option<String>)> = Vec::new(); // (group, member, type)
+        let mut ended: Vec<String> = Vec::new();
+        let memberships = self.includes(ObjectKind::Membership);
+        for item in items {
+            match item {
+                DeltaItem::Upsert(group) => {
+                    if memberships {
+                        for entry in group.members_delta.iter().flatten() {
+                            let id = mapping::membership_id(&group.id, &entry.id);
+                            if entry.is_removed() {
+                                ended.push(id);
+                            } else {
+                                members.push((
+                                    group.id.clone(),
+                                    entry.id.clone(),
+                                    entry.odata_type.clone(),
+                                ));
+                            }
+                        }
+                    }
+                    // A group repeated on a later page with another slice of members: write
+                    // it once per page (the hash makes the repeats free).
+                    if upserts.iter().any(|u: &Upsert| u.id == group.id) {
+                        continue;
+                    }
+                    let doc = mapping::group_doc(&self.mapping, &group);
+                    upserts.push(Upsert {
+                        kind: ObjectKind::Group,
+                        entry: entries.remove(&group.id),
+                        id: group.id,
+                        doc,
+                        member_id: None,
+                    });
+                }
+                DeltaItem::Removed { id, .. } => {
+                    let entry = entries.remove(&id);
+                    self.queue_retire(ObjectKind::Group, entry);
+                    self.queue_memberships_of(&id, true)?;
+                }
+            }
+        }
+        self.mark_seen_dry(ObjectKind::Group, upserts.iter().map(|u| u.id.clone()));
+        self.write(upserts, full).await?;
+        if !memberships {
+            return Ok(());
+        }
+        // Memberships after their groups, so both references resolve.
+        for chunk in members.chunks(BATCH) {
+            let ids: Vec<String> = chunk
+                .iter()
+                .map(|(g, m, _)| mapping::membership_id(g, m))
+                .collect();
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut existing = self.entries(ObjectKind::Membership, &refs)?;
+            let mut upserts = Vec::new();
+            for ((group, member, odata_type), id) in chunk.iter().zip(ids) {
+                let member_kind =
+                    mapping::member_kind(odata_type.as_deref()).filter(|k| self.includes(*k));
+                let member_target =
+                    member_kind.and_then(|k| self.targets.get(&(k, member.clone())));
+                let (Some(member_kind), Some(member_target)) = (member_kind, member_target) else {
+                    self.skipped_members += 1;
+                    if let Some(entry) = existing.remove(&id) {
+                        // The member left the sync's scope: the membership goes too.
+                        self.queue_retire(ObjectKind::Membership, Some(entry));
+                    }
+                    continue;
+                };
+                let group_label = self
+                    .targets
+                    .get(&(ObjectKind::Group, group.clone()))
+                    .map_or_else(|| group.clone(), |t| t.label.clone());
+                let doc = mapping::membership_doc(
+                    group,
+                    &group_label,
+                    member_kind,
+                    member,
+                    &member_target.label,
+                );
+                upserts.push(Upsert {
+                    kind: ObjectKind::Membership,
+                    entry: existing.remove(&id),
+                    id,
+                    doc,
+                    member_id: Some(member.clone()),
+                });
+            }
+            self.mark_seen_dry(ObjectKind::Membership, upserts.iter().map(|u| u.id.clone()));
+            self.write(upserts, full).await?;
+        }
+        for chunk in ended.chunks(BATCH) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let existing = self.entries(ObjectKind::Membership, &refs)?;
+            for entry in existing.into_values() {
+                self.queue_retire(ObjectKind::Membership, Some(entry));
+            }
+        }
+        Ok(())
+    }
+
+    /// Intune devices have no delta: a `lastSyncDateTime` pass each run, a full listing daily
+    /// (the only way removals show).
+    async fn managed_devices(&mut self) -> anyhow::Result<()> {
+        let kind = ObjectKind::ManagedDevice;
+        let stored: ManagedCursor = self
+            .store()
+            .get_cursor(self.job, kind.cursor())?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let full = stored
+            .full_at
+            .is_none_or(|at| self.now - at >= MANAGED_FULL_EVERY);
+        let filter = match (full, stored.since) {
+            (false, Some(since)) => (since - MANAGED_OVERLAP)
+                .format(&Rfc3339)
+                .ok()
+                .map(|at| format!("lastSyncDateTime gt {at}")),
+            _ => None,
+        };
+        let graph_error = |e: crosswalk_graph::Error| anyhow::Error::new(e.user_facing());
+        let mut page = self
+            .graph
+            .list_managed_devices(filter.as_deref())
+            .await
+            .map_err(graph_error)?;
+        let mut read = 0u64;
+        loop {
+            read += page.items.len() as u64;
+            let ids: Vec<&str> = page.items.iter().map(|d| d.id.as_str()).collect();
+            let mut entries = self.entries(kind, &ids)?;
+            let mut upserts = Vec::new();
+            for device in &page.items {
+                if !self
+                    .settings
+                    .filters
+                    .device_in_scope(device.operating_system.as_deref())
+                {
+                    let entry = entries.remove(&device.id);
+                    self.queue_retire(kind, entry);
+                    continue;
+                }
+                upserts.push(Upsert {
+                    kind,
+                    id: device.id.clone(),
+                    doc: mapping::managed_device_doc(&self.mapping, device),
+                    member_id: None,
+                    entry: entries.remove(&device.id),
+                });
+            }
+            self.mark_seen_dry(kind, upserts.iter().map(|u| u.id.clone()));
+            self.write(upserts, full).await?;
+            self.progress(kind, read);
+            if self.ctx.is_cancelled() {
+                return Ok(());
+            }
+            match page.next {
+                Some(next) => page = self.graph.next_page(&next).await.map_err(graph_error)?,
+                None => break,
+            }
+        }
+        if full {
+            self.retire_unseen(kind)?;
+        }
+        if !self.ctx.dry_run {
+            let cursor = ManagedCursor {
+                full_at: if full { Some(self.now) } else { stored.full_at },
+                since: Some(self.now),
+            };
+            self.store()
+                .set_cursor(self.job, kind.cursor(), &serde_json::to_string(&cursor)?)?;
+        }
+        Ok(())
+    }
+
+    /// After a full round: every active object of `kind` the round did not see left Entra.
+    fn retire_unseen(&mut self, kind: ObjectKind) -> anyhow::Result<()> {
+        let unseen = self.store().map_select(
+            self.job,
+            &MapFilter::Unseen {
+                kind: kind.word().into(),
+                run: self.run,
+            },
+        )?;
+        let seen_dry = self.dry_seen.remove(&kind).unwrap_or_default();
+        for entry in unseen {
+            if self.ctx.dry_run && seen_dry.contains(&entry.remote_id) {
+                continue;
+            }
+            self.queue_retire(kind, Some(entry));
+        }
+        Ok(())
+    }
+
+    /// Objects written before their reference targets existed (a manager later on the same
+    /// pages): rewrite them once every target is in Assets.
+    async fn complete_references(&mut self) -> anyhow::Result<()> {
+        if self.ctx.dry_run {
+            return Ok(());
+        }
+        let pending = self.store().map_select(self.job, &MapFilter::Unresolved)?;
+        let mut upserts = Vec::new();
+        for entry in pending {
+            let Some(kind) = ObjectKind::from_word(&entry.kind) else {
+                continue;
+            };
+            let doc = Doc::from_json(&entry.doc);
+            let ready = doc.references().all(|(k, id)| {
+                self.targets
+                    .get(&(k, id.to_owned()))
+                    .is_some_and(|t| t.assets_id.is_some())
+            });
+            if ready {
+                upserts.push(Upsert {
+                    kind,
+                    id: entry.remote_id.clone(),
+                    doc,
+                    member_id: entry.member_id.clone(),
+                    entry: Some(entry),
+                });
+            }
+        }
+        self.write(upserts, false).await
+    }
+
+    /// Retires what left Entra, unless a kind would lose more than the configured share at
+    /// once: then nothing of that kind is retired until the admin confirms.
+    async fn retire_with_guard(&mut self) -> anyhow::Result<()> {
+        let confirmed = !self.ctx.dry_run
+            && self
+                .store()
+                .get_setting::<bool>(&confirm_key(self.job))?
+                .unwrap_or(false);
+        let mut held_before: BTreeMap<ObjectKind, Vec<MapEntry>> = BTreeMap::new();
+        for entry in self.store().map_select(self.job, &MapFilter::Missing)? {
+            if let Some(kind) = ObjectKind::from_word(&entry.kind) {
+                held_before.entry(kind).or_default().push(entry);
+            }
+        }
+        let counts = self.store().map_counts(self.job)?;
+        let candidates = std::mem::take(&mut self.retire);
+        let mut kinds: Vec<ObjectKind> = candidates
+            .keys()
+            .chain(held_before.keys())
+            .copied()
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        let retire = &self.settings.retire;
+        for kind in kinds {
+            let mut entries: BTreeMap<String, MapEntry> =
+                candidates.get(&kind).cloned().unwrap_or_default();
+            if confirmed {
+                for entry in held_before.get(&kind).into_iter().flatten() {
+                    entries
+                        .entry(entry.remote_id.clone())
+                        .or_insert_with(|| entry.clone());
+                }
+            }
+            if entries.is_empty() {
+                continue;
+            }
+            let active = counts.get(kind.word()).map_or(0, |(active, _)| *active);
+            let n = entries.len() as u64;
+            let over_share = n * 100 > active * u64::from(retire.max_share_percent);
+            if n > u64::from(retire.guard_floor) && over_share && !confirmed {
+                let share = if active == 0 { 100 } else { n * 100 / active };
+                if !self.ctx.dry_run {
+                    let holds: Vec<MapChange> = entries
+                        .into_values()
+                        .map(|mut entry| {
+                            entry.missing_since.get_or_insert(self.now);
+                            MapChange::Put(entry)
+                        })
+                        .collect();
+                    self.store().map_apply(self.job, &holds)?;
+                }
+                self.ctx.event(
+                    RunEvent::object(
+                        kind.word(),
+                        "",
+                        kind.plural(),
+                        EventAction::Skipped,
+                        format!(
+                            "Held back: {n} of {active} {} ({share}%) are gone from Entra, more than the {}% this job may retire in one run. Nothing was retired.",
+                            kind.plural(),
+                            retire.max_share_percent
+                        ),
+                    )
+                    .with_fix(format!(
+                        "If the removals are intended, confirm them: click \"Confirm retirements\" on the job, or run `crosswalk sync {} --confirm-retirements`. If not, check the job's filters and the Entra connection (a wrong tenant or a new filter makes objects look deleted).",
+                        self.ctx.job.name
+                    )),
+                );
+                continue;
+            }
+            let mut targets = std::mem::take(&mut self.targets);
+            let result = self
+                .writer()
+                .retire(entries.into_values().collect(), &mut targets)
+                .await;
+            self.targets = targets;
+            result?;
+        }
+        if confirmed {
+            self.store().delete_setting(&confirm_key(self.job))?;
+        }
+        Ok(())
+    }
+
+    /// Hard delete after N days, when the admin chose it.
+    async fn hard_delete(&mut self) -> anyhow::Result<()> {
+        if self.settings.retire.mode != RetireMode::Delete {
+            return Ok(());
+        }
+        let cutoff = self.now - Duration::days(i64::from(self.settings.retire.delete_after_days));
+        for kind in self.kinds.clone() {
+            let expired = self.store().map_select(
+                self.job,
+                &MapFilter::RemovedBefore {
+                    kind: kind.word().into(),
+                    cutoff,
+                },
+            )?;
+            if expired.is_empty() {
+                continue;
+            }
+            let mut targets = std::mem::take(&mut self.targets);
+            let result = self.writer().delete(expired, &mut targets).await;
+            self.targets = targets;
+            result?;
+        }
+        Ok(())
+    }
+}
+
+/// AQL finding one object by Entra object ID within a type (used by tests and re-identify).
+pub fn object_id_query(type_id: &str, entra_id: &str) -> String {
+    format!(
+        "objectTypeId = {type_id} AND {} = {}",
+        aql_quote(OBJECT_ID),
+        aql_quote(entra_id)
+    )
+}
