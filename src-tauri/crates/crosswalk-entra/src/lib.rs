@@ -62,6 +62,13 @@ impl JobKind for EntraSync {
                     anyhow::Error::new(Error::Settings(text.join("; ")).user_facing())
                 })?;
             let clients = connect::clients(&ctx, &settings).await?;
+            // Credentials first: an expired secret must stop the run before Assets is touched.
+            clients
+                .graph
+                .http()
+                .sign_in()
+                .await
+                .map_err(|e| anyhow::Error::new(e.user_facing()))?;
             let sync = sync::Sync::prepare(
                 ctx.clone(),
                 clients.graph,

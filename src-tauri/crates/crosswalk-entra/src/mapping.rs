@@ -418,7 +418,7 @@ pub fn application_doc(mapping: &Mapping, app: &Application, owners: &[String]) 
         &mut doc,
         k,
         "owners",
-        (!referenced.is_empty()).then(|| Value::Refs(ObjectKind::User, referenced)),
+        (!referenced.is_empty()).then_some(Value::Refs(ObjectKind::User, referenced)),
     );
     let count = i64::try_from(owners.len()).unwrap_or(i64::MAX);
     mapping.put(&mut doc, k, "ownerCount", Some(Value::Integer(count)));

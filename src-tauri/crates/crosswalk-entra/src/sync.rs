@@ -922,7 +922,7 @@ impl Sync {
             let n = entries.len() as u64;
             let over_share = n * 100 > active * u64::from(retire.max_share_percent);
             if n > u64::from(retire.guard_floor) && over_share && !confirmed {
-                let share = if active == 0 { 100 } else { n * 100 / active };
+                let share = (n * 100).checked_div(active).unwrap_or(100);
                 if !self.ctx.dry_run {
                     let holds: Vec<MapChange> = entries
                         .into_values()

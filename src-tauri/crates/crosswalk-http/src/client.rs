@@ -235,6 +235,18 @@ impl Http {
         &self.inner.counter
     }
 
+    /// Obtains the bearer token now (from the cache when it is fresh), so bad credentials stop
+    /// a job before it changes anything; a no-op for other kinds of auth.
+    ///
+    /// # Errors
+    /// The sign-in failure (expired secret, wrong tenant, missing consent...).
+    pub async fn sign_in(&self) -> Result<()> {
+        match &self.inner.auth {
+            Auth::Bearer(source) => source.token().await.map(drop),
+            Auth::None | Auth::Basic { .. } => Ok(()),
+        }
+    }
+
     /// GETs `path_and_query` (or a same-origin absolute link) and parses the JSON body.
     ///
     /// # Errors

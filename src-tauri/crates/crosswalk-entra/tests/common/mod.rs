@@ -79,7 +79,17 @@ pub fn default_settings() -> serde_json::Value {
 }
 
 fn engine(dir: &TempDir, clock: &Arc<ManualClock>) -> Engine {
-    let store = Arc::new(Store::open(dir.path()).unwrap().with_clock(clock.clone()));
+    // A killed run's tasks are dropped in the background: wait for its folder lock to go.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let store = loop {
+        match Store::open(dir.path()) {
+            Err(crosswalk_store::Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
+    let store = Arc::new(store.with_clock(clock.clone()));
     let services = Services::new(store, Arc::new(secrets())).with_clock(clock.clone());
     let mut registry = Registry::new();
     registry.register(crosswalk_entra::EntraSync);
