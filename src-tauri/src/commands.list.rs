@@ -5,6 +5,7 @@
     "save_connection",
     "delete_connection",
     "test_connection",
+    "list_secret_expiries",
     "list_job_kinds",
     "list_jobs",
     "save_job",

@@ -28,6 +28,11 @@ async fn test_connection(api: State<'_, Api>, name: String) -> Res<ConnectionTes
 }
 
 #[tauri::command]
+fn list_secret_expiries(api: State<'_, Api>) -> Res<Vec<SecretExpiryView>> {
+    Ok(api.list_secret_expiries()?)
+}
+
+#[tauri::command]
 fn list_job_kinds(api: State<'_, Api>) -> Vec<JobKindView> {
     api.list_job_kinds()
 }
@@ -147,6 +152,7 @@ pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         save_connection,
         delete_connection,
         test_connection,
+        list_secret_expiries,
         list_job_kinds,
         list_jobs,
         save_job,

@@ -1,5 +1,6 @@
 //! Engine notices to the window (`run:progress`, `run:changed`, `schedules:paused`) and desktop
-//! notifications for what happens while nobody is looking (a scheduled run that failed).
+//! notifications for what happens while nobody is looking (a scheduled run that failed, a client
+//! secret about to expire).
 
 use crosswalk_api::dto::{RunChanged, RunProgress};
 use crosswalk_api::Api;
@@ -90,6 +91,27 @@ pub(super) fn forward_engine_events(app: AppHandle, api: Api) {
                 EngineEvent::SchedulesPaused(paused) => {
                     let _ = app.emit("schedules:paused", paused);
                     super::tray::set_paused(&app, paused);
+                }
+                EngineEvent::SecretExpiring {
+                    connection,
+                    threshold,
+                    message,
+                    fix,
+                    ..
+                } => {
+                    // Once per threshold and secret (the engine remembers), whoever started the
+                    // run: a secret about to expire stops every sync that uses the connection.
+                    let title = if threshold == 0 {
+                        format!("Crosswalk: the client secret of {connection} has expired")
+                    } else {
+                        format!("Crosswalk: the client secret of {connection} expires soon")
+                    };
+                    let _ = app
+                        .notification()
+                        .builder()
+                        .title(title)
+                        .body(format!("{message} {fix}"))
+                        .show();
                 }
             }
         }

@@ -29,6 +29,7 @@ import type { RunChanged } from './bindings/RunChanged';
 import type { RunDetail } from './bindings/RunDetail';
 import type { RunProgress } from './bindings/RunProgress';
 import type { RunSummary } from './bindings/RunSummary';
+import type { SecretExpiryView } from './bindings/SecretExpiryView';
 import { toNumber, type Int } from './ids';
 
 export type { UnlistenFn };
@@ -139,6 +140,14 @@ export function deleteConnection(name: string): Promise<null> {
 
 export function testConnection(name: string): Promise<CheckReport> {
   return call('test_connection', { name });
+}
+
+/**
+ * When the client secret of each Entra and Dataverse connection expires, as the last health
+ * check or sync read it (no network; connections never checked are left out), soonest first.
+ */
+export function listSecretExpiries(): Promise<SecretExpiryView[]> {
+  return call('list_secret_expiries');
 }
 
 // Jobs

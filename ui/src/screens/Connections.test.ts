@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { fakeBackend, reject } from '../test/backend';
 import { byId } from '../test/dom';
-import { checkReport, connectionView, jiraForm } from '../test/fixtures';
+import { checkReport, connectionView, jiraForm, secretExpiry } from '../test/fixtures';
 import Connections from './Connections.svelte';
 
 function row(name: string): HTMLElement {
@@ -34,6 +34,27 @@ describe('Connections screen', () => {
     expect(row('contoso-jira')).not.toHaveTextContent('No secret stored');
     expect(row('contoso-entra')).toHaveTextContent('Entra tenant');
     expect(row('contoso-entra')).toHaveTextContent('No secret stored.');
+  });
+
+  it('marks a connection whose client secret expires within 30 days', async () => {
+    fakeBackend({
+      list_connections: () => [
+        connectionView(),
+        connectionView({ name: 'contoso-entra', kind: 'entra', target: 'tenant 1111' }),
+        connectionView({ name: 'dynamics', kind: 'dataverse', target: 'https://contoso.crm.dynamics.com' }),
+      ],
+      list_secret_expiries: () => [
+        secretExpiry({ connection: 'contoso-entra', daysLeft: 6, threshold: 7 }),
+        secretExpiry({ connection: 'dynamics', kind: 'dataverse', daysLeft: 200, threshold: null }),
+      ],
+    });
+    render(Connections);
+    await screen.findByText('Secret expires in 6 days');
+    const badge = row('contoso-entra').querySelector('[data-secret-expiry]');
+    expect(badge).toHaveAttribute('data-secret-expiry', 'expiring');
+    expect(badge?.getAttribute('title')).toContain('Certificates & secrets');
+    expect(row('dynamics').querySelector('[data-secret-expiry]')).toBeNull();
+    expect(row('contoso-jira').querySelector('[data-secret-expiry]')).toBeNull();
   });
 
   it('guides a new admin when there are none', async () => {

@@ -5,7 +5,7 @@ import type { DashboardView } from '../lib/bindings/DashboardView';
 import { nav } from '../lib/nav.svelte';
 import { notices } from '../lib/notices.svelte';
 import { fakeBackend } from '../test/backend';
-import { counts, runSummary } from '../test/fixtures';
+import { counts, runSummary, secretExpiry } from '../test/fixtures';
 import Dashboard from './Dashboard.svelte';
 
 function dashboard(overrides: Partial<DashboardView> = {}): DashboardView {
@@ -60,6 +60,16 @@ describe('Dashboard', () => {
     expect(screen.getByRole('progressbar', { name: 'Progress of entra-users' })).toHaveAttribute('value', '10');
     expect(screen.getByText('Failed in the last 24 h').closest('li')).toHaveTextContent('2');
     expect(document.querySelector('tr[data-run-id="4"]')).toHaveTextContent('Failed');
+  });
+
+  it('warns about a client secret that expires within 30 days', async () => {
+    fakeBackend({
+      get_dashboard: () => dashboard(),
+      list_secret_expiries: () => [secretExpiry({ daysLeft: 7, threshold: 7 })],
+    });
+    render(Dashboard);
+    const banner = await screen.findByRole('status', { name: 'A client secret expires soon' });
+    expect(banner).toHaveTextContent('Client secret of connection contoso-entra expires in 7 days');
   });
 
   it('says when schedules are paused and resumes them', async () => {

@@ -6,6 +6,7 @@ import type { JobView } from '../lib/bindings/JobView';
 import type { RunCounts } from '../lib/bindings/RunCounts';
 import type { RunEventView } from '../lib/bindings/RunEventView';
 import type { RunSummary } from '../lib/bindings/RunSummary';
+import type { SecretExpiryView } from '../lib/bindings/SecretExpiryView';
 import { emptyConnectionForm } from '../lib/connectionForm';
 
 export function jiraForm(overrides: Partial<ConnectionForm> = {}): ConnectionForm {
@@ -106,6 +107,26 @@ export function runEvent(overrides: Partial<RunEventView> = {}): RunEventView {
     before: null,
     after: { displayName: 'Ada Lovelace' },
     fix: null,
+    ...overrides,
+  };
+}
+
+/** A client secret's last known expiry; `daysLeft` and `threshold` should agree. */
+export function secretExpiry(overrides: Partial<SecretExpiryView> = {}): SecretExpiryView {
+  const connection = overrides.connection ?? 'contoso-entra';
+  const daysLeft = overrides.daysLeft ?? 20;
+  return {
+    connection,
+    kind: 'entra',
+    appDisplayName: 'Crosswalk Sync',
+    expiresAt: '2025-12-10T09:00:00Z',
+    daysLeft,
+    threshold: 30,
+    expired: false,
+    matchedByHint: true,
+    checkedAt: '2025-11-20T09:00:00Z',
+    message: `Client secret of connection ${connection} expires in ${daysLeft} days (on 2025-12-10).`,
+    fix: `Create a new client secret in the Microsoft Entra admin center › App registrations › Crosswalk Sync › Certificates & secrets, then save its Value (not its Secret ID) with \`crosswalk secret set ${connection}\` or by editing connection ${connection} in the console.`,
     ...overrides,
   };
 }

@@ -187,6 +187,12 @@ impl Api {
             (SecretRef::Env(_), None) => {}
         }
         self.store().upsert_connection(&config)?;
+        if let Some(old) = &existing_original {
+            // The remembered secret expiry belongs to the old name and app registration.
+            if renaming || old.config.settings != config.settings {
+                self.forget_secret_expiry(&old.config.name);
+            }
+        }
         if renaming {
             if let Some(old) = &existing_original {
                 self.store().delete_connection(&old.config.name)?;
@@ -225,17 +231,38 @@ impl Api {
             .get_connection(name)
             .map_err(|e| anyhow::Error::new(e.user_facing()))?;
         self.store().delete_connection(name)?;
+        self.forget_secret_expiry(name);
         self.forget_owned_secret(&stored.config, None).await;
         Ok(())
     }
 
-    /// "Test connection": signs in and probes what Crosswalk needs, as a checklist.
+    fn forget_secret_expiry(&self, connection: &str) {
+        let key = crosswalk_engine::secret_expiry::setting_key(connection);
+        if let Err(error) = self.store().delete_setting(&key) {
+            tracing::warn!(message = "Could not forget a client secret's expiry.", connection, error = %error);
+        }
+    }
+
+    /// The last known client-secret expiry of each Entra and Dataverse connection, as the last
+    /// health check or sync read it; no network. Connections never checked are left out.
+    pub fn list_secret_expiries(&self) -> anyhow::Result<Vec<SecretExpiryView>> {
+        secret_expiry_views(self.store(), self.engine.services().clock.now())
+    }
+
+    /// "Test connection": signs in and probes what Crosswalk needs, as a checklist (and remembers
+    /// when the client secret expires, for the dashboard).
     pub async fn test_connection(&self, name: &str) -> anyhow::Result<ConnectionTestReport> {
         let stored = self
             .store()
             .get_connection(name)
             .map_err(|e| anyhow::Error::new(e.user_facing()))?;
-        Ok(crosswalk_engine::checks::test_connection(self.engine.services(), &stored.config).await)
+        Ok(
+            crosswalk_engine::checks::test_connection_remembering_expiry(
+                self.engine.services(),
+                &stored.config,
+            )
+            .await,
+        )
     }
 
     /// The job kinds this build can run.
@@ -512,6 +539,40 @@ impl Api {
     }
 }
 
+/// [`Api::list_secret_expiries`] at `now`, soonest expiry first.
+pub fn secret_expiry_views(
+    store: &crosswalk_store::Store,
+    now: OffsetDateTime,
+) -> anyhow::Result<Vec<SecretExpiryView>> {
+    use crosswalk_engine::secret_expiry;
+    let mut views = Vec::new();
+    for stored in store.list_connections()? {
+        let config = stored.config;
+        if !secret_expiry::is_watched(&config) {
+            continue;
+        }
+        let Some(known) = secret_expiry::known_secret_expiry(store, &config.name, now)? else {
+            continue;
+        };
+        let expiry = known.expiry;
+        views.push(SecretExpiryView {
+            connection: config.name.clone(),
+            kind: config.settings.kind(),
+            app_display_name: expiry.app_display_name.clone(),
+            expires_at: timestamp(expiry.expires_at),
+            days_left: expiry.days_left,
+            threshold: expiry.threshold,
+            expired: expiry.is_expired(),
+            matched_by_hint: expiry.matched_by_hint,
+            checked_at: timestamp(known.checked_at),
+            message: expiry.headline(),
+            fix: secret_expiry::renewal_fix(&config, &expiry.app_display_name),
+        });
+    }
+    views.sort_by_key(|view| view.days_left);
+    Ok(views)
+}
+
 fn connection_view(
     config: &ConnectionConfig,
     secret_stored: bool,
@@ -586,5 +647,83 @@ pub fn event_view(event: crosswalk_store::EventRow) -> RunEventView {
         before: event.before,
         after: event.after,
         fix: event.fix,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crosswalk_core::{Cloud, ConnectionSettings};
+    use crosswalk_engine::secret_expiry::{record_secret_expiry, SecretExpiry};
+    use time::macros::datetime;
+    use time::Duration;
+
+    fn entra(name: &str) -> ConnectionConfig {
+        ConnectionConfig {
+            name: name.into(),
+            settings: ConnectionSettings::Entra {
+                tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+                client_id: "535fb089-9ff3-47b6-9bfb-4f1264799865".into(),
+                cloud: Cloud::Global,
+                authority_url: None,
+                graph_url: None,
+            },
+            secret: None,
+        }
+    }
+
+    #[test]
+    fn secret_expiries_come_from_the_last_reading_soonest_first() {
+        let store = crosswalk_store::Store::open_in_memory().unwrap();
+        let checked = datetime!(2026-11-01 08:00 UTC);
+        let now = datetime!(2026-11-21 12:00 UTC);
+        for (name, left) in [
+            ("contoso", Duration::days(35)),
+            ("fabrikam", Duration::days(40)),
+        ] {
+            store.upsert_connection(&entra(name)).unwrap();
+            let expiry = SecretExpiry::new(name, "Crosswalk Sync", checked + left, true, checked);
+            record_secret_expiry(&store, &expiry, checked).unwrap();
+        }
+        store.upsert_connection(&entra("never-checked")).unwrap();
+        store
+            .upsert_connection(&ConnectionConfig {
+                name: "jira".into(),
+                settings: ConnectionSettings::Jira {
+                    site_url: "https://acme.atlassian.net".parse().unwrap(),
+                    email: "admin@acme.com".into(),
+                    assets_api_url: None,
+                },
+                secret: None,
+            })
+            .unwrap();
+
+        let views = secret_expiry_views(&store, now).unwrap();
+        let summary: Vec<_> = views
+            .iter()
+            .map(|v| (v.connection.as_str(), v.days_left, v.threshold))
+            .collect();
+        // Days left are counted from now, not from when the expiry was read.
+        assert_eq!(
+            summary,
+            [("contoso", 14, Some(14)), ("fabrikam", 19, Some(30))]
+        );
+        let json = serde_json::to_value(&views[0]).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "connection": "contoso",
+                "kind": "entra",
+                "appDisplayName": "Crosswalk Sync",
+                "expiresAt": "2026-12-06T08:00:00Z",
+                "daysLeft": 14,
+                "threshold": 14,
+                "expired": false,
+                "matchedByHint": true,
+                "checkedAt": "2026-11-01T08:00:00Z",
+                "message": "Client secret of connection contoso expires in 14 days (on 2026-12-06).",
+                "fix": "Create a new client secret in the Microsoft Entra admin center › App registrations › Crosswalk Sync › Certificates & secrets, then save its Value (not its Secret ID) with `crosswalk secret set contoso` or by editing connection contoso in the console.",
+            })
+        );
     }
 }

@@ -52,6 +52,34 @@ pub struct ConnectionView {
     pub updated_at: String,
 }
 
+/// The last known expiry of a connection's client secret (Entra and Dataverse connections), as
+/// the last health check or sync read it from the app registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SecretExpiryView {
+    pub connection: String,
+    pub kind: ConnectionKind,
+    /// The app registration the secret belongs to.
+    pub app_display_name: String,
+    pub expires_at: String,
+    /// Whole days left as of now (negative once expired).
+    #[ts(type = "number")]
+    pub days_left: i64,
+    /// 30, 14, 7 or 1 within 30 days of expiry, 0 once expired, `null` with more time left.
+    pub threshold: Option<u32>,
+    pub expired: bool,
+    /// False when Crosswalk could not tell which of the app's secrets it uses (the earliest
+    /// expiry is shown).
+    pub matched_by_hint: bool,
+    /// When the expiry was last read.
+    pub checked_at: String,
+    /// One sentence naming the connection and the date.
+    pub message: String,
+    /// Where to create the new secret and how to give it to Crosswalk.
+    pub fix: String,
+}
+
 /// A field the admin must correct, named as in [`ConnectionForm`] / [`JobForm`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -1,6 +1,7 @@
 //! "Test connection": sign in the way a sync would, then probe each thing the syncs need, and
 //! turn every failure into the fix an admin must make.
 
+use crate::secret_expiry::{self, SecretExpiryOutcome};
 use crate::services::Services;
 use crosswalk_core::{
     CheckItem, CheckReport, CheckStatus, ConnectionConfig, ConnectionSettings, Secret,
@@ -31,14 +32,43 @@ pub async fn test_connection(services: &Services, connection: &ConnectionConfig)
     test_connection_counted(services, connection, &RequestCounter::default()).await
 }
 
+/// [`test_connection`] for the console, where the data folder is open for writing: also remembers
+/// the client secret's expiry it read (without notifying; the watch does that), so the console
+/// shows a renewed secret at once.
+pub async fn test_connection_remembering_expiry(
+    services: &Services,
+    connection: &ConnectionConfig,
+) -> CheckReport {
+    let (report, outcome) = run_checks(services, connection, &RequestCounter::default()).await;
+    if let Some(SecretExpiryOutcome::Known(expiry)) = outcome {
+        let now = services.clock.now();
+        if let Err(error) = secret_expiry::remember_secret_expiry(&services.store, &expiry, now) {
+            tracing::warn!(message = "Could not remember the client secret's expiry.", connection = %connection.name, error = %error);
+        }
+    }
+    report
+}
+
 /// [`test_connection`], counting its requests in `counter` (a run's counter, for its totals).
 pub async fn test_connection_counted(
     services: &Services,
     connection: &ConnectionConfig,
     counter: &RequestCounter,
 ) -> CheckReport {
+    run_checks(services, connection, counter).await.0
+}
+
+/// The checklist, plus what the client-secret expiry row was made from (Entra and Dataverse
+/// connections whose sign-in got far enough), so the health check can remember it without
+/// reading Graph twice.
+pub(crate) async fn run_checks(
+    services: &Services,
+    connection: &ConnectionConfig,
+    counter: &RequestCounter,
+) -> (CheckReport, Option<SecretExpiryOutcome>) {
     let started = Instant::now();
     let mut items = Vec::new();
+    let mut expiry = None;
     match services.secret_for(connection).await {
         Ok(secret) => {
             items.push(CheckItem::ok(
@@ -54,7 +84,7 @@ pub async fn test_connection_counted(
                     client_id,
                     ..
                 } => {
-                    check_entra(
+                    expiry = check_entra(
                         services, connection, tenant_id, client_id, secret, counter, &mut items,
                     )
                     .await;
@@ -65,7 +95,7 @@ pub async fn test_connection_counted(
                     client_id,
                     ..
                 } => {
-                    check_dataverse(
+                    expiry = check_dataverse(
                         services, connection, org_url, tenant_id, client_id, secret, counter,
                         &mut items,
                     )
@@ -83,11 +113,12 @@ pub async fn test_connection_counted(
             items.push(CheckItem::skipped("Sign in", "Needs the secret"));
         }
     }
-    CheckReport {
+    let report = CheckReport {
         connection: connection.name.clone(),
         items,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    }
+    };
+    (report, expiry)
 }
 
 fn describe(secret: &crosswalk_core::SecretRef) -> String {
@@ -160,6 +191,40 @@ async fn check_jira(
     }
 }
 
+/// A failed Entra sign-in: the check row, and whether Entra said the secret has expired.
+struct SignInFailure {
+    item: CheckItem,
+    secret_expired: bool,
+}
+
+impl From<CheckItem> for SignInFailure {
+    fn from(item: CheckItem) -> SignInFailure {
+        SignInFailure {
+            item,
+            secret_expired: false,
+        }
+    }
+}
+
+impl SignInFailure {
+    /// The expiry row after a failed sign-in: when Entra said the secret expired and an earlier
+    /// reading names the app and date, from that reading; otherwise skipped (the sign-in row
+    /// already says what is wrong).
+    fn expiry(
+        &self,
+        services: &Services,
+        connection: &ConnectionConfig,
+        items: &mut Vec<CheckItem>,
+    ) -> Option<SecretExpiryOutcome> {
+        let outcome = self
+            .secret_expired
+            .then(|| secret_expiry::expired_per_sign_in(services, connection))
+            .filter(|outcome| matches!(outcome, SecretExpiryOutcome::Known(_)));
+        items.push(secret_expiry::check_item(connection, outcome.as_ref()));
+        outcome
+    }
+}
+
 /// Signs in to Entra for `resource` and returns the bearer token source, or the failed check.
 async fn sign_in(
     services: &Services,
@@ -169,7 +234,7 @@ async fn sign_in(
     secret: Secret,
     resource: &Url,
     counter: &RequestCounter,
-) -> Result<crosswalk_http::TokenSource, CheckItem> {
+) -> Result<crosswalk_http::TokenSource, SignInFailure> {
     const LABEL: &str = "Sign in to Microsoft Entra";
     let authority = connection.settings.authority().ok_or_else(|| {
         CheckItem::fail(
@@ -190,10 +255,13 @@ async fn sign_in(
         counter.clone(),
     )
     .map_err(|error| failed(LABEL, error.user_facing()))?;
-    tokens
-        .fetch()
-        .await
-        .map_err(|error| failed(LABEL, error.user_facing()))?;
+    tokens.fetch().await.map_err(|error| SignInFailure {
+        item: failed(LABEL, error.user_facing()),
+        secret_expired: matches!(
+            error,
+            crosswalk_http::Error::Token(crosswalk_http::TokenError::ExpiredSecret)
+        ),
+    })?;
     Ok(tokens.into_source())
 }
 
@@ -205,26 +273,28 @@ async fn check_entra(
     secret: Secret,
     counter: &RequestCounter,
     items: &mut Vec<CheckItem>,
-) {
+) -> Option<SecretExpiryOutcome> {
     let Some(graph_url) = connection.settings.graph_url() else {
-        return items.push(CheckItem::fail(
+        items.push(CheckItem::fail(
             "Sign in to Microsoft Entra",
             "No Graph URL configured.",
             Some("Set graph_url for a custom cloud.".into()),
         ));
+        return None;
     };
+    let held = secret.clone();
     let tokens = match sign_in(
         services, connection, tenant_id, client_id, secret, &graph_url, counter,
     )
     .await
     {
         Ok(tokens) => tokens,
-        Err(item) => {
-            items.push(item);
+        Err(failure) => {
+            items.push(failure.item.clone());
             for (label, _, _) in GRAPH_PROBES {
                 items.push(CheckItem::skipped(*label, "Needs a working sign-in"));
             }
-            return;
+            return failure.expiry(services, connection, items);
         }
     };
     items.push(CheckItem::ok(
@@ -241,7 +311,10 @@ async fn check_entra(
         .build()
     {
         Ok(http) => GraphClient::new(http).with_page_size(1),
-        Err(error) => return items.push(failed("Read users", error.user_facing())),
+        Err(error) => {
+            items.push(failed("Read users", error.user_facing()));
+            return None;
+        }
     };
     for (label, resource, note) in GRAPH_PROBES {
         let res = match resource {
@@ -269,6 +342,9 @@ async fn check_entra(
             Err(error) => items.push(failed(label, error.user_facing())),
         }
     }
+    let outcome = secret_expiry::read_from_graph(services, connection, &graph, &held).await;
+    items.push(secret_expiry::check_item(connection, Some(&outcome)));
+    Some(outcome)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -281,20 +357,21 @@ async fn check_dataverse(
     secret: Secret,
     counter: &RequestCounter,
     items: &mut Vec<CheckItem>,
-) {
+) -> Option<SecretExpiryOutcome> {
+    let held = secret.clone();
     let tokens = match sign_in(
         services, connection, tenant_id, client_id, secret, org_url, counter,
     )
     .await
     {
         Ok(tokens) => tokens,
-        Err(item) => {
-            items.push(item);
+        Err(failure) => {
+            items.push(failure.item.clone());
             items.push(CheckItem::skipped(
                 "Dataverse application user",
                 "Needs a working sign-in",
             ));
-            return;
+            return failure.expiry(services, connection, items);
         }
     };
     items.push(CheckItem::ok(
@@ -310,7 +387,10 @@ async fn check_dataverse(
         .build()
     {
         Ok(http) => crosswalk_dataverse::DataverseClient::new(http),
-        Err(error) => return items.push(failed("Dataverse application user", error.user_facing())),
+        Err(error) => {
+            items.push(failed("Dataverse application user", error.user_facing()));
+            return None;
+        }
     };
     match dataverse.who_am_i().await {
         Ok(me) => items.push(CheckItem::ok(
@@ -322,4 +402,8 @@ async fn check_dataverse(
         )),
         Err(error) => items.push(failed("Dataverse application user", error.user_facing())),
     }
+    // The same app registration signs in to Graph in the same cloud to read its own secrets.
+    let outcome = secret_expiry::read_secret_expiry(services, connection, held, counter).await;
+    items.push(secret_expiry::check_item(connection, Some(&outcome)));
+    Some(outcome)
 }

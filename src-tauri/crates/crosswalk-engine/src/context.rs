@@ -220,6 +220,11 @@ impl RunContext {
         });
     }
 
+    /// Broadcasts an engine notice on behalf of the run (e.g. a client secret about to expire).
+    pub(crate) fn notify(&self, event: EngineEvent) {
+        let _ = self.events_tx.send(event);
+    }
+
     /// Records one event; counted under its object kind and action, and written in batches.
     pub fn event(&self, event: RunEvent) {
         let flush = {

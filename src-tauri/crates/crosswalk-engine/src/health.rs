@@ -1,5 +1,6 @@
 //! The built-in "Connection health check" job: tests connections on a schedule, so an expired
-//! secret or a removed consent is noticed (and notified) before a sync needs it.
+//! secret or a removed consent is noticed (and notified) before a sync needs it. It also runs the
+//! client-secret expiry watch (`secret_expiry`) for Entra and Dataverse connections.
 
 use crate::context::{EventAction, RunContext, RunEvent, RunOutcome};
 use crate::kind::{JobKind, RunFuture};
@@ -89,12 +90,8 @@ impl JobKind for HealthCheck {
                     break;
                 }
                 ctx.progress(idx as u64, total, &format!("Testing {}", connection.name));
-                let report = crate::checks::test_connection_counted(
-                    &ctx.services,
-                    connection,
-                    &ctx.requests,
-                )
-                .await;
+                let (report, expiry) =
+                    crate::checks::run_checks(&ctx.services, connection, &ctx.requests).await;
                 let failures: Vec<_> = report
                     .items
                     .iter()
@@ -122,6 +119,10 @@ impl JobKind for HealthCheck {
                 };
                 let details = serde_json::to_value(&report.items).ok();
                 ctx.event(event.with_change(None, details));
+                // The checks read the secret's expiry already; remember it, warn and notify.
+                if let Some(outcome) = expiry {
+                    crate::secret_expiry::report_outcome(&ctx, connection, outcome);
+                }
             }
             ctx.progress(total, total, "Done");
             Ok(RunOutcome::default())

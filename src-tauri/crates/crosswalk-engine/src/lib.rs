@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod kind;
 pub mod scheduler;
+pub mod secret_expiry;
 pub mod services;
 
 pub use context::{RunContext, RunEvent, RunOutcome};

@@ -82,6 +82,12 @@ async fn every_check_passes_against_a_correctly_set_up_sandbox() {
         ("ENTRA_SECRET", identity::CLIENT_SECRET),
         ("JIRA_TOKEN", jira::ADMIN_API_TOKEN),
     ]);
+    // A Dataverse connection in a custom cloud finds Graph (for its secret's expiry) through the
+    // Entra connection of the same tenant.
+    services
+        .store
+        .upsert_connection(&entra(&sandbox, identity::TENANT_ID))
+        .unwrap();
     for connection in [
         entra(&sandbox, identity::TENANT_ID),
         jira_connection(&sandbox),
