@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(crosswalk_engine::health::HealthCheck);
+    registry.register(crosswalk_entra::EntraSync);
     registry
 }
 

@@ -8,6 +8,7 @@ pub mod api;
 pub mod boot;
 pub mod config_file;
 pub mod dto;
+pub mod entra;
 pub mod error;
 pub mod forms;
 

@@ -173,6 +173,9 @@ pub struct SyncArgs {
     /// Compute and record the plan without writing to Jira or Dynamics.
     #[arg(long)]
     pub dry_run: bool,
+    /// Entra Sync: carry out retirements the mass-retirement guard held back (this run only).
+    #[arg(long)]
+    pub confirm_retirements: bool,
     /// Print the finished run as JSON instead of text and a progress bar.
     #[arg(long)]
     pub json: bool,

@@ -297,6 +297,9 @@ fn sync(data_dir: &Path, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     rt.block_on(async {
         let engine = crosswalk_api::boot::open_engine(data_dir)?;
+        if args.confirm_retirements && !args.dry_run {
+            crosswalk_api::entra::confirm_retirements(engine.services(), &args.job)?;
+        }
         let mut events = engine.subscribe();
         let started = engine.start(RunRequest {
             job_name: args.job.clone(),

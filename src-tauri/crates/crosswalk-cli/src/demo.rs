@@ -72,13 +72,25 @@ pub fn demo_config(urls: &SandboxUrls) -> ConfigFile {
             secret: Some(SecretRef::Env(ENTRA_SECRET_VAR.into())),
         },
     ];
-    let jobs = vec![JobConfig {
-        name: "demo-connection-health".into(),
-        kind: "health-check".into(),
-        schedule: Schedule::EveryMinutes(5),
-        enabled: true,
-        settings: serde_json::json!({}),
-    }];
+    let jobs = vec![
+        JobConfig {
+            name: "demo-connection-health".into(),
+            kind: "health-check".into(),
+            schedule: Schedule::EveryMinutes(5),
+            enabled: true,
+            settings: serde_json::json!({}),
+        },
+        JobConfig {
+            name: "demo-entra-to-assets".into(),
+            kind: "entra-sync".into(),
+            schedule: Schedule::Hourly,
+            enabled: true,
+            settings: serde_json::json!({
+                "entra_connection": "demo-entra",
+                "jira_connection": "demo-jira",
+            }),
+        },
+    ];
     ConfigFile { connections, jobs }
 }
 
@@ -139,6 +151,11 @@ fn prepare(
     // The demo folder belongs to the demo: its configuration is replaced at every start
     // (the sandbox's ports change), run history is kept.
     config_file::apply(&store, &config, true)?;
+    // A new sandbox is a new tenant and a new Assets site: forget what earlier demo runs wrote.
+    for job in store.list_jobs()? {
+        store.clear_cursors(job.id)?;
+        store.map_clear(job.id)?;
+    }
     Ok((runtime, sandbox, dir))
 }
 

@@ -32,6 +32,23 @@ use crosswalk_core::ValidationError;
 use crosswalk_engine::kind::{JobKind, RunFuture};
 use crosswalk_engine::{RunContext, RunOutcome};
 
+/// How old the last reading of the client secret's expiry may be before a run reads it again
+/// (thresholds are whole days, so twice a day is enough and costs one Graph request).
+const EXPIRY_READ_EVERY: time::Duration = time::Duration::hours(12);
+
+/// Warns (run event, desktop notification) as the Entra connection's client secret nears expiry.
+async fn watch_secret(ctx: &RunContext, connection: &crosswalk_core::ConnectionConfig) {
+    use crosswalk_engine::secret_expiry::{known_secret_expiry, watch_secret_expiry};
+    let now = ctx.services.clock.now();
+    let fresh = known_secret_expiry(&ctx.services.store, &connection.name, now)
+        .ok()
+        .flatten()
+        .is_some_and(|known| now - known.checked_at < EXPIRY_READ_EVERY);
+    if !fresh {
+        watch_secret_expiry(ctx, connection).await;
+    }
+}
+
 /// The config word of the job kind.
 pub const KIND: &str = "entra-sync";
 
@@ -69,6 +86,7 @@ impl JobKind for EntraSync {
                 .sign_in()
                 .await
                 .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+            watch_secret(&ctx, &clients.entra).await;
             let sync = sync::Sync::prepare(
                 ctx.clone(),
                 clients.graph,

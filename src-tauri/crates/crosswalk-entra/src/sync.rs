@@ -27,6 +27,8 @@ const BATCH: usize = 500;
 /// How often Intune devices are compared in full (their list has no delta, so removals only
 /// show in a full listing).
 const MANAGED_FULL_EVERY: Duration = Duration::hours(24);
+/// The cursor naming the Assets site and schema the map's objects live in.
+const SCHEMA_CURSOR: &str = "assets.schema";
 /// Overlap of Intune's incremental passes, for devices that synced while the last pass ran.
 const MANAGED_OVERLAP: Duration = Duration::minutes(10);
 
@@ -164,6 +166,7 @@ impl Sync {
     /// Failures that stop the run, as admin-facing errors.
     pub async fn run(mut self) -> anyhow::Result<()> {
         if !self.ctx.dry_run {
+            self.forget_state_of_another_schema()?;
             self.settle_open_intents().await?;
             self.reidentify_if_lost().await?;
         }
@@ -194,6 +197,29 @@ impl Sync {
         self.retire_with_guard().await?;
         self.hard_delete().await?;
         self.ctx.progress(self.processed, self.processed, "Done");
+        Ok(())
+    }
+
+    /// The job now writes to another object schema (or another site): what the map says was
+    /// written is elsewhere, so start over (objects already in the new schema are re-identified).
+    fn forget_state_of_another_schema(&mut self) -> anyhow::Result<()> {
+        let Some(schema) = &self.schema else {
+            return Ok(());
+        };
+        let place = format!("{}#{}", self.assets.http().base_url(), schema.schema_id);
+        let stored = self.store().get_cursor(self.job, SCHEMA_CURSOR)?;
+        if stored.as_deref() == Some(place.as_str()) {
+            return Ok(());
+        }
+        if stored.is_some() {
+            self.store().map_clear(self.job)?;
+            self.store().clear_cursors(self.job)?;
+            self.ctx.event(RunEvent::info(format!(
+                "The job now writes to another object schema (\"{}\"); its record of earlier writes was reset and every object is read again.",
+                schema.schema_name
+            )));
+        }
+        self.store().set_cursor(self.job, SCHEMA_CURSOR, &place)?;
         Ok(())
     }
 
