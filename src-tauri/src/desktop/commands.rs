@@ -58,6 +58,29 @@ async fn run_job_now(api: State<'_, Api>, name: String) -> Res<i64> {
 }
 
 #[tauri::command]
+async fn preview_job(api: State<'_, Api>, name: String) -> Res<i64> {
+    Ok(api.preview_job(&name).await?.0)
+}
+
+#[tauri::command]
+fn confirm_retirements(api: State<'_, Api>, name: String) -> Res<()> {
+    Ok(api.confirm_retirements(&name)?)
+}
+
+#[tauri::command]
+fn entra_catalogue(api: State<'_, Api>) -> EntraCatalogue {
+    api.entra_catalogue()
+}
+
+#[tauri::command]
+async fn list_asset_schemas(
+    api: State<'_, Api>,
+    jira_connection: String,
+) -> Res<Vec<AssetsSchemaView>> {
+    Ok(api.list_asset_schemas(&jira_connection).await?)
+}
+
+#[tauri::command]
 async fn cancel_run(api: State<'_, Api>, run_id: i64) -> Res<bool> {
     Ok(api.cancel_run(RunId(run_id)).await?)
 }
@@ -158,6 +181,10 @@ pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         save_job,
         delete_job,
         run_job_now,
+        preview_job,
+        confirm_retirements,
+        entra_catalogue,
+        list_asset_schemas,
         cancel_run,
         list_runs,
         get_run,

@@ -30,6 +30,8 @@ import type { RunDetail } from './bindings/RunDetail';
 import type { RunProgress } from './bindings/RunProgress';
 import type { RunSummary } from './bindings/RunSummary';
 import type { SecretExpiryView } from './bindings/SecretExpiryView';
+import type { EntraCatalogue } from './bindings/EntraCatalogue';
+import type { AssetsSchemaView } from './bindings/AssetsSchemaView';
 import { toNumber, type Int } from './ids';
 
 export type { UnlistenFn };
@@ -171,6 +173,26 @@ export function deleteJob(name: string): Promise<null> {
 /** Starts a run whatever the schedule; resolves to the new run's id. */
 export function runJobNow(name: string): Promise<number> {
   return call('run_job_now', { name });
+}
+
+/** "Preview": a dry run recording the plan without writing anywhere; resolves to its run id. */
+export function previewJob(name: string): Promise<number> {
+  return call('preview_job', { name });
+}
+
+/** Lets an Entra Sync job's next run carry out the retirements its guard held back. */
+export function confirmRetirements(name: string): Promise<null> {
+  return call('confirm_retirements', { name });
+}
+
+/** Kinds, mappable properties and defaults for the Entra Sync job editor (no network). */
+export function entraCatalogue(): Promise<EntraCatalogue> {
+  return call('entra_catalogue');
+}
+
+/** The Assets object schemas of a Jira connection, each with its conflicting types. */
+export function listAssetSchemas(jiraConnection: string): Promise<AssetsSchemaView[]> {
+  return call('list_asset_schemas', { jiraConnection });
 }
 
 /** Asks a running run to stop; resolves to false when it had already finished. */

@@ -397,6 +397,35 @@ impl Api {
         self.scheduler.run_now(name, Trigger::SyncNow).await
     }
 
+    /// "Preview": a dry run that records the plan (creates, updates with before/after,
+    /// retirements) without writing anywhere.
+    pub async fn preview_job(&self, name: &str) -> anyhow::Result<RunId> {
+        let started = self.engine.start(crosswalk_engine::RunRequest {
+            job_name: name.to_owned(),
+            trigger: Trigger::SyncNow,
+            dry_run: true,
+        })?;
+        Ok(started.run_id)
+    }
+
+    /// Lets an Entra Sync job's next run carry out the retirements its guard held back.
+    pub fn confirm_retirements(&self, job_name: &str) -> anyhow::Result<()> {
+        crate::entra::confirm_retirements(self.engine.services(), job_name)
+    }
+
+    /// What the Entra Sync job editor offers (kinds, properties, defaults).
+    pub fn entra_catalogue(&self) -> crate::dto::EntraCatalogue {
+        crate::entra::catalogue()
+    }
+
+    /// The object schemas of a Jira connection's Assets, with conflicts explained.
+    pub async fn list_asset_schemas(
+        &self,
+        jira_connection: &str,
+    ) -> anyhow::Result<Vec<crate::dto::AssetsSchemaView>> {
+        crate::entra::list_asset_schemas(self.engine.services(), jira_connection).await
+    }
+
     /// Asks a run to stop.
     pub async fn cancel_run(&self, run_id: RunId) -> anyhow::Result<bool> {
         self.scheduler.cancel(run_id).await

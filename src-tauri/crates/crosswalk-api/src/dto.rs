@@ -313,3 +313,64 @@ pub struct RunChanged {
 
 /// Re-exported so the UI gets the checklist type from the same place.
 pub type ConnectionTestReport = CheckReport;
+
+/// A Graph property the Entra Sync job editor can map, with its default Assets attribute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct EntraPropertyView {
+    /// Graph's property name (the key in the job's `attributes` overrides).
+    pub graph: String,
+    /// The attribute it fills unless renamed.
+    pub attribute: String,
+    /// What Assets stores: text, integer, boolean, date-time, or "reference to Entra User".
+    pub data_type: String,
+}
+
+/// A kind of Entra object the job editor offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct EntraKindView {
+    /// Its switch in the job's `kinds` settings (`users`, `managed_devices`...).
+    pub setting: String,
+    /// Its key in the `attributes` overrides (`user`, `managed_device`...).
+    pub word: String,
+    /// The Assets object type it becomes.
+    pub type_name: String,
+    /// Plural for labels ("Intune devices").
+    pub label: String,
+    /// The Graph application permission reading it needs.
+    pub permission: String,
+    /// What the admin should know (e.g. how memberships are modelled).
+    pub note: Option<String>,
+    pub properties: Vec<EntraPropertyView>,
+}
+
+/// Everything the Entra Sync job editor needs to draw itself (no network).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct EntraCatalogue {
+    pub kinds: Vec<EntraKindView>,
+    /// Settings of a new job (connections empty).
+    pub defaults: crosswalk_entra::EntraSyncSettings,
+    /// Attributes every type has that cannot be remapped.
+    pub fixed_attributes: Vec<String>,
+}
+
+/// An Assets object schema offered for an Entra Sync job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AssetsSchemaView {
+    pub id: String,
+    pub name: String,
+    pub key: String,
+    #[ts(type = "number")]
+    pub object_count: u64,
+    /// Already an Entra Sync schema (its types were created by Crosswalk).
+    pub ours: bool,
+    /// Types with Crosswalk's names that Crosswalk did not create: this schema cannot be used.
+    pub conflicts: Vec<String>,
+}

@@ -5,8 +5,9 @@ use crate::error::{Error, Result};
 use crate::settings::EntraSyncSettings;
 use crosswalk_assets::AssetsClient;
 use crosswalk_core::{ConnectionConfig, ConnectionSettings};
-use crosswalk_engine::RunContext;
+use crosswalk_engine::{RunContext, Services};
 use crosswalk_graph::GraphClient;
+use crosswalk_http::RequestCounter;
 use crosswalk_http::Url;
 
 /// The Assets gateway when the connection does not name its Assets base.
@@ -56,14 +57,9 @@ pub async fn clients(ctx: &RunContext, settings: &EntraSyncSettings) -> anyhow::
         return Err(facing(wrong(&settings.entra_connection, &entra, "entra")));
     };
     let jira = connection(ctx, &settings.jira_connection).map_err(facing)?;
-    let ConnectionSettings::Jira {
-        site_url,
-        email,
-        assets_api_url,
-    } = &jira.settings
-    else {
+    if !matches!(jira.settings, ConnectionSettings::Jira { .. }) {
         return Err(facing(wrong(&settings.jira_connection, &jira, "jira")));
-    };
+    }
     let graph_url = entra.settings.graph_url().ok_or_else(|| {
         facing(Error::Settings(format!(
             "connection \"{}\" has no Graph URL",
@@ -88,29 +84,51 @@ pub async fn clients(ctx: &RunContext, settings: &EntraSyncSettings) -> anyhow::
     )
     .map_err(facing)?;
 
-    let token = ctx.services.secret_for(&jira).await?;
+    let assets = assets_client(&ctx.services, &jira, ctx.requests.clone()).await?;
+    Ok(Clients {
+        graph,
+        assets,
+        entra,
+    })
+}
+
+/// The Assets client of a Jira connection: its configured Assets base, or the workspace
+/// discovered on the site behind Atlassian's gateway.
+///
+/// # Errors
+/// Not a Jira connection, an unreadable API token, or a site without Assets.
+pub async fn assets_client(
+    services: &Services,
+    jira: &ConnectionConfig,
+    counter: RequestCounter,
+) -> anyhow::Result<AssetsClient> {
+    let ConnectionSettings::Jira {
+        site_url,
+        email,
+        assets_api_url,
+    } = &jira.settings
+    else {
+        return Err(facing(wrong(&jira.name, jira, "jira")));
+    };
+    let token = services.secret_for(jira).await?;
     let base = match assets_api_url {
         Some(url) => url.clone(),
         None => {
             let site =
                 crosswalk_jira::JiraClient::http_builder(site_url.clone(), email, token.clone())
-                    .counter(ctx.requests.clone())
+                    .counter(counter.clone())
                     .build()
                     .map_err(|e| facing(crosswalk_assets::Error::Http(e)))?;
             let workspace = crosswalk_assets::require_workspace(&site)
                 .await
                 .map_err(facing)?;
             let gateway = Url::parse(GATEWAY).expect("the Atlassian gateway URL is valid");
-            AssetsClient::base_url(&gateway, &workspace).map_err(Error::from)?
+            AssetsClient::base_url(&gateway, &workspace).map_err(facing)?
         }
     };
     let http = AssetsClient::http_builder(base, email.clone(), token)
-        .counter(ctx.requests.clone())
+        .counter(counter)
         .build()
         .map_err(|e| facing(crosswalk_assets::Error::Http(e)))?;
-    Ok(Clients {
-        graph,
-        assets: AssetsClient::new(http),
-        entra,
-    })
+    Ok(AssetsClient::new(http))
 }

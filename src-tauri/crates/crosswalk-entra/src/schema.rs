@@ -367,3 +367,53 @@ pub async fn provision(
         created,
     })
 }
+
+/// An object schema as the job editor offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaChoice {
+    pub id: String,
+    pub name: String,
+    pub key: String,
+    pub object_count: u64,
+    /// It already holds types Crosswalk created (it is, or was, an Entra Sync schema).
+    pub ours: bool,
+    /// Types with Crosswalk's names that Crosswalk did not create: choosing it would fail.
+    pub conflicts: Vec<String>,
+}
+
+/// The workspace's object schemas, each checked for types that clash with ours.
+///
+/// # Errors
+/// Assets failures (permissions, no Assets).
+pub async fn inspect_schemas(assets: &AssetsClient) -> Result<Vec<SchemaChoice>> {
+    let mut out = Vec::new();
+    for schema in assets.all_schemas().await? {
+        let mut choice = SchemaChoice {
+            id: schema.id.clone(),
+            name: schema.name.clone(),
+            key: schema.object_schema_key.clone(),
+            object_count: schema.object_count,
+            ours: false,
+            conflicts: Vec::new(),
+        };
+        for object_type in assets.object_types(&schema.id).await? {
+            if !ObjectKind::ALL
+                .iter()
+                .any(|k| k.type_name().eq_ignore_ascii_case(&object_type.name))
+            {
+                continue;
+            }
+            let attributes = assets.attributes(&object_type.id).await?;
+            if attributes
+                .iter()
+                .any(|a| a.name.eq_ignore_ascii_case(OBJECT_ID))
+            {
+                choice.ours = true;
+            } else {
+                choice.conflicts.push(object_type.name.clone());
+            }
+        }
+        out.push(choice);
+    }
+    Ok(out)
+}

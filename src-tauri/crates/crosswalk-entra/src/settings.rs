@@ -19,6 +19,8 @@ fn default_schema_key() -> String {
 
 /// Which kinds a job mirrors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "EntraKinds"))]
 #[serde(deny_unknown_fields)]
 pub struct Kinds {
     #[serde(default = "yes")]
@@ -74,6 +76,8 @@ impl Kinds {
 
 /// Narrowing what is mirrored; an object that leaves the scope is retired like a deleted one.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "EntraFilters"))]
 #[serde(deny_unknown_fields)]
 pub struct Filters {
     /// Only these user types (`Member`, `Guest`); empty = all.
@@ -109,6 +113,8 @@ impl Filters {
 
 /// What happens to objects that disappear from Entra.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "EntraRetireMode"))]
 #[serde(rename_all = "snake_case")]
 pub enum RetireMode {
     /// Set `Entra Status` to "Removed from Entra" and `Removed on` (the default: keeps history).
@@ -132,6 +138,8 @@ fn default_guard_floor() -> u32 {
 
 /// Retirement policy and the mass-retirement guard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "EntraRetire"))]
 #[serde(deny_unknown_fields)]
 pub struct Retire {
     #[serde(default)]
@@ -160,6 +168,7 @@ impl Default for Retire {
 
 /// Settings of an `entra-sync` job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct EntraSyncSettings {
     /// The Entra connection to read from.

@@ -13,9 +13,9 @@ async fn first_run_mirrors_the_directory_and_a_second_run_writes_nothing() {
     let totals = first.totals();
     assert!(totals.created > 0 && totals.failed == 0, "{totals:?}");
     assert!(
-        h.events(first.id)
-            .iter()
-            .any(|e| e.message.contains("Client secret of connection contoso expires in")),
+        h.events(first.id).iter().any(|e| e
+            .message
+            .contains("Client secret of connection contoso expires in")),
         "the run reports the client secret's expiry"
     );
 
