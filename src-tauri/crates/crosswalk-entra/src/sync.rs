@@ -337,39 +337,40 @@ impl Sync {
             .iter()
             .map(|k| k.word())
             .collect();
-        for (kind, remote_id, target) in self.store().map_targets(self.job, &kinds)? {
-            if let Some(kind) = ObjectKind::from_word(&kind) {
+        for target in self.store().map_targets(self.job, &kinds)? {
+            if let Some(kind) = ObjectKind::from_word(&target.kind) {
                 self.targets.insert(
-                    (kind, remote_id),
+                    (kind, target.remote_id),
                     Target {
-                        assets_id: Some(target),
-                        label: String::new(),
+                        assets_id: Some(target.target_id),
+                        label: target.label,
                     },
                 );
-            }
-        }
-        // Labels are needed for membership names; read them only when memberships sync.
-        if self.includes(ObjectKind::Membership) {
-            for kind in [ObjectKind::User, ObjectKind::Group, ObjectKind::Device] {
-                for entry in self
-                    .store()
-                    .map_select(self.job, &MapFilter::Kind(kind.word().into()))?
-                {
-                    if let Some(target) = self.targets.get_mut(&(kind, entry.remote_id)) {
-                        target.label = entry.label;
-                    }
-                }
             }
         }
         Ok(())
     }
 
-    fn progress(&self, kind: ObjectKind, read: u64) {
-        self.ctx.progress(
-            self.processed,
-            0,
-            &format!("Reading {}: {read} so far", kind.plural()),
-        );
+    /// Progress within the current kind: a bar when Graph could count it, a counter otherwise.
+    fn progress(&self, kind: ObjectKind, read: u64, expected: Option<u64>) {
+        let steps: Vec<ObjectKind> = self
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| *k != ObjectKind::Membership)
+            .collect();
+        let step = steps.iter().position(|k| *k == kind).map_or(0, |i| i + 1);
+        let what = if kind == ObjectKind::Group && self.includes(ObjectKind::Membership) {
+            "groups and memberships"
+        } else {
+            kind.plural()
+        };
+        let message = match expected {
+            Some(total) => format!("Step {step} of {}: {what} ({read} of {total})", steps.len()),
+            None => format!("Step {step} of {}: {what} ({read} read)", steps.len()),
+        };
+        self.ctx
+            .progress(read, expected.unwrap_or(0).max(read), &message);
     }
 
     /// One delta round of `kind`: from the stored link, or a full round when there is none
@@ -405,11 +406,17 @@ impl Sync {
             }
             Err(error) => return Err(graph_error(error)),
         };
+        // A first (full) round reads everything: count it so the console can draw a real bar.
+        let expected = if full {
+            self.graph.count(T::RESOURCE).await.ok().flatten()
+        } else {
+            None
+        };
         let mut read = 0u64;
         loop {
             read += page.items.len() as u64;
             self.handle(wrap(page.items), full).await?;
-            self.progress(kind, read);
+            self.progress(kind, read, expected);
             if self.ctx.is_cancelled() {
                 return Ok(());
             }
@@ -834,7 +841,7 @@ impl Sync {
             }
             self.mark_seen_dry(kind, upserts.iter().map(|u| u.id.clone()));
             self.write(upserts, full).await?;
-            self.progress(kind, read);
+            self.progress(kind, read, None);
             if self.ctx.is_cancelled() {
                 return Ok(());
             }

@@ -378,7 +378,12 @@ impl Writer<'_> {
             .with_change(None, Some(item.doc.display())),
             Planned::Update { before } => {
                 let (old, new) = item.doc.diff(before);
-                let message = if before.values.is_empty() && before.label.is_empty() {
+                let message = if old.as_object().is_some_and(serde_json::Map::is_empty) {
+                    verb(
+                        "References completed: their targets were created later in this run.",
+                        "References would be completed.",
+                    )
+                } else if before.values.is_empty() && before.label.is_empty() {
                     verb(
                         "Written again (its earlier values were not known).",
                         "Would be written again (its earlier values are not known).",

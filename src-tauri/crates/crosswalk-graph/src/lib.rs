@@ -31,6 +31,7 @@
 //! throttling, malformed bodies; plus unit tests for parsing and merging next to the code.
 
 mod applications;
+mod count;
 mod delta;
 mod devices;
 mod error;

@@ -765,3 +765,15 @@ async fn a_secrets_hint_is_matched_against_the_held_value_and_never_printed() {
         "{printed}"
     );
 }
+
+#[tokio::test]
+async fn collections_are_counted_for_progress() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let graph = client(&sandbox);
+    let users = sandbox.handle.graph(|g| g.directory.users.len());
+    assert_eq!(
+        graph.count(Resource::Users).await.unwrap(),
+        Some(users as u64)
+    );
+    assert_eq!(graph.count(Resource::ManagedDevices).await.unwrap(), None);
+}

@@ -26,7 +26,7 @@ pub use error::{Error, Result};
 pub use table::connections::StoredConnection;
 pub use table::jobs::StoredJob;
 pub use table::links::{LinkId, LinkRow, Managed, NewLink};
-pub use table::object_map::{MapChange, MapCounts, MapEntry, MapFilter};
+pub use table::object_map::{MapChange, MapCounts, MapEntry, MapFilter, MapTarget};
 pub use table::run_events::{EventAction, EventFilter, EventRow, NewEvent};
 pub use table::runs::{RequestCounts, RunFilter, RunProgress, RunRow};
 pub use table::Upserted;

@@ -92,6 +92,15 @@ pub enum MapFilter {
     Prefix { kind: String, prefix: String },
 }
 
+/// An active entry as a reference target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapTarget {
+    pub kind: String,
+    pub remote_id: String,
+    pub target_id: String,
+    pub label: String,
+}
+
 /// Entries per kind: (active, removed).
 pub type MapCounts = BTreeMap<String, (u64, u64)>;
 
@@ -214,21 +223,23 @@ impl Store {
         Ok(found)
     }
 
-    /// Remote id → Assets object id for active entries of these kinds, to resolve references.
-    pub fn map_targets(
-        &self,
-        job_id: JobId,
-        kinds: &[&str],
-    ) -> Result<Vec<(String, String, String)>> {
+    /// (kind, remote id, Assets object id, label) of active entries of these kinds, to resolve
+    /// references and name memberships without reading whole entries.
+    pub fn map_targets(&self, job_id: JobId, kinds: &[&str]) -> Result<Vec<MapTarget>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT kind, remote_id, target_id FROM object_map
+            "SELECT kind, remote_id, target_id, label FROM object_map
              WHERE job_id = ?1 AND kind = ?2 AND target_id IS NOT NULL AND removed_at IS NULL",
         )?;
         let mut out = Vec::new();
         for kind in kinds {
             let rows = stmt.query_map(params![job_id.0, kind], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                Ok(MapTarget {
+                    kind: row.get(0)?,
+                    remote_id: row.get(1)?,
+                    target_id: row.get(2)?,
+                    label: row.get(3)?,
+                })
             })?;
             for row in rows {
                 out.push(row?);
