@@ -13,16 +13,16 @@ use crosswalk_assets::{
 use std::collections::HashMap;
 
 /// Where each kind's objects and attributes live in Assets.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SchemaMap {
     pub schema_id: String,
     pub schema_name: String,
     types: HashMap<ObjectKind, TypeMap>,
-    statuses: HashMap<&'static str, String>,
+    statuses: HashMap<String, String>,
 }
 
 /// One object type: its id and its attributes by lower-case name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TypeMap {
     pub type_id: String,
     attributes: HashMap<String, String>,
@@ -220,14 +220,15 @@ pub async fn provision(
             .find(|s| s.name.eq_ignore_ascii_case(status.name()))
         {
             Some(found) => {
-                map.statuses.insert(status.name(), found.id.clone());
+                map.statuses
+                    .insert(status.name().to_owned(), found.id.clone());
             }
             None if dry_run => created.push(format!("status \"{}\"", status.name())),
             None => {
                 let new = NewStatusType::new(status.name(), category, Some(schema.id.clone()));
                 let made = assets.create_status_type(&new).await?;
                 created.push(format!("status \"{}\"", made.name));
-                map.statuses.insert(status.name(), made.id);
+                map.statuses.insert(status.name().to_owned(), made.id);
             }
         }
     }

@@ -29,6 +29,10 @@ const BATCH: usize = 500;
 const MANAGED_FULL_EVERY: Duration = Duration::hours(24);
 /// The cursor naming the Assets site and schema the map's objects live in.
 const SCHEMA_CURSOR: &str = "assets.schema";
+/// The cursor caching the provisioned schema map, so a no-change run reads no schema.
+const SCHEMA_CACHE: &str = "assets.schema_map";
+/// How long a provisioned schema is trusted before it is checked again.
+const SCHEMA_CHECK_EVERY: Duration = Duration::hours(24);
 /// Overlap of Intune's incremental passes, for devices that synced while the last pass ran.
 const MANAGED_OVERLAP: Duration = Duration::minutes(10);
 
@@ -52,6 +56,60 @@ struct ManagedCursor {
     full_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     since: Option<OffsetDateTime>,
+}
+
+/// The provisioned schema, remembered between runs.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SchemaCache {
+    fingerprint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    checked_at: OffsetDateTime,
+    map: SchemaMap,
+}
+
+/// What the schema depends on: the Assets site, the schema, the kinds and the attributes.
+fn schema_fingerprint(
+    assets: &AssetsClient,
+    settings: &EntraSyncSettings,
+    mapping: &Mapping,
+    kinds: &[ObjectKind],
+) -> String {
+    let attributes: Vec<(ObjectKind, Vec<String>)> = kinds
+        .iter()
+        .map(|k| {
+            (
+                *k,
+                schema::needed_attributes(mapping, *k, kinds)
+                    .into_iter()
+                    .map(|a| format!("{}:{:?}", a.name, a.ty))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut doc = Doc::new(assets.http().base_url().as_str());
+    doc.set(
+        "schema",
+        Some(crate::doc::Value::Text(format!(
+            "{}|{}|{attributes:?}",
+            settings.schema_name, settings.schema_key
+        ))),
+    );
+    doc.hash()
+}
+
+/// The remembered schema map, if it was provisioned for the same settings recently.
+fn cached_schema(
+    ctx: &RunContext,
+    fingerprint: &str,
+    now: OffsetDateTime,
+) -> anyhow::Result<Option<SchemaMap>> {
+    let Some(text) = ctx.services.store.get_cursor(ctx.job_id, SCHEMA_CACHE)? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_str::<SchemaCache>(&text)
+        .ok()
+        .filter(|c| c.fingerprint == fingerprint && now - c.checked_at < SCHEMA_CHECK_EVERY)
+        .map(|c| c.map))
 }
 
 /// State of one run.
@@ -90,17 +148,45 @@ impl Sync {
         mapping: Mapping,
     ) -> anyhow::Result<Sync> {
         let kinds = settings.kinds.enabled();
-        ctx.progress(0, 0, "Checking the object schema");
-        let provisioned = schema::provision(
-            &assets,
-            &settings.schema_name,
-            &settings.schema_key,
-            &mapping,
-            &kinds,
-            ctx.dry_run,
-        )
-        .await
-        .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+        let now = ctx.services.clock.now();
+        let fingerprint = schema_fingerprint(&assets, &settings, &mapping, &kinds);
+        let cached = if ctx.dry_run {
+            None
+        } else {
+            cached_schema(&ctx, &fingerprint, now)?
+        };
+        let provisioned = match cached {
+            Some(map) => schema::Provisioned {
+                map: Some(map),
+                created: Vec::new(),
+            },
+            None => {
+                ctx.progress(0, 0, "Checking the object schema");
+                let provisioned = schema::provision(
+                    &assets,
+                    &settings.schema_name,
+                    &settings.schema_key,
+                    &mapping,
+                    &kinds,
+                    ctx.dry_run,
+                )
+                .await
+                .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+                if let (false, Some(map)) = (ctx.dry_run, &provisioned.map) {
+                    let cache = SchemaCache {
+                        fingerprint,
+                        checked_at: now,
+                        map: map.clone(),
+                    };
+                    ctx.services.store.set_cursor(
+                        ctx.job_id,
+                        SCHEMA_CACHE,
+                        &serde_json::to_string(&cache)?,
+                    )?;
+                }
+                provisioned
+            }
+        };
         if !provisioned.created.is_empty() {
             let verb = if ctx.dry_run {
                 "Would create"
@@ -119,7 +205,6 @@ impl Sync {
             .iter()
             .map(|k| (*k, schema::needed_attributes(&mapping, *k, &kinds)))
             .collect();
-        let now = ctx.services.clock.now();
         Ok(Sync {
             job: ctx.job_id,
             run: ctx.run_id.0,
@@ -196,6 +281,10 @@ impl Sync {
         self.complete_references().await?;
         self.retire_with_guard().await?;
         self.hard_delete().await?;
+        if self.ctx.counts().values().any(|c| c.failed > 0) {
+            // A write failed: the schema may have changed under us; check it next run.
+            self.store().delete_cursor(self.job, SCHEMA_CACHE)?;
+        }
         self.ctx.progress(self.processed, self.processed, "Done");
         Ok(())
     }

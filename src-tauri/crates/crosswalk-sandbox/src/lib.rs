@@ -149,5 +149,12 @@ pub fn describe(sandbox: &Sandbox) -> serde_json::Value {
         "tenant_id": identity::TENANT_ID,
         "client_id": identity::CLIENT_ID,
         "client_secret": identity::CLIENT_SECRET,
+        "jira_email": jira::ADMIN_EMAIL,
+        "jira_api_token": jira::ADMIN_API_TOKEN,
+        "assets_api_url": format!(
+            "{}/jsm/assets/workspace/{}/v1",
+            trim(&sandbox.urls.assets),
+            generator::jira::WORKSPACE_ID
+        ),
     })
 }

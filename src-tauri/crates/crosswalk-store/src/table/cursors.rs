@@ -43,4 +43,12 @@ impl Store {
             .conn()
             .execute("DELETE FROM cursors WHERE job_id = ?1", [job_id.0])?)
     }
+
+    /// Forgets one of the job's cursors; returns whether it existed.
+    pub fn delete_cursor(&self, job_id: JobId, name: &str) -> Result<bool> {
+        Ok(self.conn().execute(
+            "DELETE FROM cursors WHERE job_id = ?1 AND name = ?2",
+            params![job_id.0, name],
+        )? > 0)
+    }
 }
