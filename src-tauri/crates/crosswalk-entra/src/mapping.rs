@@ -150,8 +150,46 @@ pub struct Mapping {
     kinds: BTreeMap<ObjectKind, Vec<(Property, String)>>,
 }
 
-/// Admin overrides: kind word → Graph property → attribute name (`None` = do not sync it).
-pub type Overrides = BTreeMap<String, BTreeMap<String, Option<String>>>;
+/// What the admin chose for one property: another attribute name, or not to sync it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttributeOverride {
+    /// Fill this attribute instead of the default one.
+    Rename(String),
+    /// Do not sync the property (`false` or `null`).
+    Skip,
+    /// The default attribute (`true`).
+    Default,
+}
+
+impl serde::Serialize for AttributeOverride {
+    // TOML has no null: "skip" is written `false`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AttributeOverride::Rename(name) => serializer.serialize_str(name),
+            AttributeOverride::Skip => serializer.serialize_bool(false),
+            AttributeOverride::Default => serializer.serialize_bool(true),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AttributeOverride {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Name(String),
+            Flag(bool),
+        }
+        Ok(match Option::<Raw>::deserialize(deserializer)? {
+            Some(Raw::Name(name)) => AttributeOverride::Rename(name),
+            Some(Raw::Flag(true)) => AttributeOverride::Default,
+            Some(Raw::Flag(false)) | None => AttributeOverride::Skip,
+        })
+    }
+}
+
+/// Admin overrides: kind word → Graph property → attribute name, or `false`/`null` to skip it.
+pub type Overrides = BTreeMap<String, BTreeMap<String, AttributeOverride>>;
 
 impl Mapping {
     /// The defaults with the admin's overrides applied; unknown kinds or properties, a name
@@ -184,9 +222,9 @@ impl Mapping {
             let mut entries = Vec::new();
             for property in catalogue(kind) {
                 let name = match wanted.and_then(|w| w.get(property.graph)) {
-                    Some(None) => continue,
-                    Some(Some(name)) => name.trim().to_owned(),
-                    None => property.attribute.to_owned(),
+                    Some(AttributeOverride::Skip) => continue,
+                    Some(AttributeOverride::Rename(name)) => name.trim().to_owned(),
+                    Some(AttributeOverride::Default) | None => property.attribute.to_owned(),
                 };
                 let field = format!("attributes.{}.{}", kind.word(), property.graph);
                 if name.is_empty() {
@@ -571,7 +609,7 @@ mod tests {
     #[test]
     fn overrides_rename_or_drop_attributes_and_bad_ones_are_named() {
         let overrides: Overrides = serde_json::from_value(serde_json::json!({
-            "user": {"jobTitle": "Title", "city": null}
+            "user": {"jobTitle": "Title", "city": null, "country": false, "mail": true}
         }))
         .unwrap();
         let mapping = Mapping::new(&overrides).unwrap();
@@ -580,6 +618,11 @@ mod tests {
             Some("Title")
         );
         assert_eq!(mapping.attribute(ObjectKind::User, "city"), None);
+        assert_eq!(mapping.attribute(ObjectKind::User, "country"), None);
+        assert_eq!(mapping.attribute(ObjectKind::User, "mail"), Some("Email"));
+        // Written back TOML-friendly: no nulls.
+        let written = serde_json::to_value(&overrides).unwrap();
+        assert_eq!(written["user"]["city"], false);
         let names: Vec<String> = mapping
             .attributes(ObjectKind::User)
             .into_iter()

@@ -186,6 +186,10 @@ pub struct EntraSyncSettings {
     pub filters: Filters,
     /// Attribute-name overrides: kind → Graph property → attribute (null = not synced).
     #[serde(default, skip_serializing_if = "Overrides::is_empty")]
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "Record<string, Record<string, string | boolean | null>>")
+    )]
     pub attributes: Overrides,
     #[serde(default)]
     pub retire: Retire,

@@ -38,7 +38,10 @@ async fn first_run_mirrors_the_directory_and_a_second_run_writes_nothing() {
     assert_eq!(writes, 0, "a no-change run writes nothing: {after:?}");
     assert_mirrors_directory(&h);
     let assets_requests = second.requests.get("assets").map_or(0, |r| r.requests);
-    assert_eq!(assets_requests, 0, "the schema is remembered: a no-change run reads no Assets");
+    assert_eq!(
+        assets_requests, 0,
+        "the schema is remembered: a no-change run reads no Assets"
+    );
     let graph = second.requests.get("graph").map_or(0, |r| r.requests);
     assert!(
         graph <= 6,

@@ -22,4 +22,4 @@ schema_name: string, schema_key: string, kinds: EntraKinds, filters: EntraFilter
 /**
  * Attribute-name overrides: kind → Graph property → attribute (null = not synced).
  */
-attributes?: { [key in string]: { [key in string]: string | null } }, retire: EntraRetire, };
+attributes?: Record<string, Record<string, string | boolean | null>>, retire: EntraRetire, };
