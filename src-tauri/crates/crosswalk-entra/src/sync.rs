@@ -112,6 +112,28 @@ fn cached_schema(
         .map(|c| c.map))
 }
 
+/// Graph would not let the run read one kind (a missing permission, Intune not licensed).
+#[derive(Debug)]
+struct KindUnreadable(crosswalk_core::UserFacing);
+
+impl std::fmt::Display for KindUnreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for KindUnreadable {}
+
+/// A Graph failure as the run reports it; a 403 affects only the kind being read.
+fn graph_error(error: crosswalk_graph::Error) -> anyhow::Error {
+    let facing = error.user_facing();
+    if matches!(error, crosswalk_graph::Error::PermissionMissing { .. }) {
+        anyhow::Error::new(KindUnreadable(facing))
+    } else {
+        anyhow::Error::new(facing)
+    }
+}
+
 /// State of one run.
 pub struct Sync {
     pub ctx: RunContext,
@@ -260,16 +282,32 @@ impl Sync {
             if self.ctx.is_cancelled() {
                 return Ok(());
             }
-            match kind {
-                ObjectKind::User => self.delta_round::<User>(kind, Items::Users).await?,
-                ObjectKind::Group => self.delta_round::<Group>(kind, Items::Groups).await?,
+            let result = match kind {
+                ObjectKind::User => self.delta_round::<User>(kind, Items::Users).await,
+                ObjectKind::Group => self.delta_round::<Group>(kind, Items::Groups).await,
                 ObjectKind::Application => {
                     self.delta_round::<Application>(kind, Items::Applications)
-                        .await?;
+                        .await
                 }
-                ObjectKind::Device => self.delta_round::<Device>(kind, Items::Devices).await?,
-                ObjectKind::ManagedDevice => self.managed_devices().await?,
-                ObjectKind::Membership => {} // read with groups
+                ObjectKind::Device => self.delta_round::<Device>(kind, Items::Devices).await,
+                ObjectKind::ManagedDevice => self.managed_devices().await,
+                ObjectKind::Membership => Ok(()), // read with groups
+            };
+            if let Err(error) = result {
+                // Graph refused to read this kind (permission, licence): sync the others and say
+                // what to fix. Anything else stops the run.
+                let Some(KindUnreadable(facing)) = error.downcast_ref::<KindUnreadable>() else {
+                    return Err(error);
+                };
+                let mut event = RunEvent::object(
+                    kind.word(),
+                    "",
+                    kind.plural(),
+                    EventAction::Failed,
+                    format!("No {} were synced: {}", kind.plural(), facing.message),
+                );
+                event.fix = facing.fix.clone();
+                self.ctx.event(event);
             }
         }
         if self.skipped_members > 0 {
@@ -469,7 +507,7 @@ impl Sync {
         kind: ObjectKind,
         wrap: fn(Vec<DeltaItem<T>>) -> Items,
     ) -> anyhow::Result<()> {
-        let graph_error = |e: crosswalk_graph::Error| anyhow::Error::new(e.user_facing());
+        let graph_error = graph_error;
         let cursor = self.store().get_cursor(self.job, kind.cursor())?;
         let mut full = cursor.is_none();
         let select = self.delta_select(kind);
@@ -898,7 +936,7 @@ impl Sync {
                 .map(|at| format!("lastSyncDateTime gt {at}")),
             _ => None,
         };
-        let graph_error = |e: crosswalk_graph::Error| anyhow::Error::new(e.user_facing());
+        let graph_error = graph_error;
         let mut page = self
             .graph
             .list_managed_devices(filter.as_deref())

@@ -41,19 +41,66 @@ async fn an_expired_client_secret_ends_the_run_with_the_fix_and_writes_nothing()
 }
 
 #[tokio::test]
-async fn missing_consent_names_the_permission_to_grant() {
+async fn missing_consent_for_one_kind_syncs_the_others_and_names_the_permission_to_grant() {
     let h = Harness::start(Size::Tiny).await;
     h.sandbox
         .handle
         .identity(|i| i.revoke_role(CLIENT_ID, "DeviceManagementManagedDevices.Read.All"));
-    let error = failed_run(&h).await;
-    assert_eq!(error.code, Code::PermissionDenied, "{error:?}");
-    let fix = error.fix.expect("a fix");
+    let (run_id, status) = h.run(false).await;
+    assert_eq!(status, RunStatus::CompletedWithErrors);
+    let failed = h
+        .events(run_id)
+        .into_iter()
+        .find(|e| e.action == crosswalk_store::EventAction::Failed)
+        .expect("a failure event for Intune devices");
+    assert_eq!(failed.object_kind.as_deref(), Some("managed_device"));
+    assert!(
+        failed.message.starts_with("No Intune devices were synced"),
+        "{}",
+        failed.message
+    );
+    let fix = failed.fix.expect("a fix");
     assert!(
         fix.contains("DeviceManagementManagedDevices.Read.All"),
         "{fix}"
     );
     assert!(fix.to_lowercase().contains("admin consent"), "{fix}");
+    assert!(fix.contains("Intune license"), "{fix}");
+    let mirror = h.assets();
+    assert!(!mirror.of("Entra User").is_empty(), "users still synced");
+    assert!(mirror.of("Intune Device").is_empty());
+    // Consent granted: the next run syncs the devices.
+    h.sandbox.handle.identity(|i| {
+        let app = i.app_mut(CLIENT_ID).unwrap();
+        for roles in app.roles.values_mut() {
+            if !roles.is_empty() {
+                roles.push("DeviceManagementManagedDevices.Read.All".into());
+            }
+        }
+        i.expire_all_tokens();
+    });
+    h.sync().await;
+    assert_mirrors_directory(&h);
+}
+
+#[tokio::test]
+async fn a_missing_permission_for_everything_fails_nothing_silently() {
+    let h = Harness::start(Size::Tiny).await;
+    h.sandbox
+        .handle
+        .identity(|i| i.revoke_role(CLIENT_ID, "User.Read.All"));
+    let (run_id, status) = h.run(false).await;
+    assert_eq!(status, RunStatus::CompletedWithErrors);
+    let user_failure = h
+        .events(run_id)
+        .into_iter()
+        .find(|e| {
+            e.action == crosswalk_store::EventAction::Failed
+                && e.object_kind.as_deref() == Some("user")
+        })
+        .expect("users reported");
+    assert!(user_failure.fix.unwrap().contains("User.Read.All"));
+    let _ = Code::PermissionDenied;
 }
 
 #[tokio::test]
