@@ -83,6 +83,10 @@ pub struct Filters {
     /// Only these user types (`Member`, `Guest`); empty = all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_types: Vec<String>,
+    /// Only users who are members (directly or through nested groups) of one of these groups,
+    /// by object ID; empty = all users.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_of_groups: Vec<String>,
     /// Leave disabled accounts out instead of marking them Disabled.
     #[serde(default)]
     pub skip_disabled_users: bool,
@@ -223,6 +227,16 @@ impl EntraSyncSettings {
                 "must be 2 to 10 capital letters or digits (Assets object schema key)",
             ));
         }
+        for (i, group) in settings.filters.member_of_groups.iter().enumerate() {
+            let plain =
+                group.len() == 36 && group.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+            if !plain {
+                problems.push(ValidationError::new(
+                    format!("filters.member_of_groups.{i}"),
+                    "must be a group's object ID (a GUID, shown in Entra admin center › Groups › the group › Overview)",
+                ));
+            }
+        }
         if settings.kinds.enabled().is_empty() {
             problems.push(ValidationError::new(
                 "kinds",
@@ -299,6 +313,7 @@ mod tests {
     #[test]
     fn filters_scope_users_and_devices() {
         let filters = Filters {
+            member_of_groups: Vec::new(),
             user_types: vec!["Member".into()],
             skip_disabled_users: true,
             device_platforms: vec!["windows".into()],

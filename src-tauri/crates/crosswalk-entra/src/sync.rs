@@ -152,6 +152,8 @@ pub struct Sync {
     retire: BTreeMap<ObjectKind, BTreeMap<String, MapEntry>>,
     /// Dry runs mark "seen" here instead of in the store.
     dry_seen: HashMap<ObjectKind, HashSet<String>>,
+    /// Users the job's group filter covers (`None`: every user).
+    user_scope: Option<HashSet<String>>,
     /// Members of groups that the sync does not mirror, counted once per run.
     skipped_members: u64,
     processed: u64,
@@ -241,6 +243,7 @@ impl Sync {
             targets: Targets::new(),
             retire: BTreeMap::new(),
             dry_seen: HashMap::new(),
+            user_scope: None,
             skipped_members: 0,
             processed: 0,
             ctx,
@@ -278,12 +281,16 @@ impl Sync {
             self.reidentify_if_lost().await?;
         }
         self.load_targets()?;
+        self.user_scope = self.read_user_scope().await?;
         for kind in self.kinds.clone() {
             if self.ctx.is_cancelled() {
                 return Ok(());
             }
             let result = match kind {
-                ObjectKind::User => self.delta_round::<User>(kind, Items::Users).await,
+                ObjectKind::User => match self.delta_round::<User>(kind, Items::Users).await {
+                    Ok(()) => self.settle_user_scope().await,
+                    Err(error) => Err(error),
+                },
                 ObjectKind::Group => self.delta_round::<Group>(kind, Items::Groups).await,
                 ObjectKind::Application => {
                     self.delta_round::<Application>(kind, Items::Applications)
@@ -664,7 +671,11 @@ impl Sync {
                     if self
                         .settings
                         .filters
-                        .user_in_scope(user.user_type.as_deref(), user.account_enabled) =>
+                        .user_in_scope(user.user_type.as_deref(), user.account_enabled)
+                        && self
+                            .user_scope
+                            .as_ref()
+                            .is_none_or(|scope| scope.contains(&user.id)) =>
                 {
                     let entry = entries.remove(&user.id);
                     let manager_attribute = self.mapping.attribute(ObjectKind::User, "manager");
@@ -691,6 +702,89 @@ impl Sync {
             self.queue_memberships_of(&id, false)?;
         }
         self.write(upserts, full).await
+    }
+
+    /// The users the group filter covers: transitive members of the chosen groups.
+    async fn read_user_scope(&mut self) -> anyhow::Result<Option<HashSet<String>>> {
+        let groups = self.settings.filters.member_of_groups.clone();
+        if groups.is_empty() || !self.includes(ObjectKind::User) {
+            return Ok(None);
+        }
+        let mut scope = HashSet::new();
+        for group in &groups {
+            let first = match self.graph.list_group_transitive_members(group).await {
+                Ok(first) => first,
+                Err(error) if error.status() == Some(404) => {
+                    return Err(anyhow::Error::new(
+                        crosswalk_core::UserFacing::new(
+                            crosswalk_core::Code::Validation,
+                            format!("The job's user filter names group {group}, which does not exist in Entra; nothing was synced, so no user was retired by mistake."),
+                        )
+                        .with_fix("Edit the job's filters: pick the group again (its object ID is on its Overview page in the Entra admin center)"),
+                    ))
+                }
+                Err(error) => return Err(graph_error(error)),
+            };
+            let members = self.graph.collect_pages(first).await.map_err(graph_error)?;
+            scope.extend(
+                members
+                    .into_iter()
+                    .filter(|m| {
+                        mapping::member_kind(m.odata_type.as_deref()) == Some(ObjectKind::User)
+                    })
+                    .map(|m| m.id),
+            );
+        }
+        Ok(Some(scope))
+    }
+
+    /// After the users round, with a group filter: users who joined a chosen group without any
+    /// change to themselves are read and written; users who left every chosen group retire.
+    async fn settle_user_scope(&mut self) -> anyhow::Result<()> {
+        let Some(scope) = self.user_scope.clone() else {
+            return Ok(());
+        };
+        let known: HashSet<String> = self
+            .targets
+            .keys()
+            .filter(|(k, _)| *k == ObjectKind::User)
+            .map(|(_, id)| id.clone())
+            .collect();
+        let leaving: Vec<String> = known.difference(&scope).cloned().collect();
+        for chunk in leaving.chunks(BATCH) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let mut entries = self.entries(ObjectKind::User, &ids)?;
+            for id in chunk {
+                self.queue_retire(ObjectKind::User, entries.remove(id));
+                self.queue_memberships_of(id, false)?;
+            }
+        }
+        let entering: Vec<String> = scope.difference(&known).cloned().collect();
+        let mut upserts = Vec::new();
+        for id in entering {
+            let Some(user) = self.graph.get_user(&id).await.map_err(graph_error)? else {
+                continue;
+            };
+            if !self
+                .settings
+                .filters
+                .user_in_scope(user.user_type.as_deref(), user.account_enabled)
+            {
+                continue;
+            }
+            let manager = self.graph.get_manager(&id).await.map_err(graph_error)?;
+            let manager = manager.map(|m| crate::doc::Value::Refs(ObjectKind::User, vec![m]));
+            let doc = mapping::user_doc(&self.mapping, &user, manager.as_ref());
+            let entry = self.entries(ObjectKind::User, &[id.as_str()])?.remove(&id);
+            upserts.push(Upsert {
+                kind: ObjectKind::User,
+                id,
+                doc,
+                member_id: None,
+                entry,
+            });
+        }
+        self.write(upserts, false).await
     }
 
     async fn handle_devices(

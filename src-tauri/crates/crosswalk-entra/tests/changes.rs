@@ -208,3 +208,111 @@ async fn retired_objects_are_deleted_after_the_chosen_days() {
     assert_eq!(later.totals().deleted, 1, "{:?}", later.totals());
     assert!(!h.assets().of("Entra User").contains_key(&gone));
 }
+
+/// Transitive user members of a sandbox group.
+fn users_of(h: &Harness, group: &str) -> std::collections::BTreeSet<String> {
+    use crosswalk_sandbox::generator::directory::Kind;
+    h.sandbox.handle.graph(|g| {
+        let mut out = std::collections::BTreeSet::new();
+        let mut todo = vec![group.to_owned()];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(id) = todo.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let Some(group) = g.directory.groups.get(&id) else {
+                continue;
+            };
+            for m in &group.members {
+                match m.kind {
+                    Kind::User => {
+                        out.insert(m.id.clone());
+                    }
+                    Kind::Group => todo.push(m.id.clone()),
+                    _ => {}
+                }
+            }
+        }
+        out
+    })
+}
+
+#[tokio::test]
+async fn a_group_filter_syncs_its_members_and_follows_joins_and_leaves() {
+    let probe = Harness::start(Size::Small).await;
+    let group = probe.sandbox.handle.graph(|g| {
+        g.directory
+            .groups
+            .iter()
+            .filter(|x| x.members.len() >= 5)
+            .map(|x| x.id.clone())
+            .next()
+            .expect("a group with members")
+    });
+    drop(probe);
+    let mut settings = common::default_settings();
+    settings["filters"] = serde_json::json!({"member_of_groups": [group]});
+    let h = Harness::with(Size::Small, settings).await;
+    h.sync().await;
+    let expected = users_of(&h, &group);
+    let synced: std::collections::BTreeSet<String> =
+        h.assets().of("Entra User").keys().cloned().collect();
+    assert_eq!(synced, expected);
+
+    let (joiner, leaver) = h.sandbox.handle.graph(|g| {
+        let outside = g
+            .directory
+            .users
+            .iter()
+            .find(|u| !expected.contains(&u.id))
+            .unwrap()
+            .id
+            .clone();
+        let inside = g
+            .directory
+            .groups
+            .get(&group)
+            .unwrap()
+            .members
+            .iter()
+            .find(|m| m.kind == crosswalk_sandbox::generator::directory::Kind::User)
+            .unwrap()
+            .id
+            .clone();
+        g.directory.add_member(
+            &group,
+            crosswalk_sandbox::generator::directory::Member::user(&outside),
+        );
+        g.directory.remove_member(&group, &inside);
+        (outside, inside)
+    });
+    let run = h.sync().await;
+    let mirror = h.assets();
+    assert!(
+        mirror.of("Entra User").contains_key(&joiner),
+        "a joiner is synced"
+    );
+    let still_member = users_of(&h, &group).contains(&leaver);
+    if !still_member {
+        assert_eq!(
+            mirror.of("Entra User")[&leaver].one("Entra Status"),
+            Some("Removed from Entra"),
+            "a user who left the group leaves the sync's scope"
+        );
+    }
+    assert!(run.totals().created >= 1);
+
+    let mut bad = common::default_settings();
+    bad["filters"] =
+        serde_json::json!({"member_of_groups": ["00000000-0000-0000-0000-000000000000"]});
+    let mut h = h;
+    h.set_settings(bad);
+    let (run_id, status) = h.run(false).await;
+    assert_eq!(status, crosswalk_core::RunStatus::Failed);
+    let error = h.store().get_run(run_id).unwrap().error.unwrap();
+    assert!(
+        error.message.contains("does not exist"),
+        "{}",
+        error.message
+    );
+}

@@ -31,4 +31,23 @@ impl GraphClient {
         self.get_page(Resource::Groups, "/v1.0/groups/{id}/members", target)
             .await
     }
+
+    /// First page of a group's members, nested groups expanded (`transitiveMembers`): the users
+    /// a "members of these groups" scope covers.
+    ///
+    /// # Errors
+    /// `PermissionMissing` (Group.Read.All) on 403; `Http(NotFound)` for an unknown group.
+    pub async fn list_group_transitive_members(
+        &self,
+        group_id: &str,
+    ) -> Result<Page<DirectoryRef>> {
+        let path = format!("/v1.0/groups/{}/transitiveMembers", encode(group_id));
+        let target = self.list_target(&path, "id", true, None);
+        self.get_page(
+            Resource::Groups,
+            "/v1.0/groups/{id}/transitiveMembers",
+            target,
+        )
+        .await
+    }
 }

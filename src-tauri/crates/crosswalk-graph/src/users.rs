@@ -47,4 +47,27 @@ impl GraphClient {
         let manager: Manager = response.json().map_err(Error::from)?;
         Ok(Some(manager.id))
     }
+
+    /// One user by object ID with the mapped properties; `None` when it does not exist.
+    ///
+    /// # Errors
+    /// `PermissionMissing` (User.Read.All) on 403.
+    pub async fn get_user(&self, user_id: &str) -> Result<Option<User>> {
+        let route = "/v1.0/users/{id}";
+        let target = format!(
+            "/v1.0/users/{}?$select={}",
+            encode(user_id),
+            encode(USER_SELECT)
+        );
+        let spec = RequestSpec::get(route, target).allow_status(StatusCode::NOT_FOUND);
+        let response = self
+            .http
+            .send(spec)
+            .await
+            .map_err(|error| Resource::Users.map_err(error))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Ok(Some(response.json().map_err(Error::from)?))
+    }
 }

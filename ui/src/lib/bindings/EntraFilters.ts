@@ -9,6 +9,11 @@ export type EntraFilters = {
  */
 user_types?: Array<string>, 
 /**
+ * Only users who are members (directly or through nested groups) of one of these groups,
+ * by object ID; empty = all users.
+ */
+member_of_groups?: Array<string>, 
+/**
  * Leave disabled accounts out instead of marking them Disabled.
  */
 skip_disabled_users: boolean, 
