@@ -212,8 +212,21 @@ async fn main() {
         )
         .await;
     println!(
-        "deep page of objectTypeId = {type_id} (startAt {start}, 1000 with attributes, total {}): {:.2?}",
+        "deep page of objectTypeId = {type_id} (startAt {start}, 1000 with attributes, total {}, {} KB): {:.2?}",
         page["total"],
+        page.to_string().len() / 1024,
+        page_started.elapsed()
+    );
+    let page_started = Instant::now();
+    let page = c
+        .post(
+            &format!("/object/aql?startAt={start}&maxResults=1000&includeAttributes=false"),
+            json!({"qlQuery": format!("objectTypeId = {type_id}")}),
+        )
+        .await;
+    println!(
+        "the same page without attributes ({} KB): {:.2?}",
+        page.to_string().len() / 1024,
         page_started.elapsed()
     );
 

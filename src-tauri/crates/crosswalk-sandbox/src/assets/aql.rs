@@ -7,6 +7,13 @@
 //! IS EMPTY, IS NOT EMPTY, STARTSWITH, ENDSWITH`; `AND` / `OR` / parentheses; `now(-15m)`;
 //! `ORDER BY attribute [ASC|DESC]`. `=` ignores case, `==` does not. References match the
 //! referenced object's label, key or id; statuses their name or id; users account id or name.
+//!
+//! Evaluation is by object, but the candidates come from the object indexes when the query
+//! allows ([`narrow`]): `objectTypeId = N` alone pages the type's objects without evaluating
+//! anything; `objectTypeId = N` or `objectType = "T"` with `"<unique attribute>" = "v"`,
+//! `Key = "K-1"` and `objectId = 5` (in any conjunction) evaluate the whole query on the few
+//! objects they name, and a type alone on that type's objects. The answers are the same as
+//! evaluating every object (tested).
 
 use super::{assets_time, begin, fail, AssetsState, Need, Object, Params, Query};
 use crate::jira::JiraState;
@@ -17,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -325,10 +333,10 @@ fn period(arg: &str) -> Option<i64> {
     Some(sign * n * unit)
 }
 
-struct Ctx<'a> {
-    s: &'a AssetsState,
-    jira: &'a JiraState,
-    now: OffsetDateTime,
+pub(super) struct Ctx<'a> {
+    pub s: &'a AssetsState,
+    pub jira: &'a JiraState,
+    pub now: OffsetDateTime,
 }
 
 const SPECIAL: [&str; 9] = [
@@ -502,7 +510,149 @@ fn check_names(s: &AssetsState, e: &Expr) -> Result<(), String> {
     }
 }
 
-fn run<'a>(ctx: &Ctx<'a>, query: &str) -> Result<Vec<&'a Object>, String> {
+/// What a query found, in result order.
+pub(super) enum Found<'a> {
+    /// Every object of one type, in creation order (`objectTypeId = N` alone).
+    Type(Option<&'a BTreeSet<u64>>),
+    List(Vec<&'a Object>),
+}
+
+impl<'a> Found<'a> {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Found::Type(ids) => ids.map_or(0, BTreeSet::len),
+            Found::List(list) => list.len(),
+        }
+    }
+
+    pub(super) fn page(&self, s: &'a AssetsState, start: usize, max: usize) -> Vec<&'a Object> {
+        match self {
+            Found::Type(ids) => ids
+                .iter()
+                .copied()
+                .flatten()
+                .skip(start)
+                .take(max)
+                .filter_map(|id| s.objects.get(*id))
+                .collect(),
+            Found::List(list) => list.iter().skip(start).take(max).copied().collect(),
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn ids(&self, s: &'a AssetsState) -> Vec<u64> {
+        self.page(s, 0, usize::MAX).iter().map(|o| o.id).collect()
+    }
+}
+
+/// The text of `attr = "text"` / `attr == "text"` when `e` is that clause for the special
+/// attribute `name` (lower case).
+fn equals<'e>(e: &'e Expr, name: &str) -> Option<&'e str> {
+    match e {
+        Expr::Clause { attr, op, values }
+            if (op == "=" || op == "==") && attr.to_lowercase() == name =>
+        {
+            match values.first() {
+                Some(Val::Text(w)) => Some(w),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// An object id written as the id is (`objectTypeId` and `objectId` compare the id's text).
+fn exact_id(text: &str) -> Option<u64> {
+    text.parse::<u64>().ok().filter(|id| id.to_string() == text)
+}
+
+fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// Ids (ascending) of a superset of the objects `filter` matches, from the indexes; `None`
+/// when the query names no index (every object is a candidate).
+fn narrow(s: &AssetsState, filter: &Expr) -> Option<Vec<u64>> {
+    let mut all = Vec::new();
+    conjuncts(filter, &mut all);
+    for c in &all {
+        if let Some(w) = equals(c, "objectid") {
+            return Some(
+                exact_id(w)
+                    .filter(|id| s.objects.get(*id).is_some())
+                    .into_iter()
+                    .collect(),
+            );
+        }
+        if let Some(w) = equals(c, "key") {
+            return Some(s.objects.keyed(w));
+        }
+    }
+    // The types the query is limited to: `objectTypeId = N` (no type's id reads "abc": none)
+    // or `objectType = "name"` (types of that name in any schema).
+    let types: Vec<u64> = all.iter().find_map(|c| {
+        if let Some(w) = equals(c, "objecttypeid") {
+            return Some(exact_id(w).into_iter().collect());
+        }
+        equals(c, "objecttype").map(|w| {
+            s.object_types
+                .iter()
+                .filter(|t| t.name.eq_ignore_ascii_case(w))
+                .map(|t| t.id)
+                .collect()
+        })
+    })?;
+    let mut found = Vec::new();
+    for type_id in types {
+        found.extend(narrow_type(s, &all, type_id));
+    }
+    found.sort_unstable();
+    Some(found)
+}
+
+/// Within one type: the objects a unique attribute's `=` names, none when a conjunct names an
+/// attribute the type does not have, else all of them.
+fn narrow_type(s: &AssetsState, all: &[&Expr], type_id: u64) -> Vec<u64> {
+    let attributes = s.type_attributes(type_id);
+    for c in all {
+        let Expr::Clause { attr, op, values } = c else {
+            continue;
+        };
+        let Some(Val::Text(w)) = values.first() else {
+            continue;
+        };
+        if (op != "=" && op != "==") || SPECIAL.contains(&attr.to_lowercase().as_str()) {
+            continue;
+        }
+        match attributes
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(attr))
+        {
+            // The type has no such attribute: none of its objects match.
+            None => return Vec::new(),
+            // A unique attribute whose stored values are what `=` compares (not a reference,
+            // user or status, which also match names, keys and e-mails).
+            Some(a) if a.unique && !matches!(a.kind, 1 | 2 | 7) => {
+                return s.objects.with_value(type_id, a.id, w);
+            }
+            Some(_) => {}
+        }
+    }
+    s.objects
+        .type_ids(type_id)
+        .map(|ids| ids.iter().copied().collect())
+        .unwrap_or_default()
+}
+
+/// Runs a query; `indexes: false` evaluates every object (the reference the indexed answers
+/// are tested against).
+pub(super) fn run<'a>(ctx: &Ctx<'a>, query: &str, indexes: bool) -> Result<Found<'a>, String> {
     let (filter, order) = Parser {
         toks: tokenize(query)?,
         pos: 0,
@@ -511,29 +661,49 @@ fn run<'a>(ctx: &Ctx<'a>, query: &str) -> Result<Vec<&'a Object>, String> {
     if let Some(f) = &filter {
         check_names(ctx.s, f)?;
     }
-    let mut found: Vec<&Object> = ctx
-        .s
-        .objects
-        .iter()
-        .filter(|o| filter.as_ref().is_none_or(|f| eval(ctx, f, o)))
-        .collect();
-    found.sort_by(|a, b| {
-        for (attr, asc) in &order {
-            let key = |o: &Object| {
-                values_of(ctx, o, attr)
-                    .and_then(|v| v.first().and_then(|c| c.first().cloned()))
-                    .unwrap_or_default()
-            };
-            let (ka, kb) = (key(a), key(b));
-            let ord = compare(&ka, &Val::Text(kb.clone()), ctx.now).unwrap_or_else(|| ka.cmp(&kb));
-            let ord = if *asc { ord } else { ord.reverse() };
-            if ord != Ordering::Equal {
-                return ord;
-            }
+    if indexes && order.is_empty() {
+        if let Some(w) = filter.as_ref().and_then(|f| equals(f, "objecttypeid")) {
+            return Ok(match exact_id(w) {
+                Some(id) => Found::Type(ctx.s.objects.type_ids(id)),
+                None => Found::List(Vec::new()),
+            });
         }
-        a.id.cmp(&b.id)
-    });
-    Ok(found)
+    }
+    let matches = |o: &&Object| filter.as_ref().is_none_or(|f| eval(ctx, f, o));
+    let candidates = if indexes {
+        filter.as_ref().and_then(|f| narrow(ctx.s, f))
+    } else {
+        None
+    };
+    let mut found: Vec<&Object> = match candidates {
+        Some(ids) => ids
+            .iter()
+            .filter_map(|id| ctx.s.objects.get(*id))
+            .filter(matches)
+            .collect(),
+        None => ctx.s.objects.iter().filter(matches).collect(),
+    };
+    // Candidates come in creation (= id) order; only ORDER BY needs sorting.
+    if !order.is_empty() {
+        found.sort_by(|a, b| {
+            for (attr, asc) in &order {
+                let key = |o: &Object| {
+                    values_of(ctx, o, attr)
+                        .and_then(|v| v.first().and_then(|c| c.first().cloned()))
+                        .unwrap_or_default()
+                };
+                let (ka, kb) = (key(a), key(b));
+                let ord =
+                    compare(&ka, &Val::Text(kb.clone()), ctx.now).unwrap_or_else(|| ka.cmp(&kb));
+                let ord = if *asc { ord } else { ord.reverse() };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            a.id.cmp(&b.id)
+        });
+    }
+    Ok(Found::List(found))
 }
 
 fn query_text(body: &str) -> Result<String, Response> {
@@ -584,7 +754,7 @@ pub(super) async fn search(
         jira: &call.jira,
         now: call.now,
     };
-    let found = match run(&ctx, &ql) {
+    let found = match run(&ctx, &ql, true) {
         Ok(f) => f,
         Err(m) => {
             return fail(StatusCode::BAD_REQUEST, &[&m], &[("iql".into(), m.clone())])
@@ -592,7 +762,7 @@ pub(super) async fn search(
         }
     };
     let total = found.len();
-    let page: Vec<&Object> = found.into_iter().skip(start).take(max).collect();
+    let page: Vec<&Object> = found.page(s, start, max);
     let is_last = start + page.len() >= total;
     let mut type_ids: Vec<u64> = page.iter().map(|o| o.object_type_id).collect();
     type_ids.sort_unstable();
@@ -640,7 +810,7 @@ pub(super) async fn total_count(
         jira: &call.jira,
         now: call.now,
     };
-    match run(&ctx, &ql) {
+    match run(&ctx, &ql, true) {
         Ok(found) => Json(json!({"totalCount": found.len()})).into_response(),
         Err(m) => fail(StatusCode::BAD_REQUEST, &[&m], &[]).into_response(),
     }

@@ -16,13 +16,17 @@
 #![allow(clippy::result_large_err)]
 
 mod aql;
+#[cfg(test)]
+mod index_tests;
 pub mod limits;
 #[cfg(test)]
 mod limits_tests;
+mod store;
 #[cfg(test)]
 mod tests;
 
 pub use limits::{AssetsLimits, EndpointCount};
+pub use store::Objects;
 
 use crate::generator::jira::JiraSeed;
 use crate::jira::{AssetsRole, JiraState, RateLimit, RateWindow};
@@ -107,7 +111,27 @@ pub struct Object {
     pub values: BTreeMap<u64, Vec<String>>,
     pub created: OffsetDateTime,
     pub updated: OffsetDateTime,
-    pub history: Vec<Value>,
+    /// The creation entry, then the latest updates: at most [`HISTORY_LIMIT`] entries.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// How many history entries an object keeps: its creation and the latest updates (a million
+/// objects each updated on every sync run must not grow without bound).
+pub const HISTORY_LIMIT: usize = 10;
+
+/// One entry of an object's history (`GET /object/{id}/history`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub id: u64,
+    /// 0 created, 2 values changed.
+    pub kind: i64,
+    pub created: OffsetDateTime,
+}
+
+impl HistoryEntry {
+    fn json(&self, object_id: u64) -> Value {
+        json!({"id": self.id.to_string(), "type": self.kind, "created": assets_time(self.created), "objectId": object_id.to_string()})
+    }
 }
 
 /// A status type (§D.8): category 0 inactive, 1 active, 2 pending.
@@ -139,7 +163,8 @@ pub struct AssetsState {
     pub schemas: Vec<Schema>,
     pub object_types: Vec<ObjectType>,
     pub attributes: Vec<Attribute>,
-    pub objects: Vec<Object>,
+    /// Objects in creation order, indexed (see [`Objects`]).
+    pub objects: Objects,
     pub status_types: Vec<StatusType>,
     pub reference_types: Vec<ReferenceType>,
     /// Requests per minute for the whole workspace (§D.10); `None` = unlimited.
@@ -286,7 +311,7 @@ impl AssetsState {
             schemas: Vec::new(),
             object_types: Vec::new(),
             attributes: Vec::new(),
-            objects: Vec::new(),
+            objects: Objects::default(),
             status_types: statuses
                 .iter()
                 .enumerate()
@@ -350,7 +375,7 @@ impl AssetsState {
                     state
                         .write_object(
                             now,
-                            &[],
+                            &|_| true,
                             None,
                             &json!({"objectTypeId": type_id.to_string(), "attributes": attributes}),
                         )
@@ -379,14 +404,23 @@ impl AssetsState {
     }
 
     pub fn object(&self, id: u64) -> Option<&Object> {
-        self.objects.iter().find(|o| o.id == id)
+        self.objects.get(id)
     }
 
-    /// Object by id or key.
+    /// Object by id or key (keys are `{SCHEMA}-{n}`, never an id).
     pub fn object_by_ref(&self, reference: &str) -> Option<&Object> {
-        self.objects
-            .iter()
-            .find(|o| o.id.to_string() == reference || o.key.eq_ignore_ascii_case(reference))
+        reference
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| self.objects.get(id))
+            .filter(|o| o.id.to_string() == reference)
+            .or_else(|| self.objects.by_key(reference))
+    }
+
+    /// Rebuilds the object indexes: needed only after changing `objects`' attributes' `unique`
+    /// or `label` flags directly (the API's own edits keep them right).
+    pub fn rebuild_indexes(&mut self) {
+        self.objects.rebuild(&self.attributes, self.unique_labels);
     }
 
     /// The attributes of a type, own and inherited (parents first when `inherited`).
@@ -705,6 +739,7 @@ impl AssetsState {
                 a.label = false;
             }
         }
+        let reindex = label && self.objects.labels_indexed();
         let id = self.next_id();
         let position = self
             .attributes
@@ -745,6 +780,9 @@ impl AssetsState {
         {
             t.updated = now;
         }
+        if reindex {
+            self.rebuild_indexes();
+        }
         Ok(id)
     }
 
@@ -752,7 +790,7 @@ impl AssetsState {
     fn check_value(
         &self,
         attr: &Attribute,
-        users: &[String],
+        is_user: &dyn Fn(&str) -> bool,
         value: &str,
     ) -> Result<String, String> {
         let v = value.trim();
@@ -839,7 +877,7 @@ impl AssetsState {
                 }
             }
             2 => {
-                if users.is_empty() || users.iter().any(|u| u == v) {
+                if is_user(v) {
                     Ok(v.to_owned())
                 } else {
                     Err(format!("The user \"{v}\" was not found in Jira."))
@@ -884,13 +922,17 @@ impl AssetsState {
     }
 
     /// Creates (`existing = None`) or updates an object from an ObjectIn body (§D.6).
+    /// `is_user`: whether a User attribute may hold this account id.
     pub(crate) fn write_object(
         &mut self,
         now: OffsetDateTime,
-        users: &[String],
+        is_user: &dyn Fn(&str) -> bool,
         existing: Option<u64>,
         body: &Value,
     ) -> Result<u64, ApiError> {
+        if self.objects.labels_indexed() != self.unique_labels {
+            self.rebuild_indexes();
+        }
         let Some(type_id) = num(body.get("objectTypeId")).map(|t| t as u64) else {
             return Err(fail(
                 StatusCode::BAD_REQUEST,
@@ -964,7 +1006,7 @@ impl AssetsState {
             }
             let mut stored = Vec::new();
             for v in &raw {
-                match self.check_value(attr, users, v) {
+                match self.check_value(attr, is_user, v) {
                     Ok(s) => {
                         if !stored.contains(&s) {
                             stored.push(s);
@@ -995,15 +1037,13 @@ impl AssetsState {
             }
             let unique = attr.unique || (attr.label && self.unique_labels);
             if let (true, Some(mine)) = (unique, mine) {
-                let clash = self.objects.iter().find(|o| {
-                    Some(o.id) != existing
-                        && o.object_type_id == type_id
-                        && o.values.get(&attr.id).is_some_and(|theirs| {
-                            theirs
-                                .iter()
-                                .any(|t| mine.iter().any(|m| m.eq_ignore_ascii_case(t)))
-                        })
-                });
+                // The first object (in creation order) of this type holding one of the values.
+                let clash = mine
+                    .iter()
+                    .flat_map(|m| self.objects.with_value(type_id, attr.id, m))
+                    .filter(|id| Some(*id) != existing)
+                    .min()
+                    .and_then(|id| self.objects.get(id));
                 if let Some(other) = clash {
                     errors.push((
                         key,
@@ -1019,19 +1059,24 @@ impl AssetsState {
             let refs: Vec<&str> = messages.iter().map(String::as_str).collect();
             return Err(fail(StatusCode::BAD_REQUEST, &refs, &errors));
         }
-        let history_entry = |id: u64, kind: i64, object_id: u64| json!({"id": id.to_string(), "type": kind, "created": assets_time(now), "objectId": object_id.to_string()});
+        let history_entry = |id: u64, kind: i64| HistoryEntry {
+            id,
+            kind,
+            created: now,
+        };
         match previous {
             Some(p) => {
                 let entry_id = self.next_id();
-                let object = self
-                    .objects
-                    .iter_mut()
-                    .find(|o| o.id == p.id)
-                    .expect("exists");
-                if object.values != values {
-                    object.values = values;
-                    object.updated = now;
-                    object.history.push(history_entry(entry_id, 2, p.id));
+                if p.values != values {
+                    self.objects.update(p.id, &self.attributes, |object| {
+                        object.values = values;
+                        object.updated = now;
+                        if object.history.len() >= HISTORY_LIMIT {
+                            // Keep the creation entry; drop the oldest update.
+                            object.history.remove(1);
+                        }
+                        object.history.push(history_entry(entry_id, 2));
+                    });
                 }
                 Ok(p.id)
             }
@@ -1045,18 +1090,40 @@ impl AssetsState {
                     .expect("type schema");
                 schema.key_counter += 1;
                 let key = format!("{}-{}", schema.key, schema.key_counter);
-                self.objects.push(Object {
-                    id,
-                    object_type_id: type_id,
-                    key,
-                    values,
-                    created: now,
-                    updated: now,
-                    history: vec![history_entry(entry_id, 0, id)],
-                });
+                self.objects.insert(
+                    Object {
+                        id,
+                        object_type_id: type_id,
+                        key,
+                        values,
+                        created: now,
+                        updated: now,
+                        history: vec![history_entry(entry_id, 0)],
+                    },
+                    &self.attributes,
+                );
                 Ok(id)
             }
         }
+    }
+
+    /// Deletes an object; references to it disappear with it (§D.6).
+    pub(crate) fn delete_object(&mut self, id: u64) -> Option<Object> {
+        let removed = self.objects.remove(id, &self.attributes)?;
+        let target = id.to_string();
+        for other in self.objects.referrers(id) {
+            self.objects.update(other, &self.attributes, |other| {
+                for attr in self.attributes.iter().filter(|a| a.kind == 1) {
+                    if let Some(values) = other.values.get_mut(&attr.id) {
+                        values.retain(|v| *v != target);
+                        if values.is_empty() {
+                            other.values.remove(&attr.id);
+                        }
+                    }
+                }
+            });
+        }
+        Some(removed)
     }
 
     fn global_id(&self, id: u64) -> String {
@@ -1083,11 +1150,7 @@ impl AssetsState {
             .filter(|t| t.schema_id == s.id)
             .map(|t| t.id)
             .collect();
-        let objects = self
-            .objects
-            .iter()
-            .filter(|o| types.contains(&o.object_type_id))
-            .count();
+        let objects: usize = types.iter().map(|t| self.objects.count_of_type(*t)).sum();
         json!({
             "workspaceId": self.workspace_id,
             "globalId": self.global_id(s.id),
@@ -1117,7 +1180,7 @@ impl AssetsState {
             "position": t.position,
             "created": assets_time(t.created),
             "updated": assets_time(t.updated),
-            "objectCount": self.objects.iter().filter(|o| o.object_type_id == t.id).count(),
+            "objectCount": self.objects.count_of_type(t.id),
             "objectSchemaId": t.schema_id.to_string(),
             "inherited": t.inherited,
             "abstractObjectType": t.abstract_type,
@@ -1625,8 +1688,10 @@ async fn schema_delete(
         .filter(|t| t.schema_id == schema.id)
         .map(|t| t.id)
         .collect();
-    st.objects.retain(|o| !types.contains(&o.object_type_id));
     st.attributes.retain(|a| !types.contains(&a.object_type_id));
+    st.objects.retain(&st.attributes, st.unique_labels, |_, o| {
+        !types.contains(&o.object_type_id)
+    });
     st.object_types.retain(|t| t.schema_id != schema.id);
     st.status_types.retain(|s| s.schema_id != Some(schema.id));
     st.schemas.retain(|s| s.id != schema.id);
@@ -1779,8 +1844,10 @@ async fn type_delete(
     }
     let answer = call.state.type_json(&t);
     let st = &mut *call.state;
-    st.objects.retain(|o| o.object_type_id != t.id);
     st.attributes.retain(|a| a.object_type_id != t.id);
+    st.objects.retain(&st.attributes, st.unique_labels, |_, o| {
+        o.object_type_id != t.id
+    });
     st.object_types.retain(|x| x.id != t.id);
     Json(answer).into_response()
 }
@@ -1924,6 +1991,9 @@ async fn attribute_update(
         a.type_value_multi = list.iter().filter_map(|v| text(Some(v))).collect();
     }
     let a = a.clone();
+    if a.unique != attr.unique || a.label != attr.label {
+        call.state.rebuild_indexes();
+    }
     Json(call.state.attribute_json(&a)).into_response()
 }
 
@@ -1953,18 +2023,18 @@ async fn attribute_delete(
     let answer = call.state.attribute_json(&attr);
     let st = &mut *call.state;
     st.attributes.retain(|a| a.id != attr.id);
-    for o in &mut st.objects {
-        o.values.remove(&attr.id);
-    }
+    st.objects
+        .for_each_mut(&st.attributes, st.unique_labels, |o| {
+            o.values.remove(&attr.id);
+        });
     Json(answer).into_response()
 }
 
-fn account_ids(jira: &JiraState) -> Vec<String> {
-    jira.users
-        .iter()
-        .filter(|u| u.active)
-        .map(|u| u.account_id.clone())
-        .collect()
+/// Whether a User attribute may hold `account_id`: an active Jira user's (anything when the
+/// site has no active users).
+fn is_user(jira: &JiraState, account_id: &str) -> bool {
+    let mut active = jira.users.iter().filter(|u| u.active).peekable();
+    active.peek().is_none() || active.any(|u| u.account_id == account_id)
 }
 
 async fn object_create(
@@ -1975,9 +2045,11 @@ async fn object_create(
 ) -> Response {
     let mut call = call!(world, headers, params, Need::WriteObjects);
     let body = try_r!(body_json(&body));
-    let users = account_ids(&call.jira);
     let now = call.now;
-    let id = try_r!(call.state.write_object(now, &users, None, &body));
+    let jira = &*call.jira;
+    let id = try_r!(call
+        .state
+        .write_object(now, &|v| is_user(jira, v), None, &body));
     let s = &*call.state;
     (
         StatusCode::CREATED,
@@ -2012,9 +2084,11 @@ async fn object_update(
     let mut call = call!(world, headers, params, Need::WriteObjects);
     let o = try_r!(object_or_404(&call.state, &params));
     let body = try_r!(body_json(&body));
-    let users = account_ids(&call.jira);
     let now = call.now;
-    try_r!(call.state.write_object(now, &users, Some(o.id), &body));
+    let jira = &*call.jira;
+    try_r!(call
+        .state
+        .write_object(now, &|v| is_user(jira, v), Some(o.id), &body));
     let s = &*call.state;
     Json(s.object_json(s.object(o.id).expect("exists"), true, &call.jira)).into_response()
 }
@@ -2027,24 +2101,7 @@ async fn object_delete(
     let mut call = call!(world, headers, params, Need::WriteObjects);
     let o = try_r!(object_or_404(&call.state, &params));
     let st = &mut *call.state;
-    st.objects.retain(|x| x.id != o.id);
-    // References to the deleted object disappear with it.
-    let reference_attrs: Vec<u64> = st
-        .attributes
-        .iter()
-        .filter(|a| a.kind == 1)
-        .map(|a| a.id)
-        .collect();
-    for other in &mut st.objects {
-        for attr in &reference_attrs {
-            if let Some(values) = other.values.get_mut(attr) {
-                values.retain(|v| *v != o.id.to_string());
-                if values.is_empty() {
-                    other.values.remove(attr);
-                }
-            }
-        }
-    }
+    st.delete_object(o.id);
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -2066,7 +2123,7 @@ async fn object_history(
 ) -> Response {
     let call = call!(world, headers, params, Need::Read);
     let o = try_r!(object_or_404(&call.state, &params));
-    let mut list = o.history.clone();
+    let mut list: Vec<Value> = o.history.iter().map(|h| h.json(o.id)).collect();
     if param(&query, "asc") != Some("true") {
         list.reverse();
     }

@@ -3,6 +3,10 @@
 //! incremental rounds replayed from the directory's change log, `@removed`, `members@delta`
 //! split across pages (the group repeated), `manager@delta`, `Prefer: return=minimal`, and the
 //! resync answers for expired or unknown tokens.
+//!
+//! Cost per page stays flat at Large scale: an incremental round's changes are aggregated once
+//! and reused by its later pages ([`RoundCache`]), and a group's `members@delta` entries are
+//! built a page slice at a time, not the whole membership for every page the group spans.
 
 use super::query::{parse_filter, Expr, Lit, Op, PageToken, Query};
 use super::repr::{self, project, USER_DEFAULT};
@@ -12,6 +16,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 fn segment(kind: Kind) -> &'static str {
     match kind {
@@ -171,11 +176,40 @@ fn check_options(query: &Query, kind: Kind) -> Result<(), Response> {
     Ok(())
 }
 
+/// Where a group's `members@delta` entries come from (built per page slice).
+#[derive(Clone, Copy)]
+enum Members<'a> {
+    /// Not tracked or nothing to say: no `members@delta`.
+    None,
+    /// The current members, all as added (initial rounds, groups created in the round).
+    Current(&'a [Member]),
+    /// The round's membership changes (added or removed).
+    Changes(&'a [(Member, bool)]),
+}
+
+impl Members<'_> {
+    fn len(self) -> Option<usize> {
+        match self {
+            Members::None => None,
+            Members::Current(list) => Some(list.len()),
+            Members::Changes(list) => Some(list.len()),
+        }
+    }
+
+    fn entry(self, i: usize) -> Value {
+        match self {
+            Members::None => Value::Null,
+            Members::Current(list) => member_entry(&list[i], true),
+            Members::Changes(list) => member_entry(&list[i].0, list[i].1),
+        }
+    }
+}
+
 /// An object's representation and, for groups, its `members@delta` entries.
-type Entry = (Map<String, Value>, Option<Vec<Value>>);
+type Entry<'a> = (Map<String, Value>, Members<'a>);
 
 /// One object's changes within a round.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Agg {
     id: String,
     created: bool,
@@ -185,9 +219,14 @@ struct Agg {
     manager: Option<(Option<String>, Option<String>)>,
 }
 
+/// A round's changes per object, in first-change order; each member once, at its last change.
 fn aggregate(dir: &Directory, kind: Kind, from: u64, to: u64) -> Vec<Agg> {
     let mut order: Vec<Agg> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
+    // Per object: its member changes (a member's earlier ones blanked) and where each member's
+    // latest is, so a group with many member changes aggregates in linear time.
+    type MemberChanges<'d> = (Vec<Option<(Member, bool)>>, HashMap<&'d str, usize>);
+    let mut members: Vec<MemberChanges<'_>> = Vec::new();
     for change in dir.changes_between(from, to) {
         if change.kind != kind {
             continue;
@@ -197,6 +236,7 @@ fn aggregate(dir: &Directory, kind: Kind, from: u64, to: u64) -> Vec<Agg> {
                 id: change.id.clone(),
                 ..Agg::default()
             });
+            members.push(Default::default());
             order.len() - 1
         });
         let agg = &mut order[i];
@@ -215,8 +255,11 @@ fn aggregate(dir: &Directory, kind: Kind, from: u64, to: u64) -> Vec<Agg> {
             }
             What::MemberAdded(m) | What::MemberRemoved(m) => {
                 let added = matches!(change.what, What::MemberAdded(_));
-                agg.members.retain(|(x, _)| x.id != m.id);
-                agg.members.push((m.clone(), added));
+                let (list, latest) = &mut members[i];
+                if let Some(earlier) = latest.insert(m.id.as_str(), list.len()) {
+                    list[earlier] = None;
+                }
+                list.push(Some((m.clone(), added)));
             }
             What::ManagerChanged { from, to } => {
                 let first = agg
@@ -227,7 +270,43 @@ fn aggregate(dir: &Directory, kind: Kind, from: u64, to: u64) -> Vec<Agg> {
             }
         }
     }
+    for (agg, (list, _)) in order.iter_mut().zip(members) {
+        agg.members = list.into_iter().flatten().collect();
+    }
     order
+}
+
+/// The aggregates of the last few incremental rounds served, so that every page of a round
+/// does not aggregate the round's changes again (which made a round quadratic in its changes).
+#[derive(Debug, Default)]
+pub(super) struct RoundCache {
+    /// Most recent last.
+    entries: Vec<(RoundKey, Arc<Vec<Agg>>)>,
+}
+
+/// A round: kind, `from`, `to`, and where and how long the change log's slice for it is (a
+/// replaced directory or a reallocated log is a different slice: aggregated again).
+type RoundKey = (Kind, u64, u64, usize, usize);
+
+impl RoundCache {
+    const KEEP: usize = 8;
+
+    fn aggregate(&mut self, dir: &Directory, kind: Kind, from: u64, to: u64) -> Arc<Vec<Agg>> {
+        let slice = dir.changes_between(from, to);
+        let key = (kind, from, to, slice.as_ptr() as usize, slice.len());
+        if let Some(i) = self.entries.iter().position(|(k, _)| *k == key) {
+            let entry = self.entries.remove(i);
+            let aggs = Arc::clone(&entry.1);
+            self.entries.push(entry);
+            return aggs;
+        }
+        let aggs = Arc::new(aggregate(dir, kind, from, to));
+        if self.entries.len() >= Self::KEEP {
+            self.entries.remove(0);
+        }
+        self.entries.push((key, Arc::clone(&aggs)));
+        aggs
+    }
 }
 
 fn member_entry(member: &Member, added: bool) -> Value {
@@ -255,26 +334,23 @@ fn push_slices(
     page: &mut Vec<Value>,
     page_size: usize,
     base: &Map<String, Value>,
-    members: Option<Vec<Value>>,
+    members: Members<'_>,
     per_page: usize,
     mut sub: usize,
 ) -> Option<usize> {
-    let Some(members) = members else {
+    let Some(count) = members.len() else {
         page.push(Value::Object(base.clone()));
         return None;
     };
     let per_page = per_page.max(1);
-    let slices = members.len().div_ceil(per_page).max(1);
+    let slices = count.div_ceil(per_page).max(1);
     while sub < slices {
         if page.len() >= page_size {
             return Some(sub);
         }
         let mut item = base.clone();
-        let slice: Vec<Value> = members
-            .iter()
-            .skip(sub * per_page)
-            .take(per_page)
-            .cloned()
+        let slice: Vec<Value> = (sub * per_page..count.min((sub + 1) * per_page))
+            .map(|i| members.entry(i))
             .collect();
         item.insert("members@delta".into(), Value::Array(slice));
         page.push(Value::Object(item));
@@ -348,11 +424,8 @@ pub(super) fn delta(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind)
             .as_ref()
             .is_none_or(|ids| ids.iter().any(|i| i.eq_ignore_ascii_case(id)))
     };
-    let current_members = |id: &str| -> Vec<Value> {
-        dir.groups
-            .get(id)
-            .map(|g| g.members.iter().map(|m| member_entry(m, true)).collect())
-            .unwrap_or_default()
+    let current_members = |id: &str| -> Members<'_> {
+        Members::Current(dir.groups.get(id).map_or(&[][..], |g| &g.members[..]))
     };
     let current_manager = |id: &str| dir.users.get(id).and_then(|u| u.manager_id.clone());
     let mut items: Vec<Value> = Vec::new();
@@ -388,7 +461,11 @@ pub(super) fn delta(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind)
                     );
                 }
             }
-            let members = tracking.members.then(|| current_members(&id));
+            let members = if tracking.members {
+                current_members(&id)
+            } else {
+                Members::None
+            };
             match push_slices(&mut items, page_size, &base, members, per_page, sub) {
                 Some(resume) => {
                     sub = resume;
@@ -401,7 +478,7 @@ pub(super) fn delta(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind)
             }
         },
         Some(from) => {
-            let aggs = aggregate(dir, kind, from, to);
+            let aggs = state.delta_rounds.aggregate(dir, kind, from, to);
             loop {
                 if items.len() >= page_size {
                     break;
@@ -420,7 +497,7 @@ pub(super) fn delta(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind)
                         let mut removed = Map::new();
                         removed.insert("id".into(), json!(agg.id));
                         removed.insert("@removed".into(), json!({"reason": reason.as_str()}));
-                        Some((removed, None))
+                        Some((removed, Members::None))
                     }
                     (None, None) => None,
                     (Some(full), _) if agg.created => {
@@ -433,7 +510,12 @@ pub(super) fn delta(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind)
                                 );
                             }
                         }
-                        Some((base, tracking.members.then(|| current_members(&agg.id))))
+                        let members = if tracking.members {
+                            current_members(&agg.id)
+                        } else {
+                            Members::None
+                        };
+                        Some((base, members))
                     }
                     (Some(full), _) => {
                         let relevant: Vec<&str> = agg
@@ -444,13 +526,10 @@ pub(super) fn delta(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind)
                                 select.is_none_or(|s| s.iter().any(|x| x.eq_ignore_ascii_case(p)))
                             })
                             .collect();
-                        let members: Vec<Value> = if tracking.members {
-                            agg.members
-                                .iter()
-                                .map(|(m, added)| member_entry(m, *added))
-                                .collect()
+                        let members = if tracking.members && !agg.members.is_empty() {
+                            Members::Changes(&agg.members)
                         } else {
-                            Vec::new()
+                            Members::None
                         };
                         let manager = agg
                             .manager
@@ -458,7 +537,10 @@ pub(super) fn delta(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind)
                             .filter(|_| tracking.manager)
                             .map(|(f, t)| manager_delta(f.as_deref(), t.as_deref()))
                             .filter(|m| !m.is_empty());
-                        if relevant.is_empty() && members.is_empty() && manager.is_none() {
+                        if relevant.is_empty()
+                            && matches!(members, Members::None)
+                            && manager.is_none()
+                        {
                             None
                         } else {
                             let mut base = if minimal {
@@ -471,7 +553,7 @@ pub(super) fn delta(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind)
                             if let Some(manager) = manager {
                                 base.insert("manager@delta".into(), Value::Array(manager));
                             }
-                            Some((base, (!members.is_empty()).then_some(members)))
+                            Some((base, members))
                         }
                     }
                 };

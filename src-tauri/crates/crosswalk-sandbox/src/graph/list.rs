@@ -54,26 +54,10 @@ fn unsupported_filter(property: &str, kind: Kind) -> Response {
     )
 }
 
-fn known(kind: Kind) -> &'static [String] {
-    use std::sync::OnceLock;
-    static CACHE: OnceLock<Vec<Vec<String>>> = OnceLock::new();
-    let all = CACHE.get_or_init(|| {
-        [
-            Kind::User,
-            Kind::Group,
-            Kind::Application,
-            Kind::Device,
-            Kind::ManagedDevice,
-        ]
-        .into_iter()
-        .map(repr::known_properties)
-        .collect()
-    });
-    &all[kind as usize]
-}
-
 fn is_known(kind: Kind, name: &str) -> bool {
-    known(kind).iter().any(|k| k.eq_ignore_ascii_case(name))
+    repr::known_properties(kind)
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(name))
 }
 
 /// Properties filterable without advanced query parameters, and those that need them.

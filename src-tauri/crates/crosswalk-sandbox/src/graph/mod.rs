@@ -108,6 +108,8 @@ pub struct GraphState {
     pub intune_page_size: usize,
     /// Requests answered 429 by the budget so far.
     pub throttled: u64,
+    /// Incremental delta rounds' aggregated changes, reused by their later pages.
+    delta_rounds: delta::RoundCache,
 }
 
 impl GraphState {
@@ -123,6 +125,7 @@ impl GraphState {
             intune_ignores_unsupported_filters: true,
             intune_page_size: 1000,
             throttled: 0,
+            delta_rounds: delta::RoundCache::default(),
         }
     }
 

@@ -16,11 +16,14 @@ fn keys(item: &Value) -> BTreeSet<String> {
 /// Every user property the sandbox serves that `$select` can name on the collection.
 fn selectable_user_properties() -> Vec<String> {
     repr::known_properties(Kind::User)
-        .into_iter()
+        .iter()
         .filter(|p| {
             // Single-user-only (501), AuditLog-only, and the relationship are tested elsewhere.
-            !repr::USER_SINGLE_ONLY.contains(&p.as_str()) && p != "signInActivity" && p != "manager"
+            !repr::USER_SINGLE_ONLY.contains(&p.as_str())
+                && *p != "signInActivity"
+                && *p != "manager"
         })
+        .cloned()
         .collect()
 }
 

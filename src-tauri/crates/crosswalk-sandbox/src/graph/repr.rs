@@ -364,8 +364,31 @@ pub fn at(dir: &Directory, kind: Kind, position: usize) -> Option<Option<Map<Str
     })
 }
 
-/// Every property name of a kind (for `$select` / `$filter` validation).
-pub fn known_properties(kind: Kind) -> Vec<String> {
+/// Every property name of a kind (for `$select` / `$filter` validation); computed once.
+pub fn known_properties(kind: Kind) -> &'static [String] {
+    use std::sync::OnceLock;
+    static CACHE: OnceLock<[Vec<String>; 5]> = OnceLock::new();
+    let all = CACHE.get_or_init(|| {
+        [
+            Kind::User,
+            Kind::Group,
+            Kind::Application,
+            Kind::Device,
+            Kind::ManagedDevice,
+        ]
+        .map(compute_known_properties)
+    });
+    let i = match kind {
+        Kind::User => 0,
+        Kind::Group => 1,
+        Kind::Application => 2,
+        Kind::Device => 3,
+        Kind::ManagedDevice => 4,
+    };
+    &all[i]
+}
+
+fn compute_known_properties(kind: Kind) -> Vec<String> {
     let sample = match kind {
         Kind::User => user(&sample_user()),
         Kind::Group => group(&sample_group()),
