@@ -43,7 +43,8 @@ def start_sandbox(binary, size, scale, data):
             continue
 
 
-def config(info):
+def config(info, memberships):
+    kinds = "" if memberships else ", kinds = { memberships = false }"
     return f"""
 [[connection]]
 name = "bench-entra"
@@ -66,7 +67,7 @@ secret = {{ env = "BENCH_JIRA_TOKEN" }}
 [[job]]
 name = "bench"
 kind = "entra-sync"
-settings = {{ entra_connection = "bench-entra", jira_connection = "bench-jira" }}
+settings = {{ entra_connection = "bench-entra", jira_connection = "bench-jira"{kinds} }}
 """
 
 
@@ -97,6 +98,8 @@ def main():
     parser.add_argument("--size", default="large")
     parser.add_argument("--scale", type=float, default=20)
     parser.add_argument("--binary", default="target/release/crosswalk")
+    parser.add_argument("--no-memberships", action="store_true",
+                        help="leave group memberships out (they are most of the objects)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="crosswalk-bench-")
     sandbox, info = start_sandbox(args.binary, args.size, args.scale, os.path.join(work, "sandbox"))
@@ -106,7 +109,7 @@ def main():
         data = os.path.join(work, "data")
         cfg = os.path.join(work, "bench.toml")
         with open(cfg, "w") as f:
-            f.write(config(info))
+            f.write(config(info, not args.no_memberships))
         subprocess.run([args.binary, "--data-dir", data, "config", "apply", cfg], env=env,
                        check=True, capture_output=True)
         print(f"| run | wall (s) | sync CPU (s) | floor (s) | ratio | objects written | requests (graph / assets / login) | requests per object written | peak RSS (MiB) |")

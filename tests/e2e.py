@@ -5,7 +5,13 @@ HTTP over loopback; the full sandbox replaces it later), and checks what an admi
 the connection is listed, its API token is in the OS keychain (Secret Service), and the token
 appears nowhere in the data folder (database, WAL, logs).
 
+Then the demo (`crosswalk demo`, what "Try with demo data" opens in a window of its own) runs
+its Entra Sync job against the sandbox through the window: Sync now (or the run the schedule
+already started), the progress bar, the finished run's counts per object kind, and the job's
+Entra Sync settings form with its connections.
+
 Usage: python tests/e2e.py APP DATA_DIR [SCREENSHOT]
+Env: E2E_SYNC_TIMEOUT (seconds to wait for the demo's Entra Sync run; default 3600).
 """
 import base64
 import http.server
@@ -18,11 +24,14 @@ import threading
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 APP, DATA_DIR = sys.argv[1], pathlib.Path(sys.argv[2])
+ENTRA_JOB = "demo-entra-to-assets"
+SYNC_TIMEOUT = float(os.environ.get("E2E_SYNC_TIMEOUT", "3600"))
 SHOT = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
 EMAIL = "admin@example.com"
 TOKEN = "e2e-token-" + os.urandom(8).hex()  # unique, so finding it anywhere means it leaked
@@ -65,16 +74,127 @@ def wait_for_demo_process():
     raise AssertionError("no demo process appeared")
 
 
+def session(*args):
+    """A WebDriver session on a new Crosswalk window started with `args`."""
+    opts = ArgOptions()
+    opts.set_capability("browserName", "wry")
+    opts.set_capability("tauri:options", {"application": APP, "args": list(args)})
+    return webdriver.Remote(command_executor="http://127.0.0.1:4444", options=opts)
+
+
+def count(text):
+    """A number as the console formats it ("27,773")."""
+    digits = "".join(c for c in text if c.isdigit())
+    return int(digits) if digits else 0
+
+
+def job_row(driver):
+    return driver.find_element(By.CSS_SELECTOR, f'[data-job="{ENTRA_JOB}"]')
+
+
+def row_attr(driver, name):
+    """An attribute of the Entra Sync job's row, re-finding it when the list re-renders."""
+    for _ in range(5):
+        try:
+            return job_row(driver).get_attribute(name)
+        except StaleElementReferenceException:
+            time.sleep(0.2)
+    return job_row(driver).get_attribute(name)
+
+
+def demo_entra_sync():
+    """The demo's Entra Sync job, synced and inspected through its own console window."""
+    t0 = time.monotonic()
+    # Small demo data (2.5k objects): the same paths as medium, in seconds rather than minutes.
+    driver = session("--data-dir", str(DATA_DIR), "demo", "--size", "small")
+    print(f"demo window up in {time.monotonic() - t0:.2f}s")
+    wait = WebDriverWait(driver, 60)
+    try:
+        wait.until(lambda d: d.find_element(By.ID, "nav-jobs")).click()
+        wait.until(lambda d: job_row(d))
+        assert "entra" in row_attr(driver, "data-kind"), row_attr(driver, "data-kind")
+
+        # The job is hourly and due at once, so the scheduler may have started it already; Sync
+        # now is refused while a run is going, so only click it when the job is idle.
+        t_sync = time.monotonic()
+        if row_attr(driver, "data-running") == "true":
+            print("the schedule had already started a run; following it")
+        else:
+            job_row(driver).find_element(By.CSS_SELECTOR, '[data-action="sync-now"]').click()
+        WebDriverWait(driver, 60).until(lambda d: row_attr(d, "data-running") == "true")
+        run_id = row_attr(driver, "data-run-id")
+        bar = wait.until(lambda d: job_row(d).find_element(By.CSS_SELECTOR, "progress"))
+        print(f"PASS progress bar of run #{run_id} appeared:", job_row(driver).find_element(
+            By.CSS_SELECTOR, ".progress").text.replace("\n", " "), f"(max={bar.get_attribute('max')})")
+
+        if SHOT:
+            driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-entra-jobs.png")
+        last_report = time.monotonic()
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while True:
+            try:
+                running = row_attr(driver, "data-running")
+                if running == "false" and row_attr(driver, "data-last-run-id") == run_id:
+                    break
+                if time.monotonic() - last_report > 120:
+                    progress = job_row(driver).find_elements(By.CSS_SELECTOR, ".progress")
+                    text = progress[0].text.replace("\n", " ") if progress else "?"
+                    print(f"  {time.monotonic() - t_sync:5.0f}s run #{run_id}: {text}", flush=True)
+                    last_report = time.monotonic()
+            except WebDriverException as error:  # the row re-rendered between two reads
+                print("  (retrying after", type(error).__name__, ")")
+            assert time.monotonic() < deadline, f"run #{run_id} still running after {SYNC_TIMEOUT:.0f}s"
+            time.sleep(2)
+        elapsed = time.monotonic() - t_sync
+        status = row_attr(driver, "data-last-status")
+        print(f"demo Entra Sync run #{run_id} finished in {elapsed:.0f}s with status {status}")
+        assert status == "succeeded", f"run #{run_id} ended {status}"
+        print(f"PASS Entra Sync run #{run_id} succeeded ({elapsed:.0f}s)")
+
+        # The run's page shows what was created, per object kind.
+        job_row(driver).find_element(By.CSS_SELECTOR, "a.run-link").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'[data-run-id="{run_id}"][data-status]'))
+        created = {}
+        for kind in ("user", "group", "membership", "device", "managed_device", "application"):
+            cells = driver.find_elements(By.CSS_SELECTOR, f'tr[data-kind="{kind}"] td[data-count="created"]')
+            created[kind] = count(cells[0].text) if cells else 0
+        total = count(driver.find_element(By.CSS_SELECTOR, '[data-total="created"] .tile-value').text)
+        print("run counts, created per kind:", created, "total", total)
+        assert created["user"] > 0 and created["group"] > 0, created
+        assert total >= sum(created.values()), (total, created)
+        print("PASS run page shows created users and groups")
+        if SHOT:
+            driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-entra-run.png")
+
+        # The job's editor shows the Entra Sync form, not raw JSON, with the demo's connections.
+        driver.find_element(By.ID, "nav-jobs").click()
+        wait.until(lambda d: job_row(d)).find_element(By.CSS_SELECTOR, '[data-action="edit"]').click()
+        entra = wait.until(lambda d: d.find_element(By.ID, "job-entra-connection"))
+        wait.until(lambda d: Select(d.find_element(By.ID, "job-entra-connection")).first_selected_option
+                   .get_attribute("value") == "demo-entra")
+        jira = Select(driver.find_element(By.ID, "job-jira-connection")).first_selected_option.get_attribute("value")
+        assert jira == "demo-jira", jira
+        assert driver.find_element(By.ID, "job-schema-key").get_attribute("value") == "ENTRA"
+        intune = driver.find_element(By.CSS_SELECTOR, '[data-kind="managed_devices"]').text
+        assert "DeviceManagementManagedDevices.Read.All" in intune, intune
+        assert not driver.find_elements(By.ID, "job-settings"), "the raw JSON is shown by default"
+        print("PASS Entra Sync form shows connections", Select(entra).first_selected_option.text, "and", jira)
+        if SHOT:
+            driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-entra-form.png")
+        driver.find_element(By.CSS_SELECTOR, "#job-form .dialog-footer .button:not(.button-primary)").click()
+        wait.until(lambda d: not d.find_elements(By.ID, "job-form"))
+    finally:
+        driver.quit()
+    print(f"demo e2e {time.monotonic() - t0:.2f}s")
+
+
 def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), JiraResponder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = f"http://127.0.0.1:{server.server_address[1]}"
 
-    opts = ArgOptions()
-    opts.set_capability("browserName", "wry")
-    opts.set_capability("tauri:options", {"application": APP})
     t0 = time.monotonic()
-    driver = webdriver.Remote(command_executor="http://127.0.0.1:4444", options=opts)
+    driver = session()
     print(f"window up in {time.monotonic() - t0:.2f}s")
     wait = WebDriverWait(driver, 20)
     try:
@@ -122,6 +242,8 @@ def main():
     for path in files:
         assert TOKEN.encode() not in path.read_bytes(), f"the token leaked into {path}"
     print(f"PASS token in none of {len(files)} files of the data folder:", ", ".join(p.name for p in files))
+
+    demo_entra_sync()
     print(f"e2e total {time.monotonic() - t0:.2f}s")
 
 

@@ -1,7 +1,12 @@
-/** The job editor's draft and its checks (JSON syntax of the settings, the interval). */
+/**
+ * The job editor's draft and its checks (JSON syntax of the settings, the interval, and for
+ * Entra Sync jobs the settings themselves, as the backend would check them).
+ */
+import type { EntraCatalogue } from './bindings/EntraCatalogue';
 import type { FieldError } from './bindings/FieldError';
 import type { JobForm } from './bindings/JobForm';
 import type { JobView } from './bindings/JobView';
+import { ENTRA_SYNC_KIND, readEntraSettings, validateEntraSettings } from './entraSettings';
 import { scheduleChoice, scheduleMinutes, toSchedule, type ScheduleChoice } from './schedule';
 
 export interface JobDraft {
@@ -66,7 +71,11 @@ export function toJobForm(draft: JobDraft): JobForm {
   };
 }
 
-export function validateJob(draft: JobDraft): FieldError[] {
+/**
+ * Problems to fix before saving; `entraCatalogue` (when loaded) lets an Entra Sync job's
+ * settings be checked field by field (`settings.<path>` errors).
+ */
+export function validateJob(draft: JobDraft, entraCatalogue: EntraCatalogue | null = null): FieldError[] {
   const errors: FieldError[] = [];
   if (draft.name.trim() === '') errors.push({ field: 'name', message: 'Give the job a name.' });
   if (draft.kind === '') errors.push({ field: 'kind', message: 'Choose what the job does.' });
@@ -77,6 +86,12 @@ export function validateJob(draft: JobDraft): FieldError[] {
     errors.push({ field: 'schedule', message: 'Enter a whole number of minutes, 1 or more.' });
   }
   const json = jsonProblem(draft.settingsJson);
-  if (json !== null) errors.push({ field: 'settingsJson', message: json });
+  if (json !== null) {
+    errors.push({ field: 'settingsJson', message: json });
+  } else if (draft.kind === ENTRA_SYNC_KIND && entraCatalogue !== null) {
+    const reading = readEntraSettings(draft.settingsJson, entraCatalogue.defaults);
+    if (reading.settings === null) errors.push({ field: 'settingsJson', message: reading.problem });
+    else errors.push(...validateEntraSettings(reading.settings, entraCatalogue));
+  }
   return errors;
 }

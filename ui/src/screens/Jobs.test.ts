@@ -4,9 +4,11 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { JobForm } from '../lib/bindings/JobForm';
 import { startLive } from '../lib/live.svelte';
-import { fakeBackend } from '../test/backend';
+import { fakeBackend, reject } from '../test/backend';
+import { nav } from '../lib/nav.svelte';
+import { notices } from '../lib/notices.svelte';
 import { byId } from '../test/dom';
-import { jobView, runSummary } from '../test/fixtures';
+import { counts, entraJobView, jobView, runEvent, runSummary } from '../test/fixtures';
 import Jobs from './Jobs.svelte';
 
 const KINDS = [
@@ -144,5 +146,98 @@ describe('Jobs screen', () => {
     await user.click(screen.getByRole('button', { name: 'Delete entra-users' }));
     await user.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Delete job' }));
     await waitFor(() => expect(backend.callsOf('delete_job')).toEqual([{ name: 'entra-users' }]));
+  });
+
+  it('previews an Entra Sync job and opens the dry run', async () => {
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [entraJobView(), jobView({ name: 'health' })],
+      preview_job: () => 77,
+    });
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('demo-entra-to-assets');
+    // Only Entra Sync jobs have a plan to preview.
+    expect(within(row('health')).queryByRole('button', { name: /Preview/ })).toBeNull();
+    await user.click(within(row('demo-entra-to-assets')).getByRole('button', { name: 'Preview demo-entra-to-assets' }));
+    expect(backend.callsOf('preview_job')).toEqual([{ name: 'demo-entra-to-assets' }]);
+    await waitFor(() => expect(nav.route).toMatchObject({ screen: 'runs', runId: 77 }));
+  });
+
+  it('shows why a preview could not start', async () => {
+    fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [entraJobView()],
+      preview_job: reject({ code: 'conflict', message: 'Job demo-entra-to-assets is already running.', fix: null, fields: [] }),
+    });
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('demo-entra-to-assets');
+    await user.click(screen.getByRole('button', { name: 'Preview demo-entra-to-assets' }));
+    await waitFor(() =>
+      expect(notices.items.map((item) => item.message)).toContain(
+        'Could not preview “demo-entra-to-assets”: Job demo-entra-to-assets is already running.',
+      ),
+    );
+    expect(nav.route.screen).not.toBe('runs');
+  });
+
+  it('offers Confirm retirements when the last run held some back, then Sync now', async () => {
+    const heldRun = runSummary({ id: 12, jobName: 'demo-entra-to-assets', totals: counts({ unchanged: 2500, skipped: 1 }) });
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [entraJobView({ lastRun: heldRun }, { retire: { mode: 'delete', delete_after_days: 14 } })],
+      list_run_events: () => ({
+        events: [
+          runEvent({
+            objectKind: 'user',
+            objectId: '',
+            objectLabel: 'users',
+            action: 'skipped',
+            level: 'warn',
+            message:
+              'Held back: 300 of 2500 users (12%) are gone from Entra, more than the 10% this job may retire in one run. Nothing was retired.',
+            fix: 'If the removals are intended, confirm them: click "Confirm retirements" on the job.',
+          }),
+        ],
+        total: 1,
+      }),
+      confirm_retirements: () => null,
+      run_job_now: () => 13,
+    });
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('demo-entra-to-assets');
+    const button = await within(row('demo-entra-to-assets')).findByRole('button', {
+      name: 'Confirm retirements of demo-entra-to-assets',
+    });
+    expect(backend.callsOf('list_run_events')).toEqual([
+      { runId: 12, query: { level: null, action: 'skipped', objectKind: null, text: 'Held back:', offset: 0, limit: 20 } },
+    ]);
+    expect(row('demo-entra-to-assets')).toHaveAttribute('data-held-back', 'true');
+    expect(row('demo-entra-to-assets')).toHaveTextContent('Retirements held back');
+
+    await user.click(button);
+    const dialog = screen.getByRole('alertdialog');
+    expect(dialog).toHaveTextContent('300 of 2500 users (12%) are gone from Entra');
+    expect(dialog).toHaveTextContent('deleted 14 days later');
+    await user.click(within(dialog).getByRole('button', { name: 'Confirm retirements' }));
+    await waitFor(() => expect(backend.callsOf('confirm_retirements')).toEqual([{ name: 'demo-entra-to-assets' }]));
+
+    const offer = await screen.findByRole('dialog', { name: 'Retirements confirmed' });
+    expect(row('demo-entra-to-assets')).not.toHaveAttribute('data-held-back');
+    await user.click(within(offer).getByRole('button', { name: /Sync now/ }));
+    await waitFor(() => expect(backend.callsOf('run_job_now')).toEqual([{ name: 'demo-entra-to-assets' }]));
+  });
+
+  it('does not look for held-back retirements in runs that skipped nothing', async () => {
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [entraJobView({ lastRun: runSummary({ id: 3, totals: counts({ created: 5 }) }) })],
+    });
+    render(Jobs);
+    await screen.findByText('demo-entra-to-assets');
+    expect(backend.callsOf('list_run_events')).toEqual([]);
+    expect(screen.queryByRole('button', { name: /Confirm retirements/ })).toBeNull();
   });
 });

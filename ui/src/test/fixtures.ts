@@ -1,7 +1,10 @@
 /** Builders for the generated IPC types, with sensible defaults and per-test overrides. */
+import type { AssetsSchemaView } from '../lib/bindings/AssetsSchemaView';
 import type { CheckReport } from '../lib/bindings/CheckReport';
 import type { ConnectionForm } from '../lib/bindings/ConnectionForm';
 import type { ConnectionView } from '../lib/bindings/ConnectionView';
+import type { EntraCatalogue } from '../lib/bindings/EntraCatalogue';
+import type { EntraPropertyView } from '../lib/bindings/EntraPropertyView';
 import type { JobView } from '../lib/bindings/JobView';
 import type { RunCounts } from '../lib/bindings/RunCounts';
 import type { RunEventView } from '../lib/bindings/RunEventView';
@@ -129,4 +132,108 @@ export function secretExpiry(overrides: Partial<SecretExpiryView> = {}): SecretE
     fix: `Create a new client secret in the Microsoft Entra admin center › App registrations › Crosswalk Sync › Certificates & secrets, then save its Value (not its Secret ID) with \`crosswalk secret set ${connection}\` or by editing connection ${connection} in the console.`,
     ...overrides,
   };
+}
+
+/** The Entra Sync catalogue as the backend sends it (properties trimmed to a few per kind). */
+export function entraCatalogueFixture(): EntraCatalogue {
+  const property = (graph: string, attribute: string, dataType = 'text'): EntraPropertyView => ({
+    graph,
+    attribute,
+    dataType,
+  });
+  return {
+    kinds: [
+      {
+        setting: 'users',
+        word: 'user',
+        typeName: 'Entra User',
+        label: 'Users',
+        permission: 'User.Read.All',
+        note: null,
+        properties: [
+          property('userPrincipalName', 'User principal name'),
+          property('mail', 'Email'),
+          property('department', 'Department'),
+          property('jobTitle', 'Job title'),
+          property('manager', 'Manager', 'reference to Entra User'),
+        ],
+      },
+      {
+        setting: 'groups',
+        word: 'group',
+        typeName: 'Entra Group',
+        label: 'Groups',
+        permission: 'Group.Read.All',
+        note: null,
+        properties: [property('description', 'Description'), property('mail', 'Email')],
+      },
+      {
+        setting: 'memberships',
+        word: 'membership',
+        typeName: 'Entra Group Membership',
+        label: 'Group memberships',
+        permission: 'Group.Read.All',
+        note: 'One "Entra Group Membership" object per group and member, referencing both.',
+        properties: [],
+      },
+      {
+        setting: 'applications',
+        word: 'application',
+        typeName: 'Entra App Registration',
+        label: 'App registrations',
+        permission: 'Application.Read.All',
+        note: 'Owners: the first 10 are referenced; "Owner count" holds the total.',
+        properties: [property('appId', 'Application (client) ID'), property('ownerCount', 'Owner count', 'integer')],
+      },
+      {
+        setting: 'devices',
+        word: 'device',
+        typeName: 'Entra Device',
+        label: 'Devices',
+        permission: 'Device.Read.All',
+        note: null,
+        properties: [property('operatingSystem', 'Operating system')],
+      },
+      {
+        setting: 'managed_devices',
+        word: 'managed_device',
+        typeName: 'Intune Device',
+        label: 'Intune devices',
+        permission: 'DeviceManagementManagedDevices.Read.All',
+        note: 'Intune devices need DeviceManagementManagedDevices.Read.All (not Device.Read.All, as some guides say).',
+        properties: [property('serialNumber', 'Serial number'), property('userId', 'Primary user', 'reference to Entra User')],
+      },
+    ],
+    defaults: {
+      entra_connection: '',
+      jira_connection: '',
+      schema_name: 'Entra ID',
+      schema_key: 'ENTRA',
+      kinds: { users: true, groups: true, memberships: true, applications: true, devices: true, managed_devices: true },
+      filters: { skip_disabled_users: false },
+      retire: { mode: 'mark', delete_after_days: 30, max_share_percent: 10, guard_floor: 20 },
+    },
+    fixedAttributes: ['Name', 'Entra Object ID', 'Entra Status', 'Removed on'],
+  };
+}
+
+export function assetsSchema(overrides: Partial<AssetsSchemaView> = {}): AssetsSchemaView {
+  return { id: '1', name: 'IT Assets', key: 'ITA', objectCount: 120, ours: false, conflicts: [], ...overrides };
+}
+
+/** An Entra Sync job, by default the demo's. */
+export function entraJobView(overrides: Partial<JobView> = {}, settings: Record<string, unknown> = {}): JobView {
+  const name = overrides.name ?? 'demo-entra-to-assets';
+  const settingsJson = JSON.stringify(
+    { entra_connection: 'demo-entra', jira_connection: 'demo-jira', ...settings },
+    null,
+    2,
+  );
+  return jobView({
+    name,
+    kind: 'entra-sync',
+    kindLabel: 'Entra ID → Assets sync',
+    form: { originalName: name, name, kind: 'entra-sync', schedule: 'hourly', enabled: true, settingsJson },
+    ...overrides,
+  });
 }
