@@ -229,7 +229,8 @@ impl RunContext {
     pub fn event(&self, event: RunEvent) {
         let flush = {
             let mut shared = self.lock();
-            if !event.object_kind.is_empty() {
+            // Notes about an object (action Info) are not outcomes: they count nowhere.
+            if !event.object_kind.is_empty() && event.action != EventAction::Info {
                 let counts = shared.counts.entry(event.object_kind.clone()).or_default();
                 match event.action {
                     EventAction::Created => counts.created += 1,

@@ -500,11 +500,17 @@ impl Sync {
             kind.plural()
         };
         let message = match expected {
-            Some(total) => format!("Step {step} of {}: {what} ({read} of {total})", steps.len()),
+            Some(total) => format!(
+                "Step {step} of {}: {what} ({} of {total})",
+                steps.len(),
+                read.min(total)
+            ),
             None => format!("Step {step} of {}: {what} ({read} read)", steps.len()),
         };
+        // Large groups repeat on several pages (one slice of members each): never past 100%.
+        let done = expected.map_or(read, |total| read.min(total));
         self.ctx
-            .progress(read, expected.unwrap_or(0).max(read), &message);
+            .progress(done, expected.unwrap_or(0).max(done), &message);
     }
 
     /// One delta round of `kind`: from the stored link, or a full round when there is none
