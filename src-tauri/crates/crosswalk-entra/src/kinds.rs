@@ -42,6 +42,15 @@ impl ObjectKind {
         ObjectKind::ALL.into_iter().find(|k| k.word() == word)
     }
 
+    /// Whether other objects reference this kind (users, groups, Entra devices): only these are
+    /// kept in memory during a run, so a million memberships cost no memory.
+    pub fn is_reference_target(self) -> bool {
+        matches!(
+            self,
+            ObjectKind::User | ObjectKind::Group | ObjectKind::Device
+        )
+    }
+
     /// The Assets object type name.
     pub fn type_name(self) -> &'static str {
         match self {

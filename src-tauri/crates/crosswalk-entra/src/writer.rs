@@ -237,13 +237,15 @@ impl Writer<'_> {
                     && e.removed_at.is_none()
                     && e.missing_since.is_none()
             });
-            targets.insert(
-                (item.kind, item.id.clone()),
-                Target {
-                    assets_id: written.clone(),
-                    label: item.doc.label.clone(),
-                },
-            );
+            if item.kind.is_reference_target() {
+                targets.insert(
+                    (item.kind, item.id.clone()),
+                    Target {
+                        assets_id: written.clone(),
+                        label: item.doc.label.clone(),
+                    },
+                );
+            }
             if same && written.is_some() {
                 stats.unchanged += 1;
                 self.ctx.count_unchanged(item.kind.word(), 1);
@@ -560,7 +562,7 @@ impl Writer<'_> {
                         missing_since: None,
                         removed_at: retired.then_some(self.now),
                     };
-                    if !retired {
+                    if !retired && item.kind.is_reference_target() {
                         targets.insert(
                             (item.kind, item.id.clone()),
                             Target {
