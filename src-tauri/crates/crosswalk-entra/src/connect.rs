@@ -1,7 +1,7 @@
 //! Builds the run's Graph and Assets clients from the job's connections, with the run's request
 //! counter and the process-wide token cache.
 
-use crate::error::{Error, Result};
+use crate::error::{facing, Error, Result};
 use crate::settings::EntraSyncSettings;
 use crosswalk_assets::AssetsClient;
 use crosswalk_core::{ConnectionConfig, ConnectionSettings};
@@ -27,11 +27,6 @@ fn connection(ctx: &RunContext, name: &str) -> Result<ConnectionConfig> {
         .find_connection(name)?
         .map(|stored| stored.config)
         .ok_or_else(|| Error::NoConnection(name.to_owned()))
-}
-
-/// Our error as the admin-facing one the engine records.
-fn facing(error: impl Into<Error>) -> anyhow::Error {
-    anyhow::Error::new(error.into().user_facing())
 }
 
 fn wrong(name: &str, found: &ConnectionConfig, expected: &'static str) -> Error {

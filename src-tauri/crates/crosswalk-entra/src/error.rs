@@ -61,3 +61,8 @@ impl Error {
         }
     }
 }
+
+/// Our error as the admin-facing one the engine records for the run.
+pub(crate) fn facing(error: impl Into<Error>) -> anyhow::Error {
+    anyhow::Error::new(error.into().user_facing())
+}

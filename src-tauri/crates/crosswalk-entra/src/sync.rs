@@ -3,12 +3,13 @@
 //! then retire what left Entra behind the mass-retirement guard.
 
 use crate::doc::Doc;
+use crate::error::facing;
 use crate::kinds::ObjectKind;
 use crate::mapping::{self, AttrDef, Mapping, OBJECT_ID};
 use crate::schema::{self, SchemaMap};
 use crate::settings::{EntraSyncSettings, RetireMode};
 use crate::writer::{Target, Targets, Upsert, Writer};
-use crosswalk_assets::{aql_quote, AssetsClient};
+use crosswalk_assets::AssetsClient;
 use crosswalk_core::JobId;
 use crosswalk_engine::context::EventAction;
 use crosswalk_engine::{RunContext, RunEvent};
@@ -195,7 +196,7 @@ impl Sync {
                     ctx.dry_run,
                 )
                 .await
-                .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+                .map_err(facing)?;
                 if let (false, Some(map)) = (ctx.dry_run, &provisioned.map) {
                     let cache = SchemaCache {
                         fingerprint,
@@ -380,7 +381,7 @@ impl Sync {
                 .assets
                 .find_by_attribute(type_id, OBJECT_ID, &entry.remote_id)
                 .await
-                .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+                .map_err(facing)?;
             match hit {
                 Some(object) => {
                     found += 1;
@@ -429,7 +430,7 @@ impl Sync {
                     .assets
                     .search(&aql, start, 1000, true)
                     .await
-                    .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+                    .map_err(facing)?;
                 let next = page.next_start();
                 let changes: Vec<MapChange> = page
                     .values
@@ -1250,13 +1251,4 @@ impl Sync {
         }
         Ok(())
     }
-}
-
-/// AQL finding one object by Entra object ID within a type (used by tests and re-identify).
-pub fn object_id_query(type_id: &str, entra_id: &str) -> String {
-    format!(
-        "objectTypeId = {type_id} AND {} = {}",
-        aql_quote(OBJECT_ID),
-        aql_quote(entra_id)
-    )
 }

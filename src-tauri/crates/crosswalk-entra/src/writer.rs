@@ -4,7 +4,7 @@
 
 use crate::doc::{Doc, Status, Value, NAME};
 use crate::kinds::ObjectKind;
-use crate::mapping::{AttrDef, AttrType, OBJECT_ID, REMOVED_ON, STATUS};
+use crate::mapping::{AttrDef, OBJECT_ID, REMOVED_ON, STATUS};
 use crate::schema::SchemaMap;
 use crosswalk_assets::{AssetsClient, AttributeValue, Object, ObjectInput};
 use crosswalk_core::{Code, JobId};
@@ -262,7 +262,7 @@ impl Writer<'_> {
             };
             planned.push((item, plan));
         }
-        let mut changes: Vec<MapChange> = seen
+        let changes: Vec<MapChange> = seen
             .into_iter()
             .map(|(kind, remote_ids)| MapChange::Seen {
                 kind: kind.word().to_owned(),
@@ -271,11 +271,7 @@ impl Writer<'_> {
             })
             .collect();
         stats.written = planned.len() as u64;
-        self.execute(planned, full_round, targets, &mut changes)
-            .await?;
-        if !self.dry_run() && !changes.is_empty() {
-            self.ctx.services.store.map_apply(self.job, &changes)?;
-        }
+        self.execute(planned, full_round, targets, changes).await?;
         Ok(stats)
     }
 
@@ -319,12 +315,7 @@ impl Writer<'_> {
             };
             planned.push((item, plan));
         }
-        let mut changes = Vec::new();
-        self.execute(planned, false, targets, &mut changes).await?;
-        if !self.dry_run() && !changes.is_empty() {
-            self.ctx.services.store.map_apply(self.job, &changes)?;
-        }
-        Ok(())
+        self.execute(planned, false, targets, Vec::new()).await
     }
 
     /// Deletes the Assets objects of entries retired long enough ago (hard-delete policy).
@@ -352,12 +343,7 @@ impl Writer<'_> {
                 ))
             })
             .collect();
-        let mut changes = Vec::new();
-        self.execute(planned, false, targets, &mut changes).await?;
-        if !self.dry_run() && !changes.is_empty() {
-            self.ctx.services.store.map_apply(self.job, &changes)?;
-        }
-        Ok(())
+        self.execute(planned, false, targets, Vec::new()).await
     }
 
     fn event_for(&self, item: &Upsert, plan: &Planned) -> RunEvent {
@@ -436,19 +422,24 @@ impl Writer<'_> {
         }
     }
 
+    /// Writes `planned` and records the outcome, together with `changes` (seen marks), in the
+    /// store; a dry run only logs the plan.
     async fn execute(
         &self,
         planned: Vec<(Upsert, Planned)>,
         full_round: bool,
         targets: &mut Targets,
-        changes: &mut Vec<MapChange>,
+        mut changes: Vec<MapChange>,
     ) -> anyhow::Result<()> {
-        if planned.is_empty() {
-            return Ok(());
-        }
         if self.dry_run() {
             for (item, plan) in &planned {
                 self.ctx.event(self.event_for(item, plan));
+            }
+            return Ok(());
+        }
+        if planned.is_empty() {
+            if !changes.is_empty() {
+                self.ctx.services.store.map_apply(self.job, &changes)?;
             }
             return Ok(());
         }
@@ -597,17 +588,13 @@ impl Writer<'_> {
                 }
             }
         }
-        if let Some(facing) = fatal {
-            // Record what did succeed before stopping.
-            self.ctx.services.store.map_apply(self.job, changes)?;
-            changes.clear();
-            return Err(anyhow::Error::new(facing));
+        // Recorded before a fatal error is returned too: what did succeed is kept.
+        if !changes.is_empty() {
+            self.ctx.services.store.map_apply(self.job, &changes)?;
         }
-        Ok(())
+        match fatal {
+            Some(facing) => Err(anyhow::Error::new(facing)),
+            None => Ok(()),
+        }
     }
-}
-
-/// Whether an attribute type is a reference (used to decide what the fix-up pass rewrites).
-pub fn is_reference(def: &AttrDef) -> bool {
-    matches!(def.ty, AttrType::Ref(..))
 }
