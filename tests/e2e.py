@@ -102,6 +102,18 @@ def row_attr(driver, name):
     return job_row(driver).get_attribute(name)
 
 
+def progress_snapshot(driver):
+    """The Entra Sync job's progress bar as {text, max, value}, or None while there is none."""
+    return driver.execute_script(
+        """const row = document.querySelector(arguments[0]);
+           const bar = row && row.querySelector('progress');
+           if (!bar) return null;
+           const box = row.querySelector('.progress');
+           return {text: (box ? box.innerText : '').replace(/\\n/g, ' '),
+                   max: bar.getAttribute('max'), value: bar.getAttribute('value')};""",
+        f'[data-job="{ENTRA_JOB}"]')
+
+
 def demo_entra_sync():
     """The demo's Entra Sync job, synced and inspected through its own console window."""
     t0 = time.monotonic()
@@ -123,9 +135,10 @@ def demo_entra_sync():
             job_row(driver).find_element(By.CSS_SELECTOR, '[data-action="sync-now"]').click()
         WebDriverWait(driver, 60).until(lambda d: row_attr(d, "data-running") == "true")
         run_id = row_attr(driver, "data-run-id")
-        bar = wait.until(lambda d: job_row(d).find_element(By.CSS_SELECTOR, "progress"))
-        print(f"PASS progress bar of run #{run_id} appeared:", job_row(driver).find_element(
-            By.CSS_SELECTOR, ".progress").text.replace("\n", " "), f"(max={bar.get_attribute('max')})")
+        # Read the bar in one script call: the row re-renders on every progress tick, so element
+        # handles taken a moment earlier can already be stale.
+        bar = wait.until(lambda d: progress_snapshot(d))
+        print(f"PASS progress bar of run #{run_id} appeared: {bar['text']} (max={bar['max']})")
 
         if SHOT:
             driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-entra-jobs.png")
