@@ -1,0 +1,1 @@
+//! Field value conversion between Dataverse columns and Jira fields.

@@ -1,0 +1,1 @@
+//! Status matching between Jira workflows and Dataverse state/status pairs.
