@@ -25,6 +25,7 @@ pub use data_dir::{default_data_dir, resolve_data_dir, DATA_DIR_ENV, DB_FILE, LO
 pub use error::{Error, Result};
 pub use table::connections::StoredConnection;
 pub use table::jobs::StoredJob;
+pub use table::link_items::{ItemKind, ItemStatus, LinkIntent, LinkItem, NewLinkItem, Side};
 pub use table::links::{LinkId, LinkRow, Managed, NewLink};
 pub use table::object_map::{MapChange, MapCounts, MapEntry, MapFilter, MapTarget};
 pub use table::run_events::{EventAction, EventFilter, EventRow, NewEvent};

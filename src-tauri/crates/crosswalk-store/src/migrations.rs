@@ -141,6 +141,37 @@ CREATE INDEX object_map_unresolved ON object_map (job_id) WHERE unresolved = 1;
 CREATE INDEX object_map_open ON object_map (job_id) WHERE target_id IS NULL;
 CREATE INDEX object_map_missing ON object_map (job_id) WHERE missing_since IS NOT NULL;
 "#,
+    // 4: the Dynamics connector's copies of comments and attachments, and journaled issue creates.
+    r#"
+CREATE TABLE link_items (
+    id           INTEGER PRIMARY KEY,
+    link_id      INTEGER NOT NULL REFERENCES links (id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL CHECK (kind IN ('comment', 'attachment')),
+    -- The side the item was written on; the connector wrote its copy on the other side.
+    origin       TEXT NOT NULL CHECK (origin IN ('jira', 'dataverse')),
+    -- NULL while a copy to Jira is journaled but not confirmed (the next run settles it).
+    jira_id      TEXT,
+    -- Copies to Dataverse get a GUID chosen before the write, so this is never NULL for them.
+    dataverse_id TEXT,
+    -- Hash of the text as last synchronized (an edit on the origin side changes it).
+    hash         TEXT NOT NULL DEFAULT '',
+    status       TEXT NOT NULL CHECK (status IN ('pending', 'synced', 'skipped', 'deleted')),
+    -- Why an item was skipped (shown once as an event, not again every poll).
+    reason       TEXT,
+    created_at   TEXT NOT NULL,
+    UNIQUE (link_id, kind, jira_id),
+    UNIQUE (link_id, kind, dataverse_id)
+) STRICT;
+CREATE INDEX link_items_pending ON link_items (link_id) WHERE status = 'pending';
+
+CREATE TABLE link_intents (
+    job_id          INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    dataverse_table TEXT NOT NULL,
+    dataverse_id    TEXT NOT NULL,
+    started_at      TEXT NOT NULL,
+    PRIMARY KEY (job_id, dataverse_table, dataverse_id)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

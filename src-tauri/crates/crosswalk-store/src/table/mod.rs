@@ -3,6 +3,7 @@
 pub(crate) mod connections;
 pub(crate) mod cursors;
 pub(crate) mod jobs;
+pub(crate) mod link_items;
 pub(crate) mod links;
 pub(crate) mod object_map;
 pub(crate) mod run_events;

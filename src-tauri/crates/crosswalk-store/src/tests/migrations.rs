@@ -6,10 +6,12 @@ use crate::{Error, RunFilter, Store, DB_FILE};
 use crosswalk_core::RunStatus;
 use rusqlite::Connection;
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 10] = [
     "connections",
     "cursors",
     "jobs",
+    "link_intents",
+    "link_items",
     "links",
     "object_map",
     "run_events",
@@ -173,6 +175,7 @@ const SHIPPED: &[u64] = &[
     0x3b48_a61d_30fd_bcc9,
     0x0c39_7531_cbd5_8c84,
     0xda09_ad2c_3bc8_ca21,
+    0xe229_4279_a393_926d,
 ];
 
 #[test]

@@ -175,3 +175,66 @@ fn links_are_unique_per_issue_and_per_record_within_a_job() {
     );
     assert_eq!(store.list_links(b).unwrap().len(), 1);
 }
+
+#[test]
+fn link_items_remember_copies_per_side_and_go_with_their_link() {
+    use crate::{ItemKind, ItemStatus, NewLinkItem, Side};
+    let (store, _) = memory_store();
+    let (a, _) = store.upsert_job(&job("a")).unwrap();
+    let link_id = store.insert_link(&link(a, "10001", "rec-1")).unwrap();
+    let pending = NewLinkItem {
+        link_id,
+        kind: ItemKind::Comment,
+        origin: Side::Dataverse,
+        jira_id: None,
+        dataverse_id: Some("note-1".into()),
+        hash: String::new(),
+        status: ItemStatus::Pending,
+        reason: None,
+    };
+    let id = store.insert_link_item(&pending).unwrap();
+    // Two copies of one note would be a duplicate: the table refuses the second.
+    assert!(store.insert_link_item(&pending).is_err());
+    store
+        .update_link_item(id, Some("20001"), None, "h1", ItemStatus::Synced)
+        .unwrap();
+    let items = store.list_link_items(link_id, ItemKind::Comment).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (
+            items[0].jira_id.as_deref(),
+            items[0].dataverse_id.as_deref(),
+            items[0].status,
+            items[0].origin
+        ),
+        (
+            Some("20001"),
+            Some("note-1"),
+            ItemStatus::Synced,
+            Side::Dataverse
+        )
+    );
+    assert!(store
+        .list_link_items(link_id, ItemKind::Attachment)
+        .unwrap()
+        .is_empty());
+    store.delete_link(link_id).unwrap();
+    assert!(store
+        .list_link_items(link_id, ItemKind::Comment)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn link_intents_are_journaled_once_and_settled() {
+    let (store, _) = memory_store();
+    let (a, _) = store.upsert_job(&job("a")).unwrap();
+    assert!(store.insert_link_intent(a, "incident", "rec-1").unwrap());
+    assert!(!store.insert_link_intent(a, "incident", "rec-1").unwrap());
+    assert!(store.has_link_intent(a, "incident", "rec-1").unwrap());
+    let intents = store.list_link_intents(a).unwrap();
+    assert_eq!(intents.len(), 1);
+    assert_eq!(intents[0].started_at, T0);
+    store.delete_link_intent(a, "incident", "rec-1").unwrap();
+    assert!(!store.has_link_intent(a, "incident", "rec-1").unwrap());
+}
