@@ -3,8 +3,10 @@
 //!
 //! What it is for: table metadata for field mappings (`entity`, `attributes` with choice
 //! options), records (`get`, `list`, `create`, `update` with ETags, `delete`), change tracking
-//! (`track_changes`), notes with attachments (single request or block upload, block download),
-//! and case state (`close_incident`, `cancel_incident`). It speaks Dataverse's vocabulary only
+//! (`track_changes`), records by id in batches (`list_by_ids`), notes with attachments (single
+//! request or block upload, block download; created under a caller-chosen id so retries never
+//! duplicate them; notes changed since a time across a table), and case state
+//! (`state_options`, `close_incident`, `cancel_incident`). It speaks Dataverse's vocabulary only
 //! (entity set, record, attribute, option set, etag, delta link, annotation): no jobs, no store,
 //! no Jira. Paging is explicit: `list`/`track_changes` return one page and the caller follows
 //! the link.
@@ -26,9 +28,10 @@ mod records;
 pub use error::{Error, Result};
 pub use models::{
     Attachment, Attribute, AttributeKind, Change, ChangePage, DeltaLink, EntityInfo, Etag,
-    NextLink, Note, OptionValue, Page, Query, Record, TrackFrom, WhoAmI,
+    NextLink, Note, NoteWrite, OptionValue, Page, Query, Record, TrackFrom, WhoAmI,
 };
 pub use notes::BLOCK_SIZE;
+pub use records::{IDS_PER_REQUEST, MAX_URL_CHARS};
 
 use crosswalk_core::Secret;
 use crosswalk_http::header::{HeaderName, HeaderValue, ACCEPT};
@@ -183,6 +186,20 @@ pub(crate) fn enc(value: &str) -> String {
 /// A single-quoted OData string literal (quotes doubled).
 pub(crate) fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
+}
+
+/// An unquoted OData date-time literal in UTC, whole seconds (`2024-05-01T00:00:00Z`, §F.4).
+pub(crate) fn odata_datetime(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
 }
 
 /// Checks that a record id is a GUID, so it can go into a URL key as is.

@@ -153,6 +153,31 @@ impl DataverseClient {
             .collect())
     }
 
+    /// The table's `statecode` options (each with `default_status`) and `statuscode` options
+    /// (each with the `state` it belongs to), read from the `StateAttributeMetadata` and
+    /// `StatusAttributeMetadata` casts (§F.3) in two requests. Empty lists for a table without
+    /// state columns.
+    ///
+    /// # Errors
+    /// `Http(NotFound)` when the table does not exist.
+    pub async fn state_options(
+        &self,
+        logical_name: &str,
+    ) -> Result<(Vec<OptionValue>, Vec<OptionValue>)> {
+        check_name("table name", logical_name)?;
+        let query = "$select=LogicalName&$expand=OptionSet($select=Options)";
+        let states = self
+            .cast(logical_name, "StateAttributeMetadata", query)
+            .await?;
+        let statuses = self
+            .cast(logical_name, "StatusAttributeMetadata", query)
+            .await?;
+        let pick = |map: &HashMap<String, Value>, name: &str| {
+            map.get(name).map(option_set).unwrap_or_default()
+        };
+        Ok((pick(&states, "statecode"), pick(&statuses, "statuscode")))
+    }
+
     /// A table's columns with their types, choice options, date behaviours and lookup targets.
     ///
     /// # Errors

@@ -224,3 +224,27 @@ impl std::fmt::Debug for Attachment {
             .finish()
     }
 }
+
+/// What [`crate::DataverseClient::create_note_with_id`] found: the note is there either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoteWrite {
+    /// The note was created now, with the requested id.
+    Created { id: String },
+    /// A note with the requested id already existed (an earlier attempt got through), so
+    /// nothing was written: a retry after a crash never duplicates a note.
+    AlreadyExisted { id: String },
+}
+
+impl NoteWrite {
+    /// The note's id (the one requested).
+    pub fn id(&self) -> &str {
+        match self {
+            NoteWrite::Created { id } | NoteWrite::AlreadyExisted { id } => id,
+        }
+    }
+
+    /// Whether this call created the note.
+    pub fn created(&self) -> bool {
+        matches!(self, NoteWrite::Created { .. })
+    }
+}

@@ -3,11 +3,15 @@
 //! (which counts base64 characters, not file bytes).
 
 use crate::error::ATTACHMENT_TOO_BIG_CODE;
-use crate::models::{Attachment, Etag, Note};
-use crate::{check_id, enc, DataverseClient, Error, Result, API};
+use crate::models::{Attachment, Etag, Note, NoteWrite};
+use crate::{
+    check_id, check_name, enc, literal, odata_datetime, DataverseClient, Error, Result, API,
+};
 use base64::Engine as _;
-use crosswalk_http::{Method, RequestSpec};
+use crosswalk_http::header::{HeaderValue, IF_NONE_MATCH};
+use crosswalk_http::{Method, RequestSpec, StatusCode};
 use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
 
 /// Largest block sent or read in one request (the docs advise ≤ 4 MB); files up to this size
 /// go in a single request.
@@ -22,7 +26,7 @@ fn base64_len(n: usize) -> u64 {
     (n as u64).div_ceil(3) * 4
 }
 
-/// A random version-4 GUID, for the `annotationid` the block upload needs.
+/// A random version-4 GUID, for a note created without a caller-chosen id.
 fn new_guid() -> String {
     let bytes: [u8; 16] = rand::random();
     let mut b = bytes;
@@ -117,6 +121,53 @@ impl DataverseClient {
         }
     }
 
+    /// Every note on records of the table `table_logical_name` (e.g. `incident`) modified after
+    /// `since` (all of them when `None`), oldest change first, with the id of the record each
+    /// note regards: `$filter=objecttypecode eq '<table>' and modifiedon gt <time>` on
+    /// `annotations`, every page read.
+    ///
+    /// `modifiedon` has whole seconds and `since` is cut to whole seconds, so read with an
+    /// overlap and skip notes already seen. Deleted notes do not show up here.
+    ///
+    /// # Errors
+    /// `MissingPrivilege` without Read on `annotation`.
+    pub async fn notes_changed_since(
+        &self,
+        table_logical_name: &str,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<(String, Note)>> {
+        const ROUTE: &str = "/api/data/v9.2/annotations";
+        check_name("table name", table_logical_name)?;
+        // On annotations `objecttypecode` is the regarded table's logical name (Edm.String).
+        let mut filter = format!("objecttypecode eq {}", literal(table_logical_name));
+        if let Some(since) = since {
+            filter.push_str(&format!(" and modifiedon gt {}", odata_datetime(since)));
+        }
+        let mut target = format!(
+            "{API}/annotations?$select={NOTE_SELECT},_objectid_value&$filter={}&$orderby={}",
+            enc(&filter),
+            enc("modifiedon asc")
+        );
+        let mut notes = Vec::new();
+        loop {
+            let value: Value = self.send_json(RequestSpec::get(ROUTE, target)).await?;
+            let items = value
+                .get("value")
+                .and_then(Value::as_array)
+                .ok_or_else(|| unexpected(ROUTE, "the answer has no value array"))?;
+            for item in items.iter().filter_map(Value::as_object) {
+                let Some(regarding) = item.get("_objectid_value").and_then(Value::as_str) else {
+                    continue;
+                };
+                notes.push((regarding.to_ascii_lowercase(), note(item)));
+            }
+            match value.get("@odata.nextLink").and_then(Value::as_str) {
+                Some(next) => target = next.to_owned(),
+                None => return Ok(notes),
+            }
+        }
+    }
+
     /// Creates a note on the record `id` of `entity_set` (e.g. `incidents`), with an optional
     /// attachment: one request up to [`BLOCK_SIZE`], the block upload above. Returns its id.
     ///
@@ -131,17 +182,89 @@ impl DataverseClient {
         text: &str,
         attachment: Option<&Attachment>,
     ) -> Result<String> {
+        // A fresh random id cannot exist yet, so no need to look for it first.
+        let written = self
+            .write_note(
+                entity_set,
+                id,
+                &new_guid(),
+                subject,
+                text,
+                attachment,
+                false,
+            )
+            .await?;
+        Ok(written.id().to_owned())
+    }
+
+    /// Creates a note under `note_id`, chosen by the caller (a GUID), on the record `record_id`
+    /// of `entity_set`, unless a note with that id exists already: then nothing is written and
+    /// the answer is `NoteWrite::AlreadyExisted`. Retrying with the same id after a crash or a
+    /// lost answer therefore never duplicates the note.
+    ///
+    /// Small notes are one `PATCH annotations(<id>)` with `If-None-Match: *`, which only creates
+    /// (412 when the id exists, §F.10). Attachments over [`BLOCK_SIZE`] go through the block
+    /// upload, which would update an existing note of that id (§F.8), so the id is looked up
+    /// first.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when `note_id` is not a GUID; `AttachmentTooLarge` when the file
+    /// exceeds the environment's `maxuploadfilesize` (checked before uploading);
+    /// `MissingPrivilege` without Create on `annotation`.
+    pub async fn create_note_with_id(
+        &self,
+        entity_set: &str,
+        record_id: &str,
+        note_id: &str,
+        subject: &str,
+        text: &str,
+        attachment: Option<&Attachment>,
+    ) -> Result<NoteWrite> {
+        self.write_note(
+            entity_set, record_id, note_id, subject, text, attachment, true,
+        )
+        .await
+    }
+
+    /// Deletes a note; a note that is already gone counts as deleted.
+    ///
+    /// # Errors
+    /// `MissingPrivilege` without Delete on `annotation`.
+    pub async fn delete_note(&self, id: &str) -> Result<()> {
+        const ROUTE: &str = "/api/data/v9.2/annotations({id})";
         check_id(id)?;
+        self.send(
+            RequestSpec::new(Method::DELETE, ROUTE, format!("{API}/annotations({id})"))
+                .allow_status(StatusCode::NOT_FOUND),
+        )
+        .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_note(
+        &self,
+        entity_set: &str,
+        record_id: &str,
+        note_id: &str,
+        subject: &str,
+        text: &str,
+        attachment: Option<&Attachment>,
+        may_exist: bool,
+    ) -> Result<NoteWrite> {
+        check_id(record_id)?;
+        check_id(note_id)?;
+        let note_id = note_id.to_ascii_lowercase();
         let table = self.table_by_set(entity_set).await?;
         let mut fields = Map::new();
         fields.insert("subject".into(), json!(subject));
         fields.insert("notetext".into(), json!(text));
         fields.insert(
             format!("objectid_{}@odata.bind", table.logical_name),
-            json!(format!("/{entity_set}({id})")),
+            json!(format!("/{entity_set}({record_id})")),
         );
         let Some(attachment) = attachment else {
-            return self.create("annotations", &Value::Object(fields)).await;
+            return self.create_note_only(&note_id, fields).await;
         };
         let limit = self.max_upload_file_size().await?;
         let too_large = || Error::AttachmentTooLarge {
@@ -156,9 +279,13 @@ impl DataverseClient {
         fields.insert("isdocument".into(), json!(true));
         let result = if attachment.bytes.len() <= BLOCK_SIZE {
             fields.insert("documentbody".into(), json!(B64.encode(&attachment.bytes)));
-            self.create("annotations", &Value::Object(fields)).await
+            self.create_note_only(&note_id, fields).await
+        } else if may_exist && self.note_exists(&note_id).await? {
+            Ok(NoteWrite::AlreadyExisted { id: note_id })
         } else {
-            self.upload_blocks(fields, &attachment.bytes).await
+            self.upload_blocks(&note_id, fields, &attachment.bytes)
+                .await
+                .map(|id| NoteWrite::Created { id })
         };
         match result {
             Err(error)
@@ -172,12 +299,61 @@ impl DataverseClient {
         }
     }
 
-    /// Initialize, upload each block, commit; the note gets a GUID generated here.
-    async fn upload_blocks(&self, mut target: Map<String, Value>, bytes: &[u8]) -> Result<String> {
+    /// `PATCH annotations(<id>)` with `If-None-Match: *`: an upsert that may only create
+    /// (§F.10); 412 means a note with this id exists.
+    async fn create_note_only(
+        &self,
+        note_id: &str,
+        fields: Map<String, Value>,
+    ) -> Result<NoteWrite> {
+        const ROUTE: &str = "/api/data/v9.2/annotations({id})";
+        let response = self
+            .send(
+                RequestSpec::new(
+                    Method::PATCH,
+                    ROUTE,
+                    format!("{API}/annotations({note_id})"),
+                )
+                .header(IF_NONE_MATCH, HeaderValue::from_static("*"))
+                .json(&Value::Object(fields))
+                // Sent again after a lost answer, it meets its own note: 412, AlreadyExisted.
+                .idempotent(true)
+                .allow_status(StatusCode::PRECONDITION_FAILED),
+            )
+            .await?;
+        let id = note_id.to_owned();
+        Ok(if response.status() == StatusCode::PRECONDITION_FAILED {
+            NoteWrite::AlreadyExisted { id }
+        } else {
+            NoteWrite::Created { id }
+        })
+    }
+
+    /// Whether a note with this id exists (any note, whatever it regards).
+    async fn note_exists(&self, note_id: &str) -> Result<bool> {
+        const ROUTE: &str = "/api/data/v9.2/annotations({id})";
+        let response = self
+            .send(
+                RequestSpec::get(
+                    ROUTE,
+                    format!("{API}/annotations({note_id})?$select=annotationid"),
+                )
+                .allow_status(StatusCode::NOT_FOUND),
+            )
+            .await?;
+        Ok(response.status() != StatusCode::NOT_FOUND)
+    }
+
+    /// Initialize, upload each block, commit, for the note `annotation_id` (§F.8).
+    async fn upload_blocks(
+        &self,
+        annotation_id: &str,
+        mut target: Map<String, Value>,
+        bytes: &[u8],
+    ) -> Result<String> {
         const INIT: &str = "/api/data/v9.2/InitializeAnnotationBlocksUpload";
         const BLOCK: &str = "/api/data/v9.2/UploadBlock";
         const COMMIT: &str = "/api/data/v9.2/CommitAnnotationBlocksUpload";
-        let annotation_id = new_guid();
         target.insert("annotationid".into(), json!(annotation_id));
         target.insert(
             "@odata.type".into(),
@@ -231,7 +407,7 @@ impl DataverseClient {
         Ok(commit
             .get("AnnotationId")
             .and_then(Value::as_str)
-            .map_or(annotation_id, str::to_owned))
+            .map_or_else(|| annotation_id.to_owned(), str::to_ascii_lowercase))
     }
 
     /// A note's attachment: `documentbody/$value` for small files, block download for large.

@@ -1,7 +1,8 @@
 //! The client against the sandbox's Dataverse and Entra servers, over real HTTP on 127.0.0.1.
 
 use crate::{
-    Attachment, AttributeKind, Change, DataverseClient, Error, Query, TrackFrom, BLOCK_SIZE,
+    Attachment, AttributeKind, Change, DataverseClient, Error, NoteWrite, Query, TrackFrom,
+    BLOCK_SIZE, IDS_PER_REQUEST,
 };
 use crosswalk_core::Secret;
 use crosswalk_http::{RequestCounter, TokenCache};
@@ -470,4 +471,273 @@ async fn errors_never_show_secrets_or_tokens() {
             assert!(!shown.contains(secret), "{shown}");
         }
     }
+}
+
+/// A GUID made from a number, as a caller deriving note ids from its own keys would.
+fn guid(n: u32) -> String {
+    format!("5b1c2d3e-0000-4000-8000-{n:012x}")
+}
+
+#[tokio::test]
+async fn notes_with_caller_chosen_ids_are_written_once() {
+    let (sandbox, client) = start().await;
+    let case = new_case(&client, "Retried notes").await;
+    let first = client
+        .create_note_with_id("incidents", &case, &guid(1), "Synced", "From Jira", None)
+        .await
+        .unwrap();
+    assert_eq!(first, NoteWrite::Created { id: guid(1) });
+    // The same write again (a retry after a crash) finds the note and writes nothing.
+    let again = client
+        .create_note_with_id("incidents", &case, &guid(1), "Synced", "Changed?", None)
+        .await
+        .unwrap();
+    assert_eq!(again, NoteWrite::AlreadyExisted { id: guid(1) });
+    assert!(!again.created() && again.id() == guid(1));
+    let small = Attachment {
+        filename: "log.txt".into(),
+        mimetype: "text/plain".into(),
+        bytes: b"Hello world".to_vec(),
+    };
+    let with_file = client
+        .create_note_with_id("incidents", &case, &guid(2), "Log", "", Some(&small))
+        .await
+        .unwrap();
+    assert!(with_file.created());
+    assert!(!client
+        .create_note_with_id("incidents", &case, &guid(2), "Log", "", Some(&small))
+        .await
+        .unwrap()
+        .created());
+    let notes = client.list_notes(&case).await.unwrap();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    let first_note = notes.iter().find(|n| n.id == guid(1)).unwrap();
+    assert_eq!(first_note.text.as_deref(), Some("From Jira"));
+    assert_eq!(
+        client.download_note_attachment(&guid(2)).await.unwrap(),
+        small
+    );
+    // create_note still works, with an id of its own.
+    let own = client
+        .create_note("incidents", &case, "Plain", "", None)
+        .await
+        .unwrap();
+    assert!(own != guid(1) && own != guid(2));
+
+    // Deleting is idempotent: a note already gone is fine.
+    client.delete_note(&guid(1)).await.unwrap();
+    client.delete_note(&guid(1)).await.unwrap();
+    let left: Vec<String> = client
+        .list_notes(&case)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&guid(1)));
+
+    let bad = client
+        .create_note_with_id("incidents", &case, "note-1", "x", "", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, Error::InvalidArgument { .. }), "{bad:?}");
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(CLIENT_ID, "annotation", Privilege::Delete));
+    let denied = client.delete_note(&guid(2)).await.unwrap_err();
+    assert!(
+        matches!(&denied, Error::MissingPrivilege { privilege, .. } if privilege == "Delete"),
+        "{denied:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_40_mb_note_attachment_goes_up_in_blocks_once_and_comes_back_identical() {
+    let (sandbox, client) = start().await;
+    let case = new_case(&client, "Big attachment").await;
+    sandbox
+        .handle
+        .set_dataverse_max_upload_file_size(131_072_000);
+    assert_eq!(client.max_upload_file_size().await.unwrap(), 131_072_000);
+    let size: usize = 40 * 1024 * 1024;
+    let big = Attachment {
+        filename: "capture.pcap".into(),
+        mimetype: "application/vnd.tcpdump.pcap".into(),
+        bytes: (0..size as u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect(),
+    };
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let written = client
+        .create_note_with_id("incidents", &case, &guid(40), "Capture", "", Some(&big))
+        .await
+        .unwrap();
+    assert_eq!(written, NoteWrite::Created { id: guid(40) });
+    // The table's definition, organizations, the id looked up, Initialize, 10 blocks of 4 MB
+    // and Commit.
+    let blocks = size.div_ceil(BLOCK_SIZE) as u64;
+    assert_eq!(blocks, 10);
+    assert_eq!(
+        sandbox.handle.requests(Server::Dataverse) - before,
+        4 + blocks + 1
+    );
+    let notes = client.list_notes(&case).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].filesize, Some(size as u64));
+    let back = client.download_note_attachment(&guid(40)).await.unwrap();
+    assert!(back == big, "the downloaded file differs");
+
+    // A retry finds the note and uploads nothing (the block upload would update it): only
+    // organizations and the id looked up.
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let again = client
+        .create_note_with_id("incidents", &case, &guid(40), "Capture", "", Some(&big))
+        .await
+        .unwrap();
+    assert_eq!(again, NoteWrite::AlreadyExisted { id: guid(40) });
+    assert_eq!(sandbox.handle.requests(Server::Dataverse) - before, 2);
+    assert_eq!(client.list_notes(&case).await.unwrap().len(), 1);
+
+    // Above the documented maximum the setting stays at the maximum.
+    sandbox.handle.set_dataverse_max_upload_file_size(u64::MAX);
+    assert_eq!(client.max_upload_file_size().await.unwrap(), 131_072_000);
+}
+
+#[tokio::test]
+async fn notes_changed_since_reads_one_tables_notes_after_a_time() {
+    let (sandbox, client) = start().await;
+    let seeded = sandbox.handle.dataverse(|d| {
+        d.rows_of("annotation")
+            .filter(|n| n.values.get("objecttypecode") == Some(&json!("incident")))
+            .count()
+    });
+    assert!(seeded > 0, "the tiny world has notes on cases");
+    let case = new_case(&client, "Noted").await;
+    let task = client
+        .create("tasks", &json!({"subject": "Call back"}))
+        .await
+        .unwrap();
+    client
+        .create_note_with_id("incidents", &case, &guid(1), "Older", "", None)
+        .await
+        .unwrap();
+    client
+        .create_note_with_id("tasks", &task, &guid(2), "On a task", "", None)
+        .await
+        .unwrap();
+    sandbox.handle.advance_clock(time::Duration::hours(1));
+    let cursor = sandbox.handle.world().now() - time::Duration::minutes(30);
+    client
+        .create_note_with_id("incidents", &case, &guid(3), "Newer", "", None)
+        .await
+        .unwrap();
+
+    let all = client.notes_changed_since("incident", None).await.unwrap();
+    assert_eq!(all.len(), seeded + 2);
+    assert!(all.iter().all(|(_, note)| note.id != guid(2)));
+    let stamps: Vec<&str> = all
+        .iter()
+        .map(|(_, n)| n.modified_on.as_deref().unwrap())
+        .collect();
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{stamps:?}");
+
+    let recent = client
+        .notes_changed_since("incident", Some(cursor))
+        .await
+        .unwrap();
+    let [(regarding, note)] = &recent[..] else {
+        panic!("one note expected: {recent:?}");
+    };
+    assert_eq!(
+        (regarding.as_str(), note.id.as_str()),
+        (case.as_str(), guid(3).as_str())
+    );
+    assert_eq!(note.subject.as_deref(), Some("Newer"));
+    let tasks = client.notes_changed_since("task", None).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].0, task);
+    assert!(matches!(
+        client.notes_changed_since("incident'--", None).await,
+        Err(Error::InvalidArgument { .. })
+    ));
+}
+
+#[tokio::test]
+async fn state_options_pair_states_with_their_statuses() {
+    let (_sandbox, client) = start().await;
+    let (states, statuses) = client.state_options("incident").await.unwrap();
+    let state = |value: i32| states.iter().find(|o| o.value == value).unwrap();
+    assert_eq!(state(0).default_status, Some(1));
+    assert_eq!(state(1).default_status, Some(5));
+    assert_eq!(state(2).default_status, Some(6));
+    assert!(states.iter().all(|o| !o.label.is_empty()));
+    let status = |value: i32| statuses.iter().find(|o| o.value == value).unwrap();
+    assert_eq!(
+        (status(1).state, status(5).state, status(6).state),
+        (Some(0), Some(1), Some(2))
+    );
+    assert_eq!(status(1000).label, "Information Provided");
+    // The same options `attributes` reports, in two requests instead of seven.
+    let attributes = client.attributes("incident").await.unwrap();
+    let kind = |name: &str| {
+        attributes
+            .iter()
+            .find(|a| a.logical_name == name)
+            .map(|a| a.kind.clone())
+            .unwrap()
+    };
+    assert_eq!(kind("statecode"), AttributeKind::State { options: states });
+    assert_eq!(
+        kind("statuscode"),
+        AttributeKind::Status { options: statuses }
+    );
+    let (none, also_none) = client.state_options("annotation").await.unwrap();
+    assert!(none.is_empty() && also_none.is_empty());
+}
+
+#[tokio::test]
+async fn list_by_ids_reads_records_in_batches_of_fifty() {
+    let (sandbox, client) = start().await;
+    let existing: Vec<String> = sandbox
+        .handle
+        .dataverse(|d| d.rows_of("incident").map(|r| r.id.clone()).collect());
+    assert!(existing.len() > 3);
+    // Known cases among ids that match nothing (deleted on the other side, say).
+    let mut ids: Vec<String> = (0..120).map(|n| guid(1000 + n)).collect();
+    for (idx, id) in existing.iter().enumerate() {
+        ids.insert((idx * 37) % ids.len(), id.to_ascii_uppercase());
+    }
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let records = client
+        .list_by_ids(
+            "incidents",
+            "incidentid",
+            &ids,
+            &["title", "statuscode"],
+            true,
+        )
+        .await
+        .unwrap();
+    let requests = sandbox.handle.requests(Server::Dataverse) - before;
+    assert_eq!(requests, ids.len().div_ceil(IDS_PER_REQUEST) as u64);
+    let mut got: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    got.sort();
+    let mut want = existing.clone();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(records
+        .iter()
+        .all(|r| r.fields.contains_key("title") && r.formatted.contains_key("statuscode")));
+    assert!(records.iter().all(|r| r.etag.is_some()));
+    assert!(client
+        .list_by_ids("incidents", "incidentid", &[], &[], false)
+        .await
+        .unwrap()
+        .is_empty());
+    let bad = client
+        .list_by_ids("incidents", "incidentid", &["CAS-1".to_owned()], &[], false)
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, Error::InvalidArgument { .. }), "{bad:?}");
 }

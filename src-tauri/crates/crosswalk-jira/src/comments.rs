@@ -1,8 +1,10 @@
-//! Comments with ADF bodies (§B.8).
+//! Comments with ADF bodies and comment properties (§B.8).
 
+use crate::issues::entity_properties;
 use crate::models::{Comment, CommentPage};
 use crate::{seg, with_query, JiraClient, Result};
-use crosswalk_http::{Method, RequestSpec};
+use crosswalk_http::{Method, RequestSpec, StatusCode};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 impl JiraClient {
@@ -45,6 +47,74 @@ impl JiraClient {
         )
         .json(&json!({"body": body}));
         Ok(self.write(route, spec).await?.json()?)
+    }
+
+    /// Adds a comment like [`JiraClient::add_comment`] and sets comment `properties` (key →
+    /// JSON value) in the same request (§B.8), so a comment this tool wrote is always marked:
+    /// after a crash, [`JiraClient::comment_property`] tells whether it was already written.
+    ///
+    /// Jira's answer does not list the properties, so the returned `Comment::properties` holds
+    /// the ones sent.
+    ///
+    /// # Errors
+    /// As `add_comment`; `Error::FieldErrors` also for a property key over 255 characters or a
+    /// value over 32768 characters of JSON.
+    pub async fn add_comment_with_properties(
+        &self,
+        key_or_id: &str,
+        body: Value,
+        properties: &[(&str, Value)],
+    ) -> Result<Comment> {
+        let route = "/rest/api/3/issue/{key}/comment";
+        let mut request = json!({ "body": body });
+        if !properties.is_empty() {
+            request["properties"] = entity_properties(properties);
+        }
+        let spec = RequestSpec::new(
+            Method::POST,
+            route,
+            format!("/rest/api/3/issue/{}/comment", seg(key_or_id)),
+        )
+        .json(&request);
+        let mut comment: Comment = self.write(route, spec).await?.json()?;
+        if comment.properties.is_empty() {
+            comment.properties = properties
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), value.clone()))
+                .collect();
+        }
+        Ok(comment)
+    }
+
+    /// A comment property's JSON value, or `None` when it is not set (§B.8; Jira answers 404,
+    /// as it also does for a comment that is gone or hidden).
+    ///
+    /// # Errors
+    /// Any other `Error::Http`.
+    pub async fn comment_property(
+        &self,
+        comment_id: &str,
+        property_key: &str,
+    ) -> Result<Option<Value>> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            value: Value,
+        }
+        let spec = RequestSpec::get(
+            "/rest/api/3/comment/{commentId}/properties/{propertyKey}",
+            format!(
+                "/rest/api/3/comment/{}/properties/{}",
+                seg(comment_id),
+                seg(property_key)
+            ),
+        )
+        .allow_status(StatusCode::NOT_FOUND);
+        let response = self.send(spec).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Ok(Some(response.json::<Answer>()?.value))
     }
 
     /// Replaces a comment's ADF `body`.

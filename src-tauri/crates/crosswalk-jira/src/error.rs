@@ -36,6 +36,10 @@ pub enum Error {
     /// The account's time zone is not in the zone database, so JQL dates cannot be formatted.
     #[error("unknown time zone \"{name}\"")]
     UnknownTimeZone { name: String },
+    /// The caller passed something Jira documents as invalid (checked before sending; a bug in
+    /// the calling code, not a problem an admin can fix).
+    #[error("{what} is not valid: {detail}")]
+    InvalidArgument { what: &'static str, detail: String },
 }
 
 fn suffix(detail: &str) -> String {
@@ -66,7 +70,9 @@ impl Error {
             Error::Http(error) => error.status(),
             Error::FieldErrors { .. } | Error::TransitionNotAvailable { .. } => Some(400),
             Error::PermissionDenied { .. } => Some(403),
-            Error::AttachmentTooLarge { .. } | Error::UnknownTimeZone { .. } => None,
+            Error::AttachmentTooLarge { .. }
+            | Error::UnknownTimeZone { .. }
+            | Error::InvalidArgument { .. } => None,
         }
     }
 
@@ -101,6 +107,10 @@ impl Error {
             )
             .with_fix(
                 "In Jira, have a project admin grant the connection's account the Browse projects, Create issues, Edit issues, Transition issues, Add comments and Create attachments permissions in the project's permission scheme",
+            ),
+            Error::InvalidArgument { .. } => UserFacing::new(
+                Code::Validation,
+                format!("Crosswalk sent Jira an invalid request: {self}."),
             ),
             Error::UnknownTimeZone { name } => UserFacing::new(
                 Code::Validation,

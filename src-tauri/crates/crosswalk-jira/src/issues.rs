@@ -1,6 +1,8 @@
 //! Issues (§B.2–§B.7): create, get, edit, transitions, changelog and JQL search.
 
-use crate::models::{ChangelogEntry, CreatedIssue, Issue, Page, PageBean, Transition};
+use crate::models::{
+    ChangelogEntry, CreatedIssue, Issue, Page, PageBean, SearchRequest, Transition,
+};
 use crate::{seg, with_query, Error, JiraClient, Result};
 use crosswalk_http::{Method, RequestSpec};
 use serde::Deserialize;
@@ -18,6 +20,24 @@ impl JiraClient {
         project: &str,
         issue_type_id: &str,
         fields: Value,
+    ) -> Result<CreatedIssue> {
+        self.create_issue_with_properties(project, issue_type_id, fields, &[])
+            .await
+    }
+
+    /// Like [`JiraClient::create_issue`], and stamps issue `properties` (key → JSON value) in
+    /// the same request (§B.2), so the issue never exists without them: a caller that crashes
+    /// between creating and recording the issue can find it again by its property.
+    ///
+    /// # Errors
+    /// As `create_issue`; `Error::FieldErrors` also for a property key over 255 characters or
+    /// a value over 32768 characters of JSON (§B.12).
+    pub async fn create_issue_with_properties(
+        &self,
+        project: &str,
+        issue_type_id: &str,
+        fields: Value,
+        properties: &[(&str, Value)],
     ) -> Result<CreatedIssue> {
         let mut fields = match fields {
             Value::Object(map) => map,
@@ -37,8 +57,12 @@ impl JiraClient {
         };
         fields.insert("project".into(), project_ref);
         fields.insert("issuetype".into(), json!({"id": issue_type_id}));
-        let spec = RequestSpec::new(Method::POST, "/rest/api/3/issue", "/rest/api/3/issue")
-            .json(&json!({"fields": fields}));
+        let mut body = json!({ "fields": fields });
+        if !properties.is_empty() {
+            body["properties"] = entity_properties(properties);
+        }
+        let spec =
+            RequestSpec::new(Method::POST, "/rest/api/3/issue", "/rest/api/3/issue").json(&body);
         Ok(self.write("/rest/api/3/issue", spec).await?.json()?)
     }
 
@@ -80,6 +104,34 @@ impl JiraClient {
             format!("/rest/api/3/issue/{}", seg(key_or_id)),
         )
         .json(&json!({"fields": fields}));
+        self.write(route, spec).await?;
+        Ok(())
+    }
+
+    /// Like [`JiraClient::edit_issue`], with `history` as the `historyMetadata` of the change
+    /// (§B.6: `{type, description, actor, generator, cause, extraData}`). Jira keeps it on the
+    /// changelog entry the edit makes, so a poller can recognise its own edits
+    /// (`ChangelogEntry::history_metadata`) and not echo them back.
+    ///
+    /// # Errors
+    /// As `edit_issue`.
+    pub async fn edit_issue_with_history(
+        &self,
+        key_or_id: &str,
+        fields: Value,
+        history: Value,
+    ) -> Result<()> {
+        let route = "/rest/api/3/issue/{key}";
+        let mut body = json!({ "fields": fields });
+        if !history.is_null() {
+            body["historyMetadata"] = history;
+        }
+        let spec = RequestSpec::new(
+            Method::PUT,
+            route,
+            format!("/rest/api/3/issue/{}", seg(key_or_id)),
+        )
+        .json(&body);
         self.write(route, spec).await?;
         Ok(())
     }
@@ -173,9 +225,72 @@ impl JiraClient {
         next_page_token: Option<&str>,
         max_results: u32,
     ) -> Result<Page> {
-        let mut body = json!({"jql": jql, "fields": fields, "maxResults": max_results});
-        if let Some(token) = next_page_token {
+        self.search(&SearchRequest {
+            fields,
+            next_page_token,
+            max_results,
+            ..SearchRequest::new(jql)
+        })
+        .await
+    }
+
+    /// One page of a search with every `POST /search/jql` option (§B.5): issue `properties`
+    /// (returned in `Issue::properties`), `expand`, and `reconcile_issues` for read-after-write
+    /// on issues this caller just created or edited (search is eventually consistent).
+    ///
+    /// # Errors
+    /// `Error::InvalidArgument` for more than 5 properties, more than 50 reconcile ids or a
+    /// reconcile id that is not a numeric issue id (checked before sending); `Error::Http` with
+    /// `Remote` 400 for invalid or unbounded JQL or an expired page token.
+    pub async fn search(&self, request: &SearchRequest<'_>) -> Result<Page> {
+        if request.properties.len() > 5 {
+            return Err(Error::InvalidArgument {
+                what: "search properties",
+                detail: format!(
+                    "Jira returns at most 5 issue properties per search, not {}",
+                    request.properties.len()
+                ),
+            });
+        }
+        if request.reconcile_issues.len() > 50 {
+            return Err(Error::InvalidArgument {
+                what: "reconcileIssues",
+                detail: format!(
+                    "Jira reconciles at most 50 issues per search, not {}",
+                    request.reconcile_issues.len()
+                ),
+            });
+        }
+        // The spec types reconcileIssues as int64 ids (not keys).
+        let reconcile = request
+            .reconcile_issues
+            .iter()
+            .map(|id| {
+                id.parse::<u64>().map_err(|_| Error::InvalidArgument {
+                    what: "reconcileIssues",
+                    detail: format!(
+                        "\"{}\" is not an issue id",
+                        id.chars().take(40).collect::<String>()
+                    ),
+                })
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        let mut body = json!({
+            "jql": request.jql,
+            "fields": request.fields,
+            "maxResults": request.max_results,
+        });
+        if let Some(token) = request.next_page_token {
             body["nextPageToken"] = json!(token);
+        }
+        if !request.properties.is_empty() {
+            body["properties"] = json!(request.properties);
+        }
+        if let Some(expand) = request.expand.filter(|expand| !expand.is_empty()) {
+            body["expand"] = json!(expand);
+        }
+        if !reconcile.is_empty() {
+            body["reconcileIssues"] = json!(reconcile);
         }
         // A search changes nothing, so it may be retried like a GET.
         let spec = RequestSpec::new(
@@ -187,4 +302,14 @@ impl JiraClient {
         .idempotent(true);
         Ok(self.send(spec).await?.json()?)
     }
+}
+
+/// `[{"key","value"}, …]`: Jira's `EntityProperty` list for inline `properties` (§B.2, §B.8).
+pub(crate) fn entity_properties(properties: &[(&str, Value)]) -> Value {
+    Value::Array(
+        properties
+            .iter()
+            .map(|(key, value)| json!({"key": key, "value": value}))
+            .collect(),
+    )
 }

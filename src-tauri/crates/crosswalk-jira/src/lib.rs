@@ -1,9 +1,11 @@
 //! Client for the Jira Cloud platform REST API v3 (`/work/shared/api/atlassian.md` §A–§C, §E).
 //!
 //! What for: the calls the Dynamics 365 ↔ Jira connector makes: discovery (myself with its time
-//! zone, projects, createmeta field schemas, fields), issues (create, get, edit, transitions,
-//! changelog, JQL search on `/search/jql` with `nextPageToken`), comments with ADF bodies,
-//! attachments, remote links keyed by `globalId`, issue properties and user search. The [`adf`]
+//! zone, projects, workflow statuses per issue type, createmeta field schemas, fields), issues
+//! (create with inline properties, get, edit with `historyMetadata`, transitions, changelog, JQL
+//! search on `/search/jql` with `nextPageToken`, properties and `reconcileIssues`), comments with
+//! ADF bodies and comment properties, attachments, remote links keyed by `globalId`, issue
+//! properties and user search. The [`adf`]
 //! and [`jql`] modules convert plain text to and from ADF and format `updated >=` cursors in the
 //! account's own time zone, which is how Jira reads JQL dates.
 //!

@@ -1,7 +1,9 @@
-//! Discovery (§B.1, §B.13): who we are, the site, projects, issue types, field schemas, users.
+//! Discovery (§B.1, §B.13): who we are, the site, projects, issue types and their statuses,
+//! field schemas, users.
 
 use crate::models::{
-    CreateMetaPage, Field, IssueTypePage, Myself, PageBean, Project, ServerInfo, User,
+    CreateMetaPage, Field, IssueTypePage, IssueTypeStatuses, Myself, PageBean, Project, ServerInfo,
+    User,
 };
 use crate::{seg, with_query, JiraClient, Result};
 
@@ -55,6 +57,19 @@ impl JiraClient {
         self.get(
             "/rest/api/3/project/search",
             with_query("/rest/api/3/project/search".into(), &pairs),
+        )
+        .await
+    }
+
+    /// Every issue type of `project` (key or id) with the statuses of its workflow (§B.1):
+    /// what a status mapping can pair with.
+    ///
+    /// # Errors
+    /// `Error::Http` with `NotFound` for an unknown or invisible project.
+    pub async fn project_statuses(&self, project_key: &str) -> Result<Vec<IssueTypeStatuses>> {
+        self.get(
+            "/rest/api/3/project/{key}/statuses",
+            format!("/rest/api/3/project/{}/statuses", seg(project_key)),
         )
         .await
     }

@@ -235,6 +235,9 @@ pub struct Issue {
     /// Present with `expand=changelog` (recent entries only, newest first).
     #[serde(default)]
     pub changelog: Option<EmbeddedChangelog>,
+    /// The issue properties asked for with `properties=` (key → value), when set (§B.4, §B.12).
+    #[serde(default, deserialize_with = "entity_properties")]
+    pub properties: Map<String, Value>,
 }
 
 impl Issue {
@@ -382,6 +385,81 @@ pub struct Comment {
     pub created: String,
     #[serde(default)]
     pub updated: String,
+    /// Comment properties (key → value), only when Jira returns them (`expand=properties`);
+    /// Jira sends a list of `{key, value}` (§B.8).
+    #[serde(default, deserialize_with = "entity_properties")]
+    pub properties: Map<String, Value>,
+}
+
+/// Reads entity properties sent either as Jira's `[{"key","value"}]` list (comments) or as an
+/// object of key → value (issues), so both end up as a map.
+fn entity_properties<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Map<String, Value>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(Map::new()),
+        Value::Object(map) => Ok(map),
+        Value::Array(items) => Ok(items
+            .into_iter()
+            .filter_map(|item| {
+                let key = item.get("key")?.as_str()?.to_owned();
+                Some((key, item.get("value").cloned().unwrap_or(Value::Null)))
+            })
+            .collect()),
+        _ => Err(serde::de::Error::custom(
+            "expected a list of entity properties",
+        )),
+    }
+}
+
+/// An issue type of a project with the workflow statuses its issues can have
+/// (`GET /project/{key}/statuses`, §B.1).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueTypeStatuses {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub subtask: bool,
+    /// In workflow order as Jira lists them.
+    #[serde(default)]
+    pub statuses: Vec<Status>,
+}
+
+/// One `POST /search/jql` request (§B.5). Start with [`SearchRequest::new`] and set what you
+/// need; pass the previous page's `next_page_token` (and the same everything else) to continue.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchRequest<'a> {
+    /// Bounded JQL (a restriction clause is required).
+    pub jql: &'a str,
+    /// Fields to return; Jira returns only `id` when empty.
+    pub fields: &'a [&'a str],
+    /// Issue property keys to return in `Issue::properties`, at most 5.
+    pub properties: &'a [&'a str],
+    /// Comma-separated expansions, e.g. `"names,changelog"` (a string, not a list).
+    pub expand: Option<&'a str>,
+    pub next_page_token: Option<&'a str>,
+    /// Jira may return fewer; ~100 is the practical maximum with fields.
+    pub max_results: u32,
+    /// Issue ids (numeric, at most 50) to read after a write despite search lag; send the same
+    /// list on every page.
+    pub reconcile_issues: &'a [String],
+}
+
+impl<'a> SearchRequest<'a> {
+    /// Issues matching `jql`, 50 a page, `id` only until `fields` is set.
+    pub fn new(jql: &'a str) -> SearchRequest<'a> {
+        SearchRequest {
+            jql,
+            fields: &[],
+            properties: &[],
+            expand: None,
+            next_page_token: None,
+            max_results: 50,
+            reconcile_issues: &[],
+        }
+    }
 }
 
 /// One page of an issue's comments (legacy paging).

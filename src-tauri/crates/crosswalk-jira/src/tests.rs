@@ -614,3 +614,275 @@ async fn throttling_is_retried() {
     );
     assert!(error.user_facing().fix.is_some());
 }
+
+/// The connector's stamp: which Dataverse record an issue was created for.
+const LINK: &str = "com.crosswalk.link";
+
+#[tokio::test]
+async fn issues_created_with_properties_are_found_by_search_with_their_stamp() {
+    let sandbox = sandbox().await;
+    let client = admin(&sandbox);
+    let stamp = json!({"table": "incident", "record": "0a1b2c3d-0000-4000-8000-000000000001"});
+    let created = client
+        .create_issue_with_properties(
+            "SUP",
+            SERVICE_REQUEST,
+            json!({"summary": "Created for a case"}),
+            &[(LINK, stamp.clone())],
+        )
+        .await
+        .unwrap();
+    // The property was written with the issue, not after it.
+    assert_eq!(
+        client.issue_property(&created.key, LINK).await.unwrap(),
+        Some(stamp.clone())
+    );
+
+    // Search is eventually consistent (§B.5): a fresh issue is missing until it is reconciled.
+    sandbox.handle.jira(|j| j.search_lag_secs = 600);
+    let jql = "project = SUP AND summary ~ \"Created for a case\"";
+    let lagging = client
+        .search(&SearchRequest {
+            fields: &["summary"],
+            properties: &[LINK],
+            ..SearchRequest::new(jql)
+        })
+        .await
+        .unwrap();
+    assert!(lagging.issues.is_empty(), "{:?}", lagging.issues);
+    let reconcile = [created.id.clone()];
+    let page = client
+        .search(&SearchRequest {
+            fields: &["summary"],
+            properties: &[LINK, "com.crosswalk.other"],
+            expand: Some("names"),
+            max_results: 10,
+            reconcile_issues: &reconcile,
+            ..SearchRequest::new(jql)
+        })
+        .await
+        .unwrap();
+    assert!(page.is_last);
+    let [issue] = &page.issues[..] else {
+        panic!("one issue expected: {:?}", page.issues);
+    };
+    assert_eq!(issue.id, created.id);
+    assert_eq!(issue.fields["summary"], "Created for a case");
+    assert_eq!(issue.properties.get(LINK), Some(&stamp));
+    assert!(!issue.properties.contains_key("com.crosswalk.other"));
+    // Without `properties` nothing is returned, and ids only without `fields`.
+    sandbox.handle.jira(|j| j.search_lag_secs = 0);
+    let bare = client.search(&SearchRequest::new(jql)).await.unwrap();
+    assert_eq!(bare.issues.len(), 1);
+    assert!(bare.issues[0].properties.is_empty() && bare.issues[0].fields.is_empty());
+
+    // Documented limits are checked before anything is sent.
+    let before = sandbox.handle.requests(Server::Jira);
+    let six = ["a", "b", "c", "d", "e", "f"];
+    let error = client
+        .search(&SearchRequest {
+            properties: &six,
+            ..SearchRequest::new(jql)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    let keys = [created.key.clone()];
+    let error = client
+        .search(&SearchRequest {
+            reconcile_issues: &keys,
+            ..SearchRequest::new(jql)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    assert_eq!(error.user_facing().code, Code::Validation);
+    assert_eq!(sandbox.handle.requests(Server::Jira), before);
+
+    // Jira checks the property itself (§B.12 limits).
+    let long_key = "k".repeat(256);
+    let error = client
+        .create_issue_with_properties(
+            "SUP",
+            SERVICE_REQUEST,
+            json!({"summary": "Bad stamp"}),
+            &[(long_key.as_str(), json!(1))],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::FieldErrors { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn comments_carry_properties_that_mark_them_as_ours() {
+    let sandbox = sandbox().await;
+    let client = admin(&sandbox);
+    let issue = new_issue(&client, "Comment marks").await;
+    let mark = json!({"note": "5b1c2d3e-0000-4000-8000-000000000001", "record": "x"});
+    let comment = client
+        .add_comment_with_properties(
+            &issue.key,
+            adf::from_plain_text("From Dynamics"),
+            &[(LINK, mark.clone())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(adf::to_plain_text(&comment.body), "From Dynamics");
+    assert_eq!(comment.properties.get(LINK), Some(&mark));
+    assert_eq!(
+        client.comment_property(&comment.id, LINK).await.unwrap(),
+        Some(mark.clone())
+    );
+    assert_eq!(
+        client
+            .comment_property(&comment.id, "com.crosswalk.none")
+            .await
+            .unwrap(),
+        None
+    );
+    // A comment written by someone else has no mark; a deleted one reads as unmarked too.
+    let plain = client
+        .add_comment(&issue.key, adf::from_plain_text("By hand"))
+        .await
+        .unwrap();
+    assert!(plain.properties.is_empty());
+    assert_eq!(
+        client.comment_property(&plain.id, LINK).await.unwrap(),
+        None
+    );
+    client
+        .delete_comment(&issue.key, &comment.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.comment_property(&comment.id, LINK).await.unwrap(),
+        None
+    );
+
+    let error = client
+        .add_comment_with_properties(
+            &issue.key,
+            adf::from_plain_text("Too much"),
+            &[(LINK, json!("x".repeat(40_000)))],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::FieldErrors { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn project_statuses_list_each_issue_types_workflow() {
+    let sandbox = sandbox().await;
+    let client = admin(&sandbox);
+    let types = client.project_statuses("SUP").await.unwrap();
+    let ids: Vec<&str> = types.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, [SERVICE_REQUEST, INCIDENT]);
+    for of_type in &types {
+        assert!(!of_type.name.is_empty() && !of_type.subtask);
+        assert!(!of_type.statuses.is_empty());
+        assert!(of_type
+            .statuses
+            .iter()
+            .any(|s| s.status_category.key == StatusCategoryKey::New));
+        assert!(of_type
+            .statuses
+            .iter()
+            .any(|s| s.status_category.key == StatusCategoryKey::Done));
+    }
+    // Every status a transition can reach is listed for the issue's type.
+    let issue = new_issue(&client, "Workflow check").await;
+    let listed = &types[0].statuses;
+    for transition in client.transitions(&issue.key).await.unwrap() {
+        assert!(listed.iter().any(|s| s.id == transition.to.id));
+    }
+    assert!(matches!(
+        client.project_statuses("NOPE").await,
+        Err(Error::Http(crosswalk_http::Error::NotFound { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn edits_with_history_metadata_are_recognisable_in_the_changelog() {
+    let sandbox = sandbox().await;
+    let client = admin(&sandbox);
+    let issue = new_issue(&client, "Echo check").await;
+    let history = json!({
+        "type": "crosswalk:sync",
+        "description": "Synced from Dynamics 365",
+        "generator": {"id": "crosswalk", "type": "crosswalk:connector"},
+        "extraData": {"record": "0a1b"},
+    });
+    client
+        .edit_issue_with_history(
+            &issue.key,
+            json!({"summary": "Changed by the sync"}),
+            history.clone(),
+        )
+        .await
+        .unwrap();
+    client
+        .edit_issue(&issue.key, json!({"summary": "Changed by a person"}))
+        .await
+        .unwrap();
+    let page = client.changelog(&issue.key, 0, 100).await.unwrap();
+    let to = |text: &str| {
+        page.values
+            .iter()
+            .find(|entry| {
+                entry
+                    .items
+                    .iter()
+                    .any(|i| i.field == "summary" && i.to_string.as_deref() == Some(text))
+            })
+            .unwrap_or_else(|| panic!("no changelog entry to {text}"))
+    };
+    assert_eq!(to("Changed by the sync").history_metadata, Some(history));
+    assert_eq!(to("Changed by a person").history_metadata, None);
+    // The recent changelog embedded in the issue carries it too.
+    let embedded = client
+        .get_issue(&issue.key, &["summary"], true)
+        .await
+        .unwrap()
+        .changelog
+        .unwrap();
+    assert!(embedded.histories.iter().any(|h| h
+        .history_metadata
+        .as_ref()
+        .is_some_and(|m| m["type"] == "crosswalk:sync")));
+}
+
+#[tokio::test]
+async fn a_40_mb_attachment_round_trips_and_jira_enforces_the_upload_limit() {
+    let sandbox = sandbox().await;
+    let client = admin(&sandbox);
+    let issue = new_issue(&client, "Large log attached").await;
+    sandbox
+        .handle
+        .set_jira_attachment_upload_limit(50 * 1024 * 1024);
+    let size = 40 * 1024 * 1024;
+    let content: Vec<u8> = (0..size as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let attachment = client
+        .add_attachment(&issue.key, "server.log", "text/plain", content.clone())
+        .await
+        .unwrap();
+    assert_eq!(attachment.size, size as u64);
+    let back = client.download_attachment(&attachment.id).await.unwrap();
+    assert!(back == content, "the downloaded file differs");
+
+    // The site lowers its limit after this client read it: Jira's 413 stops the upload.
+    sandbox
+        .handle
+        .set_jira_attachment_upload_limit(30 * 1024 * 1024);
+    let error = client
+        .add_attachment(&issue.key, "again.log", "text/plain", content)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::AttachmentTooLarge { size: s, limit } if s == size as u64 && limit == 30 * 1024 * 1024),
+        "{error:?}"
+    );
+    let meta = client.attachment_meta().await.unwrap();
+    assert_eq!(meta.upload_limit, 30 * 1024 * 1024);
+}

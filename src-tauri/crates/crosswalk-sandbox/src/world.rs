@@ -168,6 +168,19 @@ impl SandboxHandle {
         f(&mut lock(&self.world.jira))
     }
 
+    /// Sets the Jira site's attachment size limit in bytes: `GET /attachment/meta` reports it as
+    /// `uploadLimit` and larger uploads get 413 (atlassian.md §B.10).
+    pub fn set_jira_attachment_upload_limit(&self, bytes: u64) {
+        lock(&self.world.jira).attachment_upload_limit = bytes;
+    }
+
+    /// Sets Dataverse's `organization.maxuploadfilesize` (base64 characters, microsoft.md §F.8),
+    /// capped at the documented maximum of 131,072,000 like the admin setting is.
+    pub fn set_dataverse_max_upload_file_size(&self, bytes: u64) {
+        lock(&self.world.dataverse)
+            .set_max_upload_file_size(bytes.min(crate::dataverse::MAX_UPLOAD_FILE_SIZE_LIMIT));
+    }
+
     /// Runs `f` on the Assets state.
     pub fn assets<R>(&self, f: impl FnOnce(&mut crate::assets::AssetsState) -> R) -> R {
         f(&mut lock(&self.world.assets))

@@ -40,6 +40,8 @@ use time::OffsetDateTime;
 
 /// The path every Web API request starts with.
 pub const API_PATH: &str = "/api/data/v9.2";
+/// The highest `organization.maxuploadfilesize` an admin can set (§F.8: 131,072,000).
+pub const MAX_UPLOAD_FILE_SIZE_LIMIT: u64 = 131_072_000;
 /// Largest request body accepted (the maximum `maxuploadfilesize` is 131,072,000 base64 characters).
 const MAX_BODY_BYTES: usize = 300 * 1024 * 1024;
 

@@ -1231,3 +1231,241 @@ async fn dataverse_typed_row_helpers_write_like_the_web_api() {
     let (status, _) = dv.get(&format!("annotations({note})"), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+// api/microsoft.md §F.8 (`annotationid` can be set on create), §F.10/§F.11 412 for a key that
+// exists: `If-None-Match: *` upserts ("A record with matching key values already exists.") and
+// a POST reusing a primary key (code 0x80040237 = -2147220937, "Cannot insert duplicate key" in
+// Microsoft's troubleshooting guide; observed on the wire as 412 with this code and message).
+#[tokio::test]
+async fn dataverse_notes_created_under_a_chosen_id_exist_once() {
+    let dv = Dv::start().await;
+    let case = dv.new_case("Notes with chosen ids").await;
+    let bind = format!("/incidents({case})");
+    let chosen = "5b1c2d3e-0000-4000-8000-0000000000a1";
+    let response = dv
+        .send(
+            Method::POST,
+            "annotations",
+            Some(json!({"annotationid": chosen, "subject": "First", "objectid_incident@odata.bind": bind})),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.headers()["odata-entityid"]
+        .to_str()
+        .unwrap()
+        .ends_with(&format!("annotations({chosen})")));
+    let (status, body) = dv
+        .post(
+            "annotations",
+            json!({"annotationid": chosen, "subject": "Again", "objectid_incident@odata.bind": bind}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PRECONDITION_FAILED, "0x80040237")
+    );
+    assert_eq!(
+        body["error"]["message"],
+        "A record with matching key values already exists."
+    );
+
+    // PATCH + If-None-Match: * creates once, with the regarding record and the attachment.
+    let upserted = "5b1c2d3e-0000-4000-8000-0000000000a2";
+    let note = json!({"subject": "Upserted", "filename": "a.txt", "mimetype": "text/plain",
+        "documentbody": "SGVsbG8=", "objectid_incident@odata.bind": bind});
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("annotations({upserted})"),
+            Some(note.clone()),
+            &[("If-None-Match", "*")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("annotations({upserted})"),
+            Some(json!({"subject": "Overwritten?"})),
+            &[("If-None-Match", "*")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "0x80040237");
+    let (_, stored) = dv
+        .get(
+            &format!("annotations({upserted})?$select=subject,filesize,isdocument,objecttypecode,_objectid_value"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (
+            stored["subject"].clone(),
+            stored["filesize"].clone(),
+            stored["isdocument"].clone(),
+            stored["objecttypecode"].clone(),
+            stored["_objectid_value"].clone()
+        ),
+        (
+            json!("Upserted"),
+            json!(5),
+            json!(true),
+            json!("incident"),
+            json!(case)
+        )
+    );
+    let (_, notes) = dv
+        .get(
+            &format!("annotations?$select=subject&$filter=_objectid_value eq {case}"),
+            &[],
+        )
+        .await;
+    assert_eq!(notes["value"].as_array().unwrap().len(), 2);
+
+    // DELETE: 204, then 404 for the note that is gone (§F.11).
+    let path = format!("annotations({upserted})");
+    assert_eq!(
+        dv.send(Method::DELETE, &path, None, &[]).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let response = dv.send(Method::DELETE, &path, None, &[]).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "0x80040217");
+}
+
+// api/microsoft.md §F.8 "An existing note's id updates that note": committing a block upload
+// whose Target names an existing annotationid replaces that note's file instead of adding one.
+#[tokio::test]
+async fn dataverse_block_upload_to_an_existing_note_updates_it() {
+    let dv = Dv::start().await;
+    dv.sandbox
+        .handle
+        .set_dataverse_max_upload_file_size(131_072_000);
+    let case = dv.new_case("Replaced file").await;
+    let id = "5b1c2d3e-0000-4000-8000-0000000000b1";
+    let bind = format!("/incidents({case})");
+    let (status, _) = dv
+        .post(
+            "annotations",
+            json!({"annotationid": id, "subject": "Old", "filename": "old.txt", "documentbody": "T2xk", "objectid_incident@odata.bind": bind}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let target = json!({"annotationid": id, "subject": "New", "filename": "new.bin", "@odata.type": "Microsoft.Dynamics.CRM.annotation"});
+    let (_, init) = dv
+        .post(
+            "InitializeAnnotationBlocksUpload",
+            json!({"Target": target}),
+        )
+        .await;
+    let token = init["FileContinuationToken"].as_str().unwrap().to_owned();
+    let block = b64.encode("block-000001");
+    let response = dv
+        .send(Method::POST, "UploadBlock", Some(json!({"BlockId": block, "BlockData": b64.encode(vec![9u8; 5000]), "FileContinuationToken": token})), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, body) = dv
+        .post(
+            "CommitAnnotationBlocksUpload",
+            json!({"Target": target, "BlockList": [block], "FileContinuationToken": token}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["AnnotationId"], id);
+    let (_, notes) = dv
+        .get(
+            &format!(
+                "annotations?$select=subject,filename,filesize&$filter=_objectid_value eq {case}"
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        notes["value"],
+        json!([{"@odata.etag": notes["value"][0]["@odata.etag"], "annotationid": id, "subject": "New", "filename": "new.bin", "filesize": 5000}])
+    );
+}
+
+// api/microsoft.md §F.8 (annotation `objecttypecode` is the regarded table's logical name, an
+// Edm.String), §F.4 (unquoted date-time literals in `$filter`, `$orderby`), §F.5 (paging with
+// `odata.maxpagesize` and nextLink): the notes of one table changed after a time.
+#[tokio::test]
+async fn dataverse_notes_filter_by_regarded_table_and_modifiedon() {
+    let mut dv = Dv::start().await;
+    let seeded = dv.sandbox.handle.dataverse(|d| {
+        d.rows_of("annotation")
+            .filter(|n| n.values.get("objecttypecode") == Some(&json!("incident")))
+            .count()
+    });
+    let case = dv.new_case("Recent notes").await;
+    let bind = format!("/incidents({case})");
+    dv.sandbox.handle.advance_clock(time::Duration::hours(2));
+    // Two hours on, the first token has expired.
+    dv.token = token_for(&dv.http, &dv.sandbox, &dv.org).await;
+    let cursor = dv.sandbox.handle.world().now() - time::Duration::minutes(5);
+    let cursor = crate::generator::dataverse::iso(cursor);
+    for n in 0..3 {
+        let (status, _) = dv
+            .post(
+                "annotations",
+                json!({"subject": format!("Recent {n}"), "objectid_incident@odata.bind": bind}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        dv.sandbox.handle.advance_clock(time::Duration::seconds(1));
+    }
+    let task = dv
+        .send(Method::POST, "tasks", Some(json!({"subject": "Call"})), &[])
+        .await
+        .headers()["odata-entityid"]
+        .to_str()
+        .unwrap()
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    let (status, _) = dv
+        .post(
+            "annotations",
+            json!({"subject": "On a task", "objectid_task@odata.bind": format!("/tasks({task})")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let query = |filter: String| {
+        format!("annotations?$select=subject,modifiedon,_objectid_value&$filter={filter}&$orderby=modifiedon asc")
+    };
+    let (status, all) = dv
+        .get(&query("objecttypecode eq 'incident'".into()), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["value"].as_array().unwrap().len(), seeded + 3);
+    let mut subjects = Vec::new();
+    let mut next = query(format!(
+        "objecttypecode eq 'incident' and modifiedon gt {cursor}"
+    ));
+    let mut pages = 0;
+    loop {
+        let (status, page) = dv.get(&next, &[("Prefer", "odata.maxpagesize=2")]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        pages += 1;
+        for note in page["value"].as_array().unwrap() {
+            assert_eq!(note["_objectid_value"], json!(case));
+            subjects.push(note["subject"].as_str().unwrap().to_owned());
+        }
+        match page["@odata.nextLink"].as_str() {
+            Some(link) => next = link.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(subjects, ["Recent 0", "Recent 1", "Recent 2"]);
+    let (_, tasks) = dv.get(&query("objecttypecode eq 'task'".into()), &[]).await;
+    assert_eq!(tasks["value"].as_array().unwrap().len(), 1);
+    assert_eq!(tasks["value"][0]["subject"], "On a task");
+}

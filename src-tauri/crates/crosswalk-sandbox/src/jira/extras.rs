@@ -164,18 +164,11 @@ pub(super) async fn add_comment(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let properties: BTreeMap<String, Value> = body
-        .get("properties")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|p| {
-            Some((
-                p.get("key")?.as_str()?.to_owned(),
-                p.get("value").cloned().unwrap_or(Value::Null),
-            ))
-        })
-        .collect();
+    // Same limits as the comment property endpoint (§B.8).
+    let properties: BTreeMap<String, Value> = match super::issues::read_properties(&body) {
+        Ok(properties) => properties.into_iter().collect(),
+        Err(message) => return error(StatusCode::BAD_REQUEST, &[&message], &[]),
+    };
     let author = call.account.account_id.clone();
     let now = call.now;
     let visibility = body.get("visibility").cloned().filter(|v| !v.is_null());
@@ -282,6 +275,10 @@ pub(super) async fn update_comment(
         Ok(b) => b,
         Err(r) => return r,
     };
+    let properties = match super::issues::read_properties(&body) {
+        Ok(properties) => properties,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &[&message], &[]),
+    };
     let now = call.now;
     let author = call.account.account_id.clone();
     let issue = &mut call.state.issues[i];
@@ -292,15 +289,7 @@ pub(super) async fn update_comment(
     if let Some(v) = body.get("visibility") {
         comment.visibility = Some(v.clone()).filter(|v| !v.is_null());
     }
-    if let Some(props) = body.get("properties").and_then(Value::as_array) {
-        for p in props {
-            if let Some(k) = p.get("key").and_then(Value::as_str) {
-                comment
-                    .properties
-                    .insert(k.to_owned(), p.get("value").cloned().unwrap_or(Value::Null));
-            }
-        }
-    }
+    comment.properties.extend(properties);
     let comment = comment.clone();
     issue.updated = now;
     let s = &*call.state;

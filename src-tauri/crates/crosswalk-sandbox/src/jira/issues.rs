@@ -439,7 +439,9 @@ fn apply_writes(
     }
 }
 
-fn read_properties(body: &Value) -> Result<Vec<(String, Value)>, String> {
+/// Inline `properties` (`[{"key","value"}]`) of a create or edit: keys of 1–255 characters and
+/// values of at most 32768 characters of JSON, as for the property endpoints (§B.12).
+pub(crate) fn read_properties(body: &Value) -> Result<Vec<(String, Value)>, String> {
     let Some(items) = body.get("properties") else {
         return Ok(Vec::new());
     };

@@ -906,3 +906,243 @@ async fn jira_typed_issue_helpers() {
     let (_, comments) = site.get(&format!("/rest/api/3/issue/{key}/comment")).await;
     assert_eq!(comments["comments"][0]["body"]["type"], "doc");
 }
+
+// api/atlassian.md §B.1 Statuses per project: `[{id, name, self, subtask, statuses:[StatusDetails]}]`.
+#[tokio::test]
+async fn project_statuses_per_issue_type() {
+    let site = Site::start().await;
+    let (status, types) = site.get("/rest/api/3/project/SUP/statuses").await;
+    assert_eq!(status, StatusCode::OK);
+    let types = types.as_array().unwrap();
+    assert_eq!(
+        types.iter().map(|t| t["id"].clone()).collect::<Vec<_>>(),
+        [json!("10004"), json!("10005")]
+    );
+    for of_type in types {
+        assert!(of_type["name"].is_string() && of_type["self"].is_string());
+        assert_eq!(of_type["subtask"], false);
+        let statuses = of_type["statuses"].as_array().unwrap();
+        assert!(!statuses.is_empty());
+        for s in statuses {
+            assert!(s["id"].is_string() && s["name"].is_string());
+            // §B.7: real category keys, integer category ids.
+            assert!(["new", "indeterminate", "done"]
+                .contains(&s["statusCategory"]["key"].as_str().unwrap()));
+            assert!(s["statusCategory"]["id"].is_i64());
+        }
+    }
+    // By id as well as by key; 404 for an unknown project.
+    let (_, by_id) = site.get("/rest/api/3/project/10000/statuses").await;
+    assert_eq!(by_id.as_array().unwrap().len(), types.len());
+    let (status, _) = site.get("/rest/api/3/project/NOPE/statuses").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+// api/atlassian.md §B.6: `historyMetadata` sent with an edit (§B.3) or a transition (§B.7) is
+// kept on the changelog entry the change makes (`Changelog.historyMetadata` in the spec).
+#[tokio::test]
+async fn history_metadata_is_kept_on_changelog_entries() {
+    let site = Site::start().await;
+    let key = site.create("Echo suppression").await;
+    let meta = json!({"type": "crosswalk:sync", "description": "From Dynamics",
+        "generator": {"id": "crosswalk", "type": "crosswalk:connector"}, "extraData": {"record": "0a1b"}});
+    let (status, _) = site
+        .send(
+            reqwest::Method::PUT,
+            &format!("/rest/api/3/issue/{key}"),
+            json!({"fields": {"summary": "Synced"}, "historyMetadata": meta}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, transitions) = site
+        .get(&format!("/rest/api/3/issue/{key}/transitions"))
+        .await;
+    let id = transitions["transitions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = site
+        .send(
+            reqwest::Method::POST,
+            &format!("/rest/api/3/issue/{key}/transitions"),
+            json!({"transition": {"id": id}, "historyMetadata": {"type": "crosswalk:status"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    site.send(
+        reqwest::Method::PUT,
+        &format!("/rest/api/3/issue/{key}"),
+        json!({"fields": {"summary": "By hand"}}),
+    )
+    .await;
+    let (_, log) = site
+        .get(&format!("/rest/api/3/issue/{key}/changelog"))
+        .await;
+    let values = log["values"].as_array().unwrap();
+    let entry = |field: &str, to: &str| {
+        values
+            .iter()
+            .find(|v| {
+                v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i["field"] == field && i["toString"] == to)
+            })
+            .unwrap_or_else(|| panic!("no entry {field} → {to}: {log}"))
+    };
+    assert_eq!(entry("summary", "Synced")["historyMetadata"], meta);
+    assert!(entry("summary", "By hand").get("historyMetadata").is_none());
+    let status_entry = values
+        .iter()
+        .find(|v| v["items"][0]["field"] == "status")
+        .unwrap();
+    assert_eq!(status_entry["historyMetadata"]["type"], "crosswalk:status");
+    // The embedded changelog (§B.4 expand=changelog) shows it as well.
+    let (_, issue) = site
+        .get(&format!(
+            "/rest/api/3/issue/{key}?fields=summary&expand=changelog"
+        ))
+        .await;
+    assert!(issue["changelog"]["histories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["historyMetadata"] == meta));
+}
+
+// api/atlassian.md §B.2 `properties` on create, §B.5 `properties` (≤5) and `reconcileIssues`
+// (≤50 ids) on /search/jql, §B.12 properties returned as an object of key → value.
+#[tokio::test]
+async fn search_returns_properties_and_reconciles_fresh_issues() {
+    let site = Site::start().await;
+    site.sandbox.handle.jira(|j| j.search_lag_secs = 300);
+    let stamp = json!({"table": "incident", "record": "0a1b"});
+    let (status, created) = site
+        .send(
+            reqwest::Method::POST,
+            "/rest/api/3/issue",
+            json!({"fields": {"project": {"key": "SUP"}, "issuetype": {"id": "10004"}, "summary": "Stamped"},
+                "properties": [{"key": "com.crosswalk.link", "value": stamp}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = created["id"].as_str().unwrap();
+    let search = |body: Value| site.send(reqwest::Method::POST, "/rest/api/3/search/jql", body);
+    let jql = "project = SUP AND summary ~ \"Stamped\"";
+    let (_, lagging) = search(json!({"jql": jql, "properties": ["com.crosswalk.link"]})).await;
+    assert_eq!(
+        lagging["issues"],
+        json!([]),
+        "fresh issues lag behind search"
+    );
+    // The spec types reconcileIssues as int64 ids.
+    let (status, page) = search(
+        json!({"jql": jql, "properties": ["com.crosswalk.link", "other"],
+        "reconcileIssues": [id.parse::<u64>().unwrap()]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["issues"][0]["id"], id);
+    assert_eq!(
+        page["issues"][0]["properties"],
+        json!({"com.crosswalk.link": stamp})
+    );
+    assert!(
+        page["issues"][0].get("fields").is_none(),
+        "fields still default to id"
+    );
+    let (status, body) =
+        search(json!({"jql": jql, "properties": ["a", "b", "c", "d", "e", "f"]})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let many: Vec<u64> = (1..=51).collect();
+    let (status, _) = search(json!({"jql": jql, "reconcileIssues": many})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+// api/atlassian.md §B.8 inline comment `properties` follow the comment property limits
+// (key ≤ 255 characters, value ≤ 32768 characters of JSON).
+#[tokio::test]
+async fn inline_comment_properties_are_checked_like_property_writes() {
+    let site = Site::start().await;
+    let key = site.create("Marked comments").await;
+    let path = format!("/rest/api/3/issue/{key}/comment");
+    let (status, body) = site
+        .send(
+            reqwest::Method::POST,
+            &path,
+            json!({"body": adf("x"), "properties": [{"key": "k".repeat(256), "value": 1}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = site
+        .send(
+            reqwest::Method::POST,
+            &path,
+            json!({"body": adf("x"), "properties": [{"key": "big", "value": "v".repeat(40_000)}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, comment) = site
+        .send(
+            reqwest::Method::POST,
+            &path,
+            json!({"body": adf("x"), "properties": [{"key": "ok", "value": {"n": 1}}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = comment["id"].as_str().unwrap();
+    let (status, _) = site
+        .get(&format!("/rest/api/3/comment/{id}/properties/ok"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        site.sandbox
+            .handle
+            .jira(|j| j.issue(&key).unwrap().comments.len()),
+        1,
+        "refused comments are not stored"
+    );
+}
+
+// api/atlassian.md §B.10: `attachment/meta` reports the site's `uploadLimit` and an upload over
+// it is refused with 413 (the limit is a site setting the handle can change).
+#[tokio::test]
+async fn attachment_upload_limit_is_configurable_and_enforced() {
+    let site = Site::start().await;
+    let key = site.create("Big files").await;
+    site.sandbox
+        .handle
+        .set_jira_attachment_upload_limit(3_000_000);
+    let (_, meta) = site.get("/rest/api/3/attachment/meta").await;
+    assert_eq!(meta["uploadLimit"], 3_000_000);
+    let upload = |bytes: Vec<u8>| {
+        site.admin(
+            reqwest::Method::POST,
+            &format!("/rest/api/3/issue/{key}/attachments"),
+        )
+        .header("X-Atlassian-Token", "no-check")
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("dump.bin"),
+        ))
+        .send()
+    };
+    assert_eq!(
+        upload(vec![1; 3_000_000]).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let r = upload(vec![1; 3_000_001]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["errorMessages"][0]
+        .as_str()
+        .unwrap()
+        .contains("3000000"));
+    assert_eq!(
+        site.sandbox
+            .handle
+            .jira(|j| j.issue(&key).unwrap().attachments.len()),
+        1
+    );
+}
