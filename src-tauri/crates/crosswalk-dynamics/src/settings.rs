@@ -165,6 +165,14 @@ pub struct DynamicsItemSettings {
     /// Add a remote link to the Dynamics record on the Jira issue.
     #[serde(default = "yes")]
     pub remote_link: bool,
+    /// How long Jira search may lag behind a create (§B.5, eventually consistent): an issue
+    /// create interrupted by a crash is only retried once its issue could have shown up.
+    #[serde(default = "default_search_lag")]
+    pub jira_search_lag_secs: u32,
+}
+
+fn default_search_lag() -> u32 {
+    120
 }
 
 impl DynamicsItemSettings {
@@ -249,7 +257,10 @@ impl DynamicsItemSettings {
             } else if !seen_jira.insert(mapping.jira.as_str()) {
                 problems.push(ValidationError::new(
                     format!("fields.{i}.jira"),
-                    format!("{} is mapped twice; a Jira field takes one column", mapping.jira),
+                    format!(
+                        "{} is mapped twice; a Jira field takes one column",
+                        mapping.jira
+                    ),
                 ));
             }
         }
@@ -312,7 +323,12 @@ mod tests {
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["jira_project", "table", "auto_create.enabled", "fields.1.jira"]
+            [
+                "jira_project",
+                "table",
+                "auto_create.enabled",
+                "fields.1.jira"
+            ]
         );
     }
 
@@ -321,6 +337,9 @@ mod tests {
         let mut value = minimal();
         value["comment"] = json!(true);
         let problems = DynamicsItemSettings::parse(&value).unwrap_err();
-        assert!(problems[0].message.contains("unknown field"), "{problems:?}");
+        assert!(
+            problems[0].message.contains("unknown field"),
+            "{problems:?}"
+        );
     }
 }

@@ -1,0 +1,143 @@
+//! The order of one poll: settle what an interrupted run left open, read both sides' changes,
+//! create issues for new records, bring every touched link in step, copy notes, then move the
+//! cursors.
+
+use crate::error::{Error, Result};
+use crate::state::LinkState;
+use crate::sync::{Item, CURSOR_CREATED};
+use crosswalk_engine::context::EventAction;
+use crosswalk_engine::RunEvent;
+use crosswalk_store::LinkRow;
+
+/// Whether a failure concerns one link only (the poll goes on with the others): the record or
+/// issue is gone, refused or in conflict. Sign-in, throttling and network failures stop the
+/// poll instead, so its cursors stay where they were.
+fn per_link(error: &Error) -> bool {
+    use crosswalk_dataverse::Error as Dv;
+    let status = match error {
+        Error::Jira(e) => e.status(),
+        Error::Dataverse(
+            Dv::MissingPrivilege { .. }
+            | Dv::PreconditionFailed { .. }
+            | Dv::AttachmentTooLarge { .. }
+            | Dv::InvalidStateTransition { .. }
+            | Dv::InvalidArgument { .. },
+        ) => Some(400),
+        Error::Dataverse(Dv::Http(e)) => e.status(),
+        _ => None,
+    };
+    matches!(status, Some(400 | 403 | 404 | 409 | 412 | 413 | 422))
+}
+
+impl Item {
+    /// One poll of the item.
+    ///
+    /// # Errors
+    /// Failures that stop the poll (sign-in, throttling beyond retries, network, store).
+    pub async fn poll(&self) -> Result<()> {
+        let store = &self.services.store;
+        let baseline = self.baseline()?;
+        self.journal.progress(0, 4, "Settling interrupted work");
+        let settled = self.settle_intents().await?;
+
+        self.journal
+            .progress(1, 4, "Reading changes in Dynamics and Jira");
+        let mut changes = self.read_changes(baseline).await?;
+
+        if self.settings.auto_create.enabled {
+            self.journal
+                .progress(2, 4, "Creating issues for new records");
+            let (records, newest) = self.new_records(baseline, &settled).await?;
+            for record in &records {
+                self.create_issue_for(record).await?;
+            }
+            if let Some(newest) = newest {
+                changes.cursors.insert(CURSOR_CREATED, newest);
+            }
+        }
+
+        let links = store.list_links(self.job_id)?;
+        let touched: Vec<&LinkRow> = links
+            .iter()
+            .filter(|link| {
+                !LinkState::from_json(&link.state).initialized
+                    || changes.records.contains_key(&link.dataverse_id)
+                    || changes.issues.contains_key(&link.jira_issue_id)
+            })
+            .collect();
+        let total = touched.len() as u64;
+        self.journal
+            .count_unchanged("link", links.len() as u64 - total);
+        for (done, link) in touched.into_iter().enumerate() {
+            self.journal.progress(
+                done as u64,
+                total,
+                &format!("Synchronizing linked records ({done} of {total})"),
+            );
+            if let Err(error) = self.sync_one(link, &mut changes).await {
+                if !per_link(&error) {
+                    return Err(error);
+                }
+                let facing = error.user_facing();
+                let mut event = RunEvent::object(
+                    "link",
+                    &link.jira_key,
+                    &link.dataverse_id,
+                    EventAction::Failed,
+                    facing.message.clone(),
+                );
+                if let Some(fix) = facing.fix {
+                    event = event.with_fix(fix);
+                }
+                self.journal.event(event);
+            }
+        }
+
+        for id in std::mem::take(&mut changes.deleted_records) {
+            if let Some(link) = store.find_link_by_record(self.job_id, &self.settings.table, &id)? {
+                self.journal.event(
+                    RunEvent::object("link", &link.jira_key, &id, EventAction::Deleted,
+                        format!("The Dynamics record was deleted; {} is no longer linked (the issue is kept)", link.jira_key)),
+                );
+                if !self.dry_run {
+                    store.delete_link(link.id)?;
+                    let _ = self
+                        .clients
+                        .jira
+                        .delete_remote_link(&link.jira_issue_id, &self.global_id(&id))
+                        .await;
+                }
+            }
+        }
+
+        self.journal.progress(3, 4, "Copying notes from Dynamics");
+        self.notes_from_dataverse(&mut changes, baseline).await?;
+        if !self.dry_run {
+            self.save_cursors(&changes)?;
+        }
+        self.journal.progress(4, 4, "Done");
+        Ok(())
+    }
+
+    async fn sync_one(&self, link: &LinkRow, changes: &mut crate::sync::Changes) -> Result<()> {
+        let new = !LinkState::from_json(&link.state).initialized;
+        let record = changes.records.remove(&link.dataverse_id);
+        let issue = changes.issues.get(&link.jira_issue_id).cloned();
+        self.sync_link(link, record, issue.clone()).await?;
+        if self.dry_run || (!self.settings.comments && !self.settings.attachments) {
+            return Ok(());
+        }
+        let issue = match issue {
+            Some(issue) => Some(issue),
+            None if new => Some(self.read_issue(&link.jira_issue_id).await?),
+            None => None,
+        };
+        if new {
+            self.all_notes_to_jira(link).await?;
+        }
+        if let Some(issue) = issue {
+            self.issue_items_to_dataverse(link, &issue).await?;
+        }
+        Ok(())
+    }
+}

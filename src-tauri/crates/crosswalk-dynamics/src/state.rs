@@ -1,0 +1,59 @@
+//! What a link remembers between polls (stored as JSON in `links.state`): the comparable value
+//! of each mapped field on both sides at the last sync, the status pair, and the versions of
+//! the record and issue it last saw, so its own writes read back as "no change".
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One mapped field as both sides held it when they last agreed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldState {
+    /// `convert::comparable_dataverse` of the column.
+    pub dataverse: Value,
+    /// `convert::comparable_jira` of the field.
+    pub jira: Value,
+}
+
+/// The status pair both sides held at the last sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusState {
+    pub state: i32,
+    pub status: i32,
+    /// Jira status id.
+    pub jira: String,
+}
+
+/// A link's memory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkState {
+    /// False until the link's first sync pushed Dynamics' values (a new link's baseline).
+    #[serde(default)]
+    pub initialized: bool,
+    /// Per Jira field id.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusState>,
+    /// The record's `modifiedon` as last read (a change read with this version is our own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_at: Option<String>,
+    /// The issue's `updated` as last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_at: Option<String>,
+    /// The "Linked to Jira" note on the record's timeline (never synced as a comment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_note: Option<String>,
+}
+
+impl LinkState {
+    /// Reads a stored state; anything unreadable starts over (the next sync re-baselines).
+    pub fn from_json(value: &Value) -> LinkState {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+
+    /// The JSON stored in `links.state`.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

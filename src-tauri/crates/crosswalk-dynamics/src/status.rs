@@ -1,1 +1,0 @@
-//! Status matching between Jira workflows and Dataverse state/status pairs.

@@ -1,0 +1,472 @@
+//! One poll of a Smart Connected Item: read what changed on both sides since the last poll,
+//! create issues for new records, then bring every touched link in step (fields, status,
+//! comments, attachments). Cursors move only after everything they cover was handled.
+
+use crate::connect::Clients;
+use crate::convert::{Ctx, UserDirectory};
+use crate::error::{facing, Result};
+use crate::journal::Journal;
+use crate::meta::ItemMeta;
+use crate::settings::DynamicsItemSettings;
+use crate::state::LinkState;
+use crate::status::StatusMap;
+use crosswalk_core::JobId;
+use crosswalk_dataverse::{Change, DeltaLink, NextLink, Query, Record, TrackFrom};
+use crosswalk_engine::context::EventAction;
+use crosswalk_engine::{RunContext, RunEvent, Services};
+use crosswalk_http::RequestCounter;
+use crosswalk_jira::Issue;
+use crosswalk_jira::SearchRequest;
+use crosswalk_store::LinkRow;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+/// Cursor: the Dataverse change-tracking delta link.
+pub const CURSOR_DELTA: &str = "dataverse.delta";
+/// Cursor: the newest `modifiedon` seen (tables without change tracking).
+pub const CURSOR_MODIFIED: &str = "dataverse.modified";
+/// Cursor: the newest `createdon` handled by auto-create.
+pub const CURSOR_CREATED: &str = "dataverse.created";
+/// Cursor: the newest note `modifiedon` handled.
+pub const CURSOR_NOTES: &str = "dataverse.notes";
+/// Cursor: the newest issue `updated` handled.
+pub const CURSOR_UPDATED: &str = "jira.updated";
+/// Cursor: when the item started watching; records created before it never get an issue.
+pub const CURSOR_BASELINE: &str = "baseline";
+
+/// How far each poll reaches back before its cursor: Jira's JQL has minute resolution and
+/// search is eventually consistent (§B.6); Dataverse `modifiedon` ties and clock skew.
+pub const OVERLAP: Duration = Duration::minutes(2);
+/// Issue key of the property stamped on issues and comments the connector creates.
+pub const PROPERTY: &str = "com.crosswalk.link";
+/// Issues per search page (full-field pages are ~100 at most, §B.5).
+const PAGE: u32 = 100;
+
+/// One item at work (a poll, or an admin action), with everything its steps share.
+pub struct Item {
+    pub services: Services,
+    pub job_id: JobId,
+    /// The job's name (shown in link notes and remote links).
+    pub name: String,
+    /// Compute and log the plan without writing.
+    pub dry_run: bool,
+    pub journal: Journal,
+    pub settings: DynamicsItemSettings,
+    pub clients: Clients,
+    pub meta: Arc<ItemMeta>,
+    pub status_map: StatusMap,
+    pub users: UserDirectory,
+}
+
+/// Records and issues that changed since the last poll.
+#[derive(Default)]
+pub struct Changes {
+    pub records: HashMap<String, Record>,
+    pub deleted_records: Vec<String>,
+    pub issues: HashMap<String, Issue>,
+    /// Cursor values to store once the changes are handled.
+    pub cursors: BTreeMap<&'static str, String>,
+}
+
+/// Formats an instant as stored in cursors and sent in OData filters.
+pub fn stamp(at: OffsetDateTime) -> String {
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Parses a stored instant (RFC 3339, or Jira's `+0000` form).
+pub fn parse_stamp(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .or_else(|| crosswalk_jira::parse_timestamp(text))
+}
+
+impl Item {
+    /// Connects, reads metadata and builds the status map, for one run.
+    ///
+    /// # Errors
+    /// Connection, metadata or settings failures, admin-facing.
+    pub async fn prepare(ctx: RunContext, settings: DynamicsItemSettings) -> anyhow::Result<Item> {
+        let services = ctx.services.clone();
+        let (job_id, name, dry_run, requests) = (
+            ctx.job_id,
+            ctx.job.name.clone(),
+            ctx.dry_run,
+            ctx.requests.clone(),
+        );
+        Item::open(
+            services,
+            job_id,
+            name,
+            dry_run,
+            Journal::Run(ctx),
+            settings,
+            requests,
+        )
+        .await
+    }
+
+    /// Connects, reads metadata and builds the status map.
+    ///
+    /// # Errors
+    /// Connection, metadata or settings failures, admin-facing.
+    pub async fn open(
+        services: Services,
+        job_id: JobId,
+        name: String,
+        dry_run: bool,
+        journal: Journal,
+        settings: DynamicsItemSettings,
+        requests: RequestCounter,
+    ) -> anyhow::Result<Item> {
+        let clients = crate::connect::clients(&services, &settings, requests).await?;
+        let meta = ItemMeta::cached(job_id.0, &clients.dataverse, &clients.jira, &settings)
+            .await
+            .map_err(facing)?;
+        let (status_map, problems) = StatusMap::build(
+            &settings.table,
+            &settings.status.map,
+            &meta.statuses,
+            &meta.states,
+        );
+        if settings.status.enabled {
+            for problem in problems {
+                journal.event(
+                    RunEvent::info(format!("Status map: {problem}"))
+                        .with_level(crosswalk_core::EventLevel::Warn),
+                );
+            }
+        }
+        Ok(Item {
+            services,
+            job_id,
+            name,
+            dry_run,
+            journal,
+            settings,
+            clients,
+            meta,
+            status_map,
+            users: UserDirectory::default(),
+        })
+    }
+
+    /// The conversion context of one mapping.
+    pub fn convert_ctx<'a>(&'a self, values: &'a [crate::settings::ValuePair]) -> Ctx<'a> {
+        Ctx {
+            values,
+            time_zone: &self.meta.time_zone,
+            users: &self.users,
+        }
+    }
+
+    /// The entity set (`incidents`).
+    pub fn entity_set(&self) -> &str {
+        &self.meta.entity.entity_set_name
+    }
+
+    /// Columns every record read selects: id, versions, status, name and the mapped columns.
+    pub fn select(&self) -> Vec<String> {
+        let entity = &self.meta.entity;
+        let mut select = vec![
+            entity.primary_id_attribute.clone(),
+            "modifiedon".to_owned(),
+            "createdon".to_owned(),
+        ];
+        if let Some(name) = &entity.primary_name_attribute {
+            select.push(name.clone());
+        }
+        if self.settings.status.enabled {
+            select.push("statecode".to_owned());
+            select.push("statuscode".to_owned());
+        }
+        for mapping in &self.settings.fields {
+            select.push(self.read_name(&mapping.dataverse));
+        }
+        select.sort();
+        select.dedup();
+        select
+    }
+
+    /// The name a column is read under (`_x_value` for lookups).
+    pub fn read_name(&self, column: &str) -> String {
+        match self.meta.columns.get(column).map(|c| &c.kind) {
+            Some(crosswalk_dataverse::AttributeKind::Lookup { .. }) => format!("_{column}_value"),
+            _ => column.to_owned(),
+        }
+    }
+
+    /// A record's value of a mapped column, as read.
+    pub fn record_value<'r>(&self, record: &'r Record, column: &str) -> &'r Value {
+        record
+            .fields
+            .get(&self.read_name(column))
+            .unwrap_or(&Value::Null)
+    }
+
+    /// A record's human name for events.
+    pub fn record_label(&self, record: &Record) -> String {
+        self.meta
+            .entity
+            .primary_name_attribute
+            .as_ref()
+            .and_then(|name| record.fields.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or(&record.id)
+            .to_owned()
+    }
+
+    /// Jira fields every issue read asks for.
+    pub fn issue_fields(&self) -> Vec<String> {
+        let mut fields = vec![
+            "summary".to_owned(),
+            "updated".to_owned(),
+            "created".to_owned(),
+            "status".to_owned(),
+        ];
+        if self.settings.attachments {
+            fields.push("attachment".to_owned());
+        }
+        for mapping in &self.settings.fields {
+            fields.push(mapping.jira.clone());
+        }
+        fields.sort();
+        fields.dedup();
+        fields
+    }
+
+    fn cursor(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.services.store.get_cursor(self.job_id, name)?)
+    }
+
+    /// When the item started watching (set by its first run).
+    pub fn baseline(&self) -> Result<OffsetDateTime> {
+        if let Some(at) = self
+            .cursor(CURSOR_BASELINE)?
+            .as_deref()
+            .and_then(parse_stamp)
+        {
+            return Ok(at);
+        }
+        let now = self.services.clock.now();
+        self.services
+            .store
+            .set_cursor(self.job_id, CURSOR_BASELINE, &stamp(now))?;
+        Ok(now)
+    }
+
+    /// Records and issues changed since the cursors.
+    ///
+    /// # Errors
+    /// Remote failures (an expired delta link starts a full read instead).
+    pub async fn read_changes(&self, baseline: OffsetDateTime) -> Result<Changes> {
+        let mut changes = Changes::default();
+        self.read_dataverse(&mut changes, baseline).await?;
+        self.read_jira(&mut changes, baseline).await?;
+        Ok(changes)
+    }
+
+    async fn read_dataverse(&self, changes: &mut Changes, baseline: OffsetDateTime) -> Result<()> {
+        let dv = &self.clients.dataverse;
+        let select = self.select();
+        let select: Vec<&str> = select.iter().map(String::as_str).collect();
+        if self.meta.entity.change_tracking_enabled {
+            let stored = self.cursor(CURSOR_DELTA)?;
+            let mut from = match &stored {
+                Some(link) => TrackFrom::Delta(DeltaLink(link.clone())),
+                None => TrackFrom::Initial,
+            };
+            loop {
+                let page = match dv
+                    .track_changes(self.entity_set(), &select, &from, None)
+                    .await
+                {
+                    Ok(page) => page,
+                    // An expired token (or a changed $select) starts over with a full read.
+                    Err(error) if stored.is_some() && matches!(from, TrackFrom::Delta(_)) => {
+                        self.journal.event(RunEvent::info(format!(
+                            "Dataverse change tracking restarted with a full read ({error})."
+                        )));
+                        from = TrackFrom::Initial;
+                        continue;
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                for change in page.changes {
+                    match change {
+                        Change::Upsert(record) => {
+                            changes.records.insert(record.id.clone(), record);
+                        }
+                        Change::Deleted { id, .. } => changes.deleted_records.push(id),
+                    }
+                }
+                match (page.next, page.delta_link) {
+                    (Some(NextLink(next)), _) => from = TrackFrom::NextPage(NextLink(next)),
+                    (None, Some(DeltaLink(delta))) => {
+                        changes.cursors.insert(CURSOR_DELTA, delta);
+                        break;
+                    }
+                    (None, None) => break,
+                }
+            }
+        } else {
+            let since = self
+                .cursor(CURSOR_MODIFIED)?
+                .as_deref()
+                .and_then(parse_stamp)
+                .unwrap_or(baseline);
+            let query = Query {
+                select: select.iter().map(|s| (*s).to_owned()).collect(),
+                filter: Some(format!("modifiedon gt {}", stamp(since - OVERLAP))),
+                orderby: Some("modifiedon asc".to_owned()),
+                page_size: Some(500),
+                formatted: false,
+            };
+            let mut newest = since;
+            let mut next = None;
+            loop {
+                let page = dv.list(self.entity_set(), &query, next.as_ref()).await?;
+                for record in page.records {
+                    if let Some(at) = record
+                        .fields
+                        .get("modifiedon")
+                        .and_then(Value::as_str)
+                        .and_then(parse_stamp)
+                    {
+                        newest = newest.max(at);
+                    }
+                    changes.records.insert(record.id.clone(), record);
+                }
+                match page.next {
+                    Some(link) => next = Some(link),
+                    None => break,
+                }
+            }
+            changes.cursors.insert(CURSOR_MODIFIED, stamp(newest));
+        }
+        Ok(())
+    }
+
+    async fn read_jira(&self, changes: &mut Changes, baseline: OffsetDateTime) -> Result<()> {
+        let since = self
+            .cursor(CURSOR_UPDATED)?
+            .as_deref()
+            .and_then(parse_stamp)
+            .unwrap_or(baseline);
+        let clause = crosswalk_jira::jql::updated_since(since - OVERLAP, &self.meta.time_zone)?;
+        // An issue type id goes unquoted (quoted, Jira reads it as a name).
+        let issue_type = &self.settings.jira_issue_type;
+        let issue_type = if issue_type.bytes().all(|b| b.is_ascii_digit()) {
+            issue_type.clone()
+        } else {
+            crosswalk_jira::jql::quote(issue_type)
+        };
+        let jql = format!(
+            "project = {} AND issuetype = {issue_type} AND {clause} ORDER BY updated ASC",
+            crosswalk_jira::jql::quote(&self.settings.jira_project),
+        );
+        let fields = self.issue_fields();
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let mut newest = since;
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .clients
+                .jira
+                .search(&SearchRequest {
+                    jql: &jql,
+                    fields: &fields,
+                    properties: &[],
+                    expand: None,
+                    next_page_token: token.as_deref(),
+                    max_results: PAGE,
+                    reconcile_issues: &[],
+                })
+                .await?;
+            for issue in page.issues {
+                if let Some(at) = issue.updated() {
+                    newest = newest.max(at);
+                }
+                changes.issues.insert(issue.id.clone(), issue);
+            }
+            match page.next_page_token {
+                Some(next) if !page.is_last => token = Some(next),
+                _ => break,
+            }
+        }
+        changes.cursors.insert(CURSOR_UPDATED, stamp(newest));
+        Ok(())
+    }
+
+    /// Stores the cursors of handled changes.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn save_cursors(&self, changes: &Changes) -> Result<()> {
+        for (name, value) in &changes.cursors {
+            self.services.store.set_cursor(self.job_id, name, value)?;
+        }
+        Ok(())
+    }
+
+    /// Reads one record with the item's columns.
+    ///
+    /// # Errors
+    /// Remote failures (404 when it was deleted).
+    pub async fn read_record(&self, id: &str) -> Result<Record> {
+        let select = self.select();
+        let select: Vec<&str> = select.iter().map(String::as_str).collect();
+        Ok(self
+            .clients
+            .dataverse
+            .get(self.entity_set(), id, &select, false)
+            .await?)
+    }
+
+    /// Reads one issue with the item's fields.
+    ///
+    /// # Errors
+    /// Remote failures (404 when it was deleted or moved out of sight).
+    pub async fn read_issue(&self, id: &str) -> Result<Issue> {
+        let fields = self.issue_fields();
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        Ok(self.clients.jira.get_issue(id, &fields, false).await?)
+    }
+
+    /// Saves a link's state.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn save_state(&self, link: &LinkRow, state: &LinkState) -> Result<()> {
+        self.services
+            .store
+            .set_link_state(link.id, link.baseline_at, &state.to_json())?;
+        Ok(())
+    }
+
+    /// Records an event about a link's issue.
+    pub fn issue_event(
+        &self,
+        link: &LinkRow,
+        kind: &str,
+        action: EventAction,
+        message: impl Into<String>,
+    ) -> RunEvent {
+        RunEvent::object(kind, &link.jira_key, &link.dataverse_id, action, message)
+    }
+
+    /// The conversion of one Dataverse value for a mapping, for event details.
+    pub fn describe(value: &Value) -> Value {
+        match value {
+            Value::String(text) if text.chars().count() > 500 => {
+                Value::String(format!("{}…", text.chars().take(500).collect::<String>()))
+            }
+            other => other.clone(),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Smart Connected Items against the sandbox over real HTTP with a real SQLite store: the seed's
+//! modes and behaviour matrix, "what changes in Dynamics when Jira users work in Jira", and
+//! the no-echo, no-duplicate guarantees.
+
+mod common;
+
+use common::{base_settings, count, Harness, CONNECTOR, ISSUE_TYPE, PROJECT};
+use crosswalk_store::{EventAction, Managed};
+use serde_json::{json, Value};
+
+fn adf_text(value: &Value) -> String {
+    crosswalk_jira::adf::to_plain_text(value)
+}
+
+#[tokio::test]
+async fn auto_create_makes_one_issue_per_new_case_after_the_baseline_and_links_it_visibly() {
+    let h = Harness::start(base_settings()).await;
+    let existing = h
+        .sandbox
+        .handle
+        .dataverse(|d| d.rows_of("incident").count());
+    assert!(existing > 0);
+    // The first poll sets the baseline: cases that existed before it never get an issue.
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "issue", EventAction::Created), 0);
+    assert!(h.links().is_empty());
+
+    h.tick().await;
+    let case = h.create_case(
+        "Printer on floor 3 offline",
+        json!({"description": "Paper jam\nTried twice"}),
+    );
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Created),
+        1,
+        "{events:#?}"
+    );
+    let link = h.link_of(&case);
+    assert_eq!(link.managed, Managed::Auto);
+    assert_eq!(h.issues_for_case(&case), vec![link.jira_key.clone()]);
+    assert_eq!(
+        h.issue_field(&link.jira_key, "summary"),
+        json!("Printer on floor 3 offline")
+    );
+    assert_eq!(
+        adf_text(&h.issue_field(&link.jira_key, "description")),
+        "Paper jam\nTried twice"
+    );
+    let project = h.sandbox.handle.jira(|j| {
+        let issue = j.issue(&link.jira_key).unwrap();
+        (
+            issue.project.clone(),
+            issue.issue_type.clone(),
+            issue.remote_links.len(),
+        )
+    });
+    assert_eq!(project.1, ISSUE_TYPE);
+    assert_eq!(project.2, 1, "a remote link to the Dynamics record");
+    let notes = h.notes_of(&case);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].1.contains(&link.jira_key), "{notes:?}");
+    for needle in [
+        link.jira_key.as_str(),
+        link.jira_issue_id.as_str(),
+        "cases",
+        "automatically",
+    ] {
+        assert!(
+            notes[0].2.contains(needle),
+            "note lacks {needle}: {}",
+            notes[0].2
+        );
+    }
+
+    // Nothing changed: nothing is written, and the link note never becomes a comment.
+    for _ in 0..3 {
+        let (run, events) = h.poll().await;
+        let writes: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e.action, EventAction::Created | EventAction::Updated))
+            .collect();
+        assert!(writes.is_empty(), "{writes:#?}");
+        assert!(run.counts.values().all(|c| c.failed == 0));
+    }
+    assert_eq!(h.issues_for_case(&case).len(), 1);
+    assert!(h.comments_of(&link.jira_key).is_empty());
+    let _ = (PROJECT, CONNECTOR);
+}
+
+#[tokio::test]
+async fn auto_create_honours_the_filter() {
+    let mut settings = base_settings();
+    settings["auto_create"]["filter"] = json!("prioritycode eq 1");
+    let h = Harness::start(settings).await;
+    h.poll().await;
+    h.tick().await;
+    let urgent = h.create_case("Urgent", json!({"prioritycode": 1}));
+    let routine = h.create_case("Routine", json!({"prioritycode": 3}));
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "issue", EventAction::Created), 1);
+    h.link_of(&urgent);
+    assert!(h
+        .store()
+        .find_link_by_record(h.job_id(), "incident", &routine)
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn one_way_carries_dynamics_edits_to_jira_and_never_writes_back() {
+    let h = Harness::start(base_settings()).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("VPN drops", json!({"description": "Every hour"}));
+    h.poll().await;
+    let key = h.link_of(&case).jira_key;
+
+    h.tick().await;
+    h.update_case(&case, json!({"title": "VPN drops every hour"}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.issue_field(&key, "summary"),
+        json!("VPN drops every hour")
+    );
+
+    // A Jira edit stays in Jira in one-way mode, and the next poll does not undo it.
+    h.tick().await;
+    h.edit_issue(&key, json!({"summary": "Edited in Jira"}));
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "record", EventAction::Updated), 0);
+    assert_eq!(h.case_value(&case, "title"), json!("VPN drops every hour"));
+    assert_eq!(h.issue_field(&key, "summary"), json!("Edited in Jira"));
+}
+
+#[tokio::test]
+async fn two_way_carries_jira_edits_to_dynamics_and_logs_conflicts() {
+    let mut settings = base_settings();
+    settings["mode"] = json!("two_way");
+    let h = Harness::start(settings).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("Mail quota", json!({"description": "Mailbox full"}));
+    h.poll().await;
+    let key = h.link_of(&case).jira_key;
+
+    h.tick().await;
+    h.edit_issue(&key, json!({"summary": "Mail quota raised to 100 GB"}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "record", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.case_value(&case, "title"),
+        json!("Mail quota raised to 100 GB")
+    );
+
+    // Both sides change the same field: the most recent change wins and the conflict is logged.
+    h.tick().await;
+    h.update_case(&case, json!({"title": "From Dynamics"}));
+    h.tick().await;
+    h.edit_issue(&key, json!({"summary": "From Jira, later"}));
+    let (_, events) = h.poll().await;
+    let conflicts: Vec<_> = events
+        .iter()
+        .filter(|e| e.object_kind.as_deref() == Some("conflict"))
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{events:#?}");
+    assert!(
+        conflicts[0].message.contains("Jira's value won"),
+        "{}",
+        conflicts[0].message
+    );
+    assert_eq!(h.case_value(&case, "title"), json!("From Jira, later"));
+    assert_eq!(h.issue_field(&key, "summary"), json!("From Jira, later"));
+
+    // Settled: nothing moves any more.
+    for _ in 0..3 {
+        let (_, events) = h.poll().await;
+        assert_eq!(count(&events, "record", EventAction::Updated), 0);
+        assert_eq!(count(&events, "issue", EventAction::Updated), 0);
+    }
+}
+
+#[tokio::test]
+async fn comments_travel_both_ways_without_echoes_across_ten_polls() {
+    let mut settings = base_settings();
+    settings["comments"] = json!(true);
+    let h = Harness::start(settings).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("Laptop battery", json!({}));
+    h.poll().await;
+    let key = h.link_of(&case).jira_key;
+
+    h.tick().await;
+    h.add_note(&case, "Call log", "Customer called twice");
+    h.comment_on(&key, "Ordered a new battery");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "comment", EventAction::Created),
+        2,
+        "{events:#?}"
+    );
+    let comments = h.comments_of(&key);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert!(comments.iter().any(|c| c.contains("Customer called twice")));
+    let notes = h.notes_of(&case);
+    assert!(
+        notes.iter().any(|n| n.2.contains("Ordered a new battery")),
+        "{notes:?}"
+    );
+
+    for poll in 0..10 {
+        let (_, events) = h.poll().await;
+        let writes: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e.action, EventAction::Created | EventAction::Updated))
+            .collect();
+        assert!(writes.is_empty(), "poll {poll}: {writes:#?}");
+    }
+    assert_eq!(h.comments_of(&key).len(), 2);
+    // The link note, the Dynamics note and the copy of the Jira comment.
+    assert_eq!(h.notes_of(&case).len(), 3);
+}
+
+#[tokio::test]
+async fn a_crash_between_the_issue_create_and_its_record_never_makes_a_second_issue() {
+    let h = Harness::start(base_settings()).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("Crash test", json!({}));
+    // As if the previous run created the issue and died before storing the link.
+    h.store()
+        .insert_link_intent(h.job_id(), "incident", &case)
+        .unwrap();
+    let now = h.now();
+    let key = h.sandbox.handle.jira(|j| {
+        let mut fields = serde_json::Map::new();
+        fields.insert("project".into(), json!({"key": PROJECT}));
+        fields.insert("issuetype".into(), json!({"id": ISSUE_TYPE}));
+        fields.insert("summary".into(), json!("Crash test"));
+        let key = j.create_issue(fields, CONNECTOR, now).unwrap();
+        let idx = j.issues.iter().position(|i| i.key == key).unwrap();
+        j.issues[idx].properties.insert(
+            "com.crosswalk.link".into(),
+            json!({"record": case, "table": "incident", "item": "cases"}),
+        );
+        key
+    });
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Created),
+        0,
+        "{events:#?}"
+    );
+    assert_eq!(h.issues_for_case(&case), vec![key.clone()]);
+    assert_eq!(h.link_of(&case).jira_key, key);
+    assert!(h.store().list_link_intents(h.job_id()).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn display_only_items_synchronize_nothing() {
+    let mut settings = base_settings();
+    settings["mode"] = json!("display_only");
+    settings["auto_create"] = json!({"enabled": false});
+    let h = Harness::start(settings).await;
+    h.tick().await;
+    h.create_case("Ignored", json!({}));
+    let (run, events) = h.poll().await;
+    assert!(run.counts.is_empty(), "{:?}", run.counts);
+    assert!(events.iter().any(|e| e.message.contains("Display-only")));
+    assert!(h.links().is_empty());
+}
