@@ -81,6 +81,60 @@ async fn list_asset_schemas(
 }
 
 #[tauri::command]
+async fn dynamics_catalogue(
+    api: State<'_, Api>,
+    dataverse_connection: String,
+    jira_connection: String,
+    table: Option<String>,
+    project: Option<String>,
+    issue_type: Option<String>,
+) -> Res<DynamicsCatalogue> {
+    let query = DynamicsCatalogueQuery {
+        dataverse_connection,
+        jira_connection,
+        table,
+        project,
+        issue_type,
+    };
+    Ok(api.dynamics_catalogue(&query).await?)
+}
+
+#[tauri::command]
+fn dynamics_links(api: State<'_, Api>, job: String) -> Res<Vec<DynamicsLinkRow>> {
+    Ok(api.dynamics_links(&job)?)
+}
+
+#[tauri::command]
+async fn dynamics_search(
+    api: State<'_, Api>,
+    job: String,
+    side: DynamicsSide,
+    text: String,
+) -> Res<DynamicsHits> {
+    Ok(api.dynamics_search(&job, side, &text).await?)
+}
+
+#[tauri::command]
+async fn dynamics_link(
+    api: State<'_, Api>,
+    job: String,
+    issue_key: String,
+    record_id: String,
+) -> Res<LinkPreview> {
+    Ok(api.dynamics_link(&job, &issue_key, &record_id).await?)
+}
+
+#[tauri::command]
+async fn dynamics_unlink(api: State<'_, Api>, job: String, issue_key_or_record: String) -> Res<()> {
+    Ok(api.dynamics_unlink(&job, &issue_key_or_record).await?)
+}
+
+#[tauri::command]
+async fn dynamics_preview(api: State<'_, Api>, job: String, issue_key: String) -> Res<LinkPreview> {
+    Ok(api.dynamics_preview(&job, &issue_key).await?)
+}
+
+#[tauri::command]
 async fn cancel_run(api: State<'_, Api>, run_id: i64) -> Res<bool> {
     Ok(api.cancel_run(RunId(run_id)).await?)
 }
@@ -185,6 +239,12 @@ pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         confirm_retirements,
         entra_catalogue,
         list_asset_schemas,
+        dynamics_catalogue,
+        dynamics_links,
+        dynamics_search,
+        dynamics_link,
+        dynamics_unlink,
+        dynamics_preview,
         cancel_run,
         list_runs,
         get_run,

@@ -32,6 +32,12 @@ import type { RunSummary } from './bindings/RunSummary';
 import type { SecretExpiryView } from './bindings/SecretExpiryView';
 import type { EntraCatalogue } from './bindings/EntraCatalogue';
 import type { AssetsSchemaView } from './bindings/AssetsSchemaView';
+import type { DynamicsCatalogue } from './bindings/DynamicsCatalogue';
+import type { DynamicsCatalogueQuery } from './bindings/DynamicsCatalogueQuery';
+import type { DynamicsHits } from './bindings/DynamicsHits';
+import type { DynamicsLinkRow } from './bindings/DynamicsLinkRow';
+import type { DynamicsSide } from './bindings/DynamicsSide';
+import type { LinkPreview } from './bindings/LinkPreview';
 import { toNumber, type Int } from './ids';
 
 export type { UnlistenFn };
@@ -193,6 +199,42 @@ export function entraCatalogue(): Promise<EntraCatalogue> {
 /** The Assets object schemas of a Jira connection, each with its conflicting types. */
 export function listAssetSchemas(jiraConnection: string): Promise<AssetsSchemaView[]> {
   return call('list_asset_schemas', { jiraConnection });
+}
+
+// Smart Connected Items (Dynamics 365 ↔ Jira)
+
+/**
+ * What the item wizard offers, read live from both connections: tables by module and Jira
+ * projects; the project's issue types once `project` is set; columns, create-screen fields,
+ * their compatibility and the heuristic status map once `table`, `project` and `issueType` are.
+ */
+export function dynamicsCatalogue(query: DynamicsCatalogueQuery): Promise<DynamicsCatalogue> {
+  return call('dynamics_catalogue', { ...query });
+}
+
+/** An item's stored links, newest first (no remote calls). */
+export function dynamicsLinks(job: string): Promise<DynamicsLinkRow[]> {
+  return call('dynamics_links', { job });
+}
+
+/** Issues of the item's project (`jira`) or records of its table (`dynamics`) matching `text`. */
+export function dynamicsSearch(job: string, side: DynamicsSide, text: string): Promise<DynamicsHits> {
+  return call('dynamics_search', { job, side, text });
+}
+
+/** Links an issue to a record by hand; resolves to the new link's preview. */
+export function dynamicsLink(job: string, issueKey: string, recordId: string): Promise<LinkPreview> {
+  return call('dynamics_link', { job, issueKey, recordId });
+}
+
+/** Removes a manual link (by issue key or record id); the issue and the record stay. */
+export function dynamicsUnlink(job: string, issueKeyOrRecord: string): Promise<null> {
+  return call('dynamics_unlink', { job, issueKeyOrRecord });
+}
+
+/** Both sides of an issue's link as they are now ("Refresh preview"). */
+export function dynamicsPreview(job: string, issueKey: string): Promise<LinkPreview> {
+  return call('dynamics_preview', { job, issueKey });
 }
 
 /** Asks a running run to stop; resolves to false when it had already finished. */

@@ -1,11 +1,14 @@
 /**
  * The job editor's draft and its checks (JSON syntax of the settings, the interval, and for
- * Entra Sync jobs the settings themselves, as the backend would check them).
+ * Entra Sync jobs and Smart Connected Items the settings themselves, as the backend would
+ * check them).
  */
+import type { DynamicsMappingCatalogue } from './bindings/DynamicsMappingCatalogue';
 import type { EntraCatalogue } from './bindings/EntraCatalogue';
 import type { FieldError } from './bindings/FieldError';
 import type { JobForm } from './bindings/JobForm';
 import type { JobView } from './bindings/JobView';
+import { DYNAMICS_ITEM_KIND, readDynamicsSettings, validateDynamicsSettings } from './dynamicsSettings';
 import { ENTRA_SYNC_KIND, readEntraSettings, validateEntraSettings } from './entraSettings';
 import { scheduleChoice, scheduleMinutes, toSchedule, type ScheduleChoice } from './schedule';
 
@@ -73,9 +76,15 @@ export function toJobForm(draft: JobDraft): JobForm {
 
 /**
  * Problems to fix before saving; `entraCatalogue` (when loaded) lets an Entra Sync job's
- * settings be checked field by field (`settings.<path>` errors).
+ * settings be checked field by field (`settings.<path>` errors). A Smart Connected Item's
+ * settings are always checked field by field; `dynamicsMapping` (the live catalogue of its
+ * table and issue type, when loaded) adds unknown columns and fields and incompatible pairs.
  */
-export function validateJob(draft: JobDraft, entraCatalogue: EntraCatalogue | null = null): FieldError[] {
+export function validateJob(
+  draft: JobDraft,
+  entraCatalogue: EntraCatalogue | null = null,
+  dynamicsMapping: DynamicsMappingCatalogue | null = null,
+): FieldError[] {
   const errors: FieldError[] = [];
   if (draft.name.trim() === '') errors.push({ field: 'name', message: 'Give the job a name.' });
   if (draft.kind === '') errors.push({ field: 'kind', message: 'Choose what the job does.' });
@@ -92,6 +101,10 @@ export function validateJob(draft: JobDraft, entraCatalogue: EntraCatalogue | nu
     const reading = readEntraSettings(draft.settingsJson, entraCatalogue.defaults);
     if (reading.settings === null) errors.push({ field: 'settingsJson', message: reading.problem });
     else errors.push(...validateEntraSettings(reading.settings, entraCatalogue));
+  } else if (draft.kind === DYNAMICS_ITEM_KIND) {
+    const reading = readDynamicsSettings(draft.settingsJson);
+    if (reading.settings === null) errors.push({ field: 'settingsJson', message: reading.problem });
+    else errors.push(...validateDynamicsSettings(reading.settings, dynamicsMapping));
   }
   return errors;
 }

@@ -8,7 +8,7 @@ import { fakeBackend, reject } from '../test/backend';
 import { nav } from '../lib/nav.svelte';
 import { notices } from '../lib/notices.svelte';
 import { byId } from '../test/dom';
-import { counts, entraJobView, jobView, runEvent, runSummary } from '../test/fixtures';
+import { counts, dynamicsJobView, entraJobView, jobView, linkRow, runEvent, runSummary } from '../test/fixtures';
 import Jobs from './Jobs.svelte';
 
 const KINDS = [
@@ -239,5 +239,23 @@ describe('Jobs screen', () => {
     await screen.findByText('demo-entra-to-assets');
     expect(backend.callsOf('list_run_events')).toEqual([]);
     expect(screen.queryByRole('button', { name: /Confirm retirements/ })).toBeNull();
+  });
+
+  it('opens the links panel of a Smart Connected Item, running or not', async () => {
+    const backend = fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [dynamicsJobView({ runningRunId: 5 }), entraJobView()],
+      dynamics_links: () => [linkRow({ managed: 'auto' })],
+    });
+    const user = userEvent.setup();
+    render(Jobs);
+    await screen.findByText('cases');
+    expect(within(row('demo-entra-to-assets')).queryByRole('button', { name: /Links of/ })).toBeNull();
+    await user.click(within(row('cases')).getByRole('button', { name: 'Links of cases' }));
+    const panel = await screen.findByRole('dialog', { name: 'Links of “cases”' });
+    await within(panel).findByRole('heading', { name: 'Links (1)' });
+    expect(backend.callsOf('dynamics_links')).toEqual([{ job: 'cases' }]);
+    await user.click(within(panel).getByRole('button', { name: 'Done' }));
+    expect(screen.queryByRole('dialog')).toBeNull();
   });
 });

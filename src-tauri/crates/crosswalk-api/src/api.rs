@@ -426,6 +426,62 @@ impl Api {
         crate::entra::list_asset_schemas(self.engine.services(), jira_connection).await
     }
 
+    /// What the Smart Connected Item wizard offers, read live from both connections: tables by
+    /// module, projects, the project's issue types and, with table and issue type chosen, the
+    /// columns, fields, their compatibility and the heuristic status map.
+    pub async fn dynamics_catalogue(
+        &self,
+        query: &crate::dto::DynamicsCatalogueQuery,
+    ) -> anyhow::Result<crate::dto::DynamicsCatalogue> {
+        crate::dynamics::catalogue(self.engine.services(), query).await
+    }
+
+    /// A Smart Connected Item's stored links (no remote calls).
+    pub fn dynamics_links(
+        &self,
+        job_name: &str,
+    ) -> anyhow::Result<Vec<crate::dto::DynamicsLinkRow>> {
+        crate::dynamics::links(self.engine.services(), job_name)
+    }
+
+    /// Searches the item's Jira project or Dataverse table for the links panel.
+    pub async fn dynamics_search(
+        &self,
+        job_name: &str,
+        side: crate::dto::DynamicsSide,
+        text: &str,
+    ) -> anyhow::Result<crate::dto::DynamicsHits> {
+        crate::dynamics::search(self.engine.services(), job_name, side, text).await
+    }
+
+    /// Links an issue to a record by hand; returns the new link's preview.
+    pub async fn dynamics_link(
+        &self,
+        job_name: &str,
+        issue_key: &str,
+        record_id: &str,
+    ) -> anyhow::Result<crate::dto::LinkPreview> {
+        crate::dynamics::link(self.engine.services(), job_name, issue_key, record_id).await
+    }
+
+    /// Removes a manual link; the issue and the record stay.
+    pub async fn dynamics_unlink(
+        &self,
+        job_name: &str,
+        issue_key_or_record: &str,
+    ) -> anyhow::Result<()> {
+        crate::dynamics::unlink(self.engine.services(), job_name, issue_key_or_record).await
+    }
+
+    /// Both sides of an issue's link as they are now.
+    pub async fn dynamics_preview(
+        &self,
+        job_name: &str,
+        issue_key: &str,
+    ) -> anyhow::Result<crate::dto::LinkPreview> {
+        crate::dynamics::preview(self.engine.services(), job_name, issue_key).await
+    }
+
     /// Asks a run to stop.
     pub async fn cancel_run(&self, run_id: RunId) -> anyhow::Result<bool> {
         self.scheduler.cancel(run_id).await

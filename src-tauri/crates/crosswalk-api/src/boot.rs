@@ -15,6 +15,7 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(crosswalk_engine::health::HealthCheck);
     registry.register(crosswalk_entra::EntraSync);
+    registry.register(crosswalk_dynamics::DynamicsItem);
     registry
 }
 

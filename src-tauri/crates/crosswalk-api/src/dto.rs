@@ -314,6 +314,9 @@ pub struct RunChanged {
 /// Re-exported so the UI gets the checklist type from the same place.
 pub type ConnectionTestReport = CheckReport;
 
+/// The links panel's answers come straight from the connector (generated as TS types too).
+pub use crosswalk_dynamics::linking::{IssueHit, LinkPreview, PreviewField, RecordHit};
+
 /// A Graph property the Entra Sync job editor can map, with its default Assets attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -373,4 +376,233 @@ pub struct AssetsSchemaView {
     pub ours: bool,
     /// Types with Crosswalk's names that Crosswalk did not create: this schema cannot be used.
     pub conflicts: Vec<String>,
+}
+
+/// What the Smart Connected Item wizard asks the two services for: the connections, and, as the
+/// admin chooses them, the table, the Jira project and its issue type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsCatalogueQuery {
+    pub dataverse_connection: String,
+    pub jira_connection: String,
+    /// Table logical name; with `project` and `issue_type` the mapping catalogue is read too.
+    pub table: Option<String>,
+    /// Jira project key; its issue types are listed.
+    pub project: Option<String>,
+    /// Jira issue type id.
+    pub issue_type: Option<String>,
+}
+
+/// A Dataverse table the wizard offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsTableView {
+    /// What the item's `table` setting stores (`incident`).
+    pub logical_name: String,
+    /// Its name in Dynamics ("Case"); the logical name when it has none.
+    pub display_name: String,
+    pub entity_set_name: String,
+    /// The module it is grouped under (a [`DynamicsModuleView::name`]).
+    pub module: String,
+    /// Whether changes are read by change tracking (else by `modifiedon`).
+    pub change_tracking: bool,
+}
+
+/// A Dynamics module (product area) with its tables, as the seed's step 1 groups them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsModuleView {
+    /// What the item's `module` setting stores ("Dynamics 365 Customer Service").
+    pub name: String,
+    /// As the wizard shows it: "Dynamics 365 Customer Service (Case)".
+    pub label: String,
+    pub tables: Vec<DynamicsTableView>,
+}
+
+/// A Jira project the wizard offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JiraProjectView {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+}
+
+/// An issue type that can be created in the chosen project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JiraIssueTypeView {
+    pub id: String,
+    pub name: String,
+    pub subtask: bool,
+}
+
+/// One option of a Dataverse choice, yes/no, state or status column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsOptionView {
+    /// As an explicit value map stores it: the integer as text, or "true"/"false".
+    pub value: String,
+    pub label: String,
+    /// For a status reason: the state (`statecode`) it belongs to.
+    pub state: Option<i32>,
+}
+
+/// A column of the chosen table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsColumnView {
+    /// Logical name (what a field mapping stores).
+    pub name: String,
+    /// Display name in Dynamics; the logical name when it has none.
+    pub label: String,
+    /// Its type as Dynamics names it ("Choice", "Lookup to account").
+    pub data_type: String,
+    /// Options of choice, yes/no, state and status columns (for explicit value maps).
+    pub options: Vec<DynamicsOptionView>,
+}
+
+/// A field on the create screen of the chosen issue type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JiraFieldView {
+    /// Field id (what a field mapping stores): `summary`, `customfield_10010`.
+    pub id: String,
+    pub name: String,
+    /// Its kind ("Jira text", "select list", "priority").
+    pub data_type: String,
+    /// Jira refuses a create without it (unless it has a default).
+    pub required: bool,
+    pub has_default: bool,
+    /// Labels of its allowed values (options, priorities, components, versions).
+    pub allowed_values: Vec<String>,
+}
+
+/// How well one column converts to one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum CompatibilityLevel {
+    /// Values go both ways unchanged.
+    Exact,
+    /// Values convert; the reason says what is lost or how they are matched.
+    Lossy,
+    /// The types do not convert.
+    Incompatible,
+}
+
+/// One entry of the column × field compatibility matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsCompatibilityView {
+    pub column: String,
+    pub field: String,
+    pub level: CompatibilityLevel,
+    /// Why, in the admin's words ("Text → Labels: split at commas; spaces become '_'");
+    /// `null` for exact pairs.
+    pub reason: Option<String>,
+}
+
+/// A workflow status of the chosen issue type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JiraStatusView {
+    pub id: String,
+    pub name: String,
+    /// `new`, `indeterminate`, `done` or `undefined`.
+    pub category: String,
+}
+
+/// What step 2 of the wizard needs once the table, project and issue type are chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsMappingCatalogue {
+    pub table: String,
+    pub project: String,
+    pub issue_type: String,
+    /// The table's columns, by label.
+    pub columns: Vec<DynamicsColumnView>,
+    /// The issue type's create-screen fields (project and issue type left out: the item sets
+    /// them), required first.
+    pub fields: Vec<JiraFieldView>,
+    /// Every column × field pair.
+    pub compatibility: Vec<DynamicsCompatibilityView>,
+    /// The issue type's workflow statuses, in workflow order.
+    pub jira_statuses: Vec<JiraStatusView>,
+    /// The table's `statecode` options.
+    pub states: Vec<DynamicsOptionView>,
+    /// The table's `statuscode` options, each with its state.
+    pub statuses: Vec<DynamicsOptionView>,
+    /// The status map Crosswalk would use with no explicit pairs (all heuristic).
+    pub status_rows: Vec<crosswalk_dynamics::status::StatusRow>,
+    /// What that map cannot pair, as sentences.
+    pub status_problems: Vec<String>,
+}
+
+/// Everything the Smart Connected Item wizard offers, read live from both services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsCatalogue {
+    /// Tables grouped by module: Customer Service, Sales, Activities, then other Dataverse tables.
+    pub modules: Vec<DynamicsModuleView>,
+    pub projects: Vec<JiraProjectView>,
+    /// Issue types of the query's project (empty without one).
+    pub issue_types: Vec<JiraIssueTypeView>,
+    /// With table, project and issue type: columns, fields, compatibility, statuses.
+    pub mapping: Option<DynamicsMappingCatalogue>,
+}
+
+/// Who made a link: auto-create (`auto`, cannot be unlinked by hand) or an admin (`manual`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum LinkManaged {
+    Auto,
+    Manual,
+}
+
+/// A stored link of a Smart Connected Item (no remote calls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsLinkRow {
+    pub jira_key: String,
+    pub jira_issue_id: String,
+    pub table: String,
+    pub record_id: String,
+    pub managed: LinkManaged,
+    pub created_at: String,
+    /// When the link's values were last in step (its first sync), `null` before.
+    pub baseline_at: Option<String>,
+}
+
+/// Which side a links-panel search looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum DynamicsSide {
+    Jira,
+    Dynamics,
+}
+
+/// What a links-panel search found: issues for `jira`, records for `dynamics`.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsHits {
+    pub side: DynamicsSide,
+    pub issues: Vec<crosswalk_dynamics::linking::IssueHit>,
+    pub records: Vec<crosswalk_dynamics::linking::RecordHit>,
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod boot;
 pub mod config_file;
 pub mod dto;
+pub mod dynamics;
 pub mod entra;
 pub mod error;
 pub mod forms;
@@ -26,5 +27,11 @@ mod bindings {
         let cfg = ts_rs::Config::from_env();
         crosswalk_core::CheckReport::export_all(&cfg).expect("bindings folder is writable");
         crosswalk_core::UserFacing::export_all(&cfg).expect("bindings folder is writable");
+        // The item's settings (edited as JSON by the wizard) and the links panel's answers,
+        // which commands return without a DTO around them.
+        crosswalk_dynamics::DynamicsItemSettings::export_all(&cfg)
+            .expect("bindings folder is writable");
+        crosswalk_dynamics::linking::LinkPreview::export_all(&cfg)
+            .expect("bindings folder is writable");
     }
 }

@@ -102,6 +102,36 @@ impl DataverseClient {
         Ok(info)
     }
 
+    /// Every table of the environment (`EntityDefinitions`, one request: metadata queries do
+    /// not page), for choosing the table of a mapping. Tables are listed as Dataverse returns
+    /// them; tables a role cannot read still show here (metadata needs no table privilege).
+    ///
+    /// # Errors
+    /// Any `Http` failure; `Unexpected` when the answer has no list.
+    pub async fn list_entities(&self) -> Result<Vec<EntityInfo>> {
+        const ROUTE: &str = "/api/data/v9.2/EntityDefinitions";
+        let value: Value = self
+            .send_json(RequestSpec::get(
+                ROUTE,
+                format!("{API}/EntityDefinitions?$select={ENTITY_SELECT}"),
+            ))
+            .await?;
+        let items = value
+            .get("value")
+            .and_then(Value::as_array)
+            .ok_or(Error::Unexpected {
+                route: ROUTE,
+                detail: "no table list".to_owned(),
+            })?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let info = entity_info(ROUTE, item)?;
+            self.remember(info.clone());
+            out.push(info);
+        }
+        Ok(out)
+    }
+
     /// A table's info by entity set name (`incidents`).
     pub(crate) async fn entity_by_set(&self, entity_set: &str) -> Result<EntityInfo> {
         const ROUTE: &str = "/api/data/v9.2/EntityDefinitions?$filter=EntitySetName";

@@ -664,6 +664,44 @@ async fn notes_changed_since_reads_one_tables_notes_after_a_time() {
 }
 
 #[tokio::test]
+async fn list_entities_lists_every_table_in_one_request() {
+    let (_sandbox, client) = start().await;
+    let requests = || {
+        client
+            .http()
+            .counter()
+            .snapshot()
+            .get("dataverse")
+            .map_or(0, |stats| stats.requests)
+    };
+    let before = requests();
+    let tables = client.list_entities().await.unwrap();
+    let table = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t.logical_name == name)
+            .unwrap_or_else(|| panic!("no table {name}"))
+    };
+    let incident = table("incident");
+    assert_eq!(incident.entity_set_name, "incidents");
+    assert_eq!(incident.display_name.as_deref(), Some("Case"));
+    assert_eq!(incident.primary_name_attribute.as_deref(), Some("title"));
+    assert!(incident.change_tracking_enabled);
+    assert_eq!(incident.object_type_code, Some(112));
+    assert_eq!(table("opportunity").entity_set_name, "opportunities");
+    assert!(!table("lead").change_tracking_enabled);
+    assert_eq!(table("task").primary_id_attribute, "activityid");
+    let mut names: Vec<&str> = tables.iter().map(|t| t.logical_name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), tables.len(), "each table once");
+    // Metadata does not page; the token request is not a Dataverse request.
+    assert_eq!(requests() - before, 1);
+    // The set names are remembered, so records of any listed table resolve without a lookup.
+    assert_eq!(client.entity("lead").await.unwrap(), table("lead").clone());
+}
+
+#[tokio::test]
 async fn state_options_pair_states_with_their_statuses() {
     let (_sandbox, client) = start().await;
     let (states, statuses) = client.state_options("incident").await.unwrap();

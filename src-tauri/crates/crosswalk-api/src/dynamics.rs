@@ -1,0 +1,734 @@
+//! Smart Connected Item (Dynamics 365 connector) use cases beyond generic jobs: what the
+//! item wizard offers, read live from Dataverse and Jira, and the links panel (list, search
+//! both sides, link, preview, unlink), which stands in for the seed's Jira issue panel.
+
+use crate::api::timestamp;
+use crate::dto::{
+    CompatibilityLevel, DynamicsCatalogue, DynamicsCatalogueQuery, DynamicsColumnView,
+    DynamicsCompatibilityView, DynamicsHits, DynamicsLinkRow, DynamicsMappingCatalogue,
+    DynamicsModuleView, DynamicsOptionView, DynamicsSide, DynamicsTableView, JiraFieldView,
+    JiraIssueTypeView, JiraProjectView, JiraStatusView, LinkManaged,
+};
+use crosswalk_core::{Code, UserFacing};
+use crosswalk_dataverse::{Attribute, AttributeKind, DataverseClient, EntityInfo, OptionValue};
+use crosswalk_dynamics::convert::{self, Compatibility, JiraField};
+use crosswalk_dynamics::linking::{self, LinkPreview};
+use crosswalk_dynamics::status::{DataverseStates, StatusMap};
+use crosswalk_dynamics::DynamicsItemSettings;
+use crosswalk_engine::Services;
+use crosswalk_jira::{FieldSchema, JiraClient, Status};
+use crosswalk_store::{LinkRow, Managed};
+use serde_json::Value;
+
+/// The modules the wizard groups tables under, as the seed's step 1 names them, each with the
+/// tables it holds in the order its label lists them. Every other table is [`OTHER_MODULE`].
+const MODULES: &[(&str, &[&str])] = &[
+    ("Dynamics 365 Customer Service", &["incident"]),
+    ("Dynamics 365 Sales", &["lead", "opportunity"]),
+    ("Activities", &["task"]),
+];
+
+/// The module of every table that belongs to no Dynamics 365 app.
+pub const OTHER_MODULE: &str = "Dataverse";
+
+/// Most Jira projects listed for the wizard (ten pages); more are reached by key in the JSON.
+const MAX_PROJECTS: usize = 1000;
+
+/// The module a table is grouped under.
+pub fn module_of(table: &str) -> &'static str {
+    MODULES
+        .iter()
+        .find(|(_, tables)| tables.contains(&table))
+        .map_or(OTHER_MODULE, |(name, _)| name)
+}
+
+fn facing(user_facing: UserFacing) -> anyhow::Error {
+    anyhow::Error::new(user_facing)
+}
+
+fn is_not_found(error: &crosswalk_dataverse::Error) -> bool {
+    matches!(
+        error,
+        crosswalk_dataverse::Error::Http(crosswalk_http::Error::NotFound { .. })
+    )
+}
+
+fn dataverse_error(error: crosswalk_dataverse::Error) -> anyhow::Error {
+    facing(error.user_facing())
+}
+
+fn jira_error(error: crosswalk_jira::Error) -> anyhow::Error {
+    facing(error.user_facing())
+}
+
+/// Groups tables into the wizard's modules: the Dynamics 365 apps first (only those whose
+/// tables the environment has), then every other table that has a name column, by name.
+/// Tables without one (intersect and system tables) cannot be searched or linked, so they are
+/// left out.
+pub fn group_modules(tables: Vec<EntityInfo>) -> Vec<DynamicsModuleView> {
+    let view = |info: &EntityInfo| DynamicsTableView {
+        logical_name: info.logical_name.clone(),
+        display_name: info
+            .display_name
+            .clone()
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or_else(|| info.logical_name.clone()),
+        entity_set_name: info.entity_set_name.clone(),
+        module: module_of(&info.logical_name).to_owned(),
+        change_tracking: info.change_tracking_enabled,
+    };
+    let mut modules = Vec::new();
+    for (name, names) in MODULES {
+        let tables: Vec<DynamicsTableView> = names
+            .iter()
+            .filter_map(|wanted| tables.iter().find(|t| t.logical_name == *wanted))
+            .map(view)
+            .collect();
+        if tables.is_empty() {
+            continue;
+        }
+        let listed: Vec<&str> = tables.iter().map(|t| t.display_name.as_str()).collect();
+        modules.push(DynamicsModuleView {
+            name: (*name).to_owned(),
+            label: format!("{name} ({})", listed.join(", ")),
+            tables,
+        });
+    }
+    let mut others: Vec<DynamicsTableView> = tables
+        .iter()
+        .filter(|t| module_of(&t.logical_name) == OTHER_MODULE)
+        .filter(|t| t.primary_name_attribute.is_some())
+        .map(view)
+        .collect();
+    others.sort_by(|a, b| {
+        a.display_name
+            .to_lowercase()
+            .cmp(&b.display_name.to_lowercase())
+            .then_with(|| a.logical_name.cmp(&b.logical_name))
+    });
+    if !others.is_empty() {
+        modules.push(DynamicsModuleView {
+            name: OTHER_MODULE.to_owned(),
+            label: OTHER_MODULE.to_owned(),
+            tables: others,
+        });
+    }
+    modules
+}
+
+/// Both clients of a would-be item, from its two connections.
+async fn clients(
+    services: &Services,
+    dataverse_connection: &str,
+    jira_connection: &str,
+) -> anyhow::Result<crosswalk_dynamics::connect::Clients> {
+    if dataverse_connection.trim().is_empty() || jira_connection.trim().is_empty() {
+        return Err(facing(
+            UserFacing::new(
+                Code::Validation,
+                "Choose a Dataverse connection and a Jira connection first.",
+            )
+            .with_fix("Pick both connections in step 1 of the item (add them on the Connections screen if they are missing)"),
+        ));
+    }
+    // Only the connections matter for building the clients.
+    let settings: DynamicsItemSettings = serde_json::from_value(serde_json::json!({
+        "dataverse_connection": dataverse_connection.trim(),
+        "jira_connection": jira_connection.trim(),
+        "jira_project": "",
+        "jira_issue_type": "",
+        "table": "",
+    }))
+    .expect("the connection-only settings deserialize");
+    crosswalk_dynamics::connect::clients(services, &settings, crosswalk_http::RequestCounter::new())
+        .await
+}
+
+/// Every project the account can browse, by name (at most [`MAX_PROJECTS`]).
+async fn list_projects(jira: &JiraClient) -> anyhow::Result<Vec<JiraProjectView>> {
+    let mut projects = Vec::new();
+    let mut start = Some(0);
+    while let Some(start_at) = start {
+        let page = jira
+            .search_projects(None, start_at, 100)
+            .await
+            .map_err(jira_error)?;
+        start = page.next_start();
+        projects.extend(page.values.into_iter().map(|p| JiraProjectView {
+            id: p.id,
+            key: p.key,
+            name: p.name,
+        }));
+        if projects.len() >= MAX_PROJECTS {
+            break;
+        }
+    }
+    projects.sort_by_key(|p| p.name.to_lowercase());
+    Ok(projects)
+}
+
+fn no_project(project: &str) -> anyhow::Error {
+    facing(
+        UserFacing::new(
+            Code::NotFound,
+            format!("Jira has no project {project} that the connection's account can see."),
+        )
+        .with_fix("Pick a project from the list, or give the account Browse projects permission on it in Jira"),
+    )
+}
+
+/// The issue types that can be created in `project`.
+async fn list_issue_types(
+    jira: &JiraClient,
+    project: &str,
+) -> anyhow::Result<Vec<JiraIssueTypeView>> {
+    let mut types = Vec::new();
+    let mut start = 0;
+    loop {
+        let page = jira
+            .issue_types(project, start, 200)
+            .await
+            .map_err(|error| match error.status() {
+                Some(404) => no_project(project),
+                _ => jira_error(error),
+            })?;
+        let count = page.issue_types.len() as u64;
+        types.extend(page.issue_types.into_iter().map(|t| JiraIssueTypeView {
+            id: t.id,
+            name: t.name,
+            subtask: t.subtask,
+        }));
+        start += count;
+        if count == 0 || start >= page.total {
+            break;
+        }
+    }
+    Ok(types)
+}
+
+/// The create-screen fields of an issue type, with whether each is required or has a default.
+async fn create_fields(
+    jira: &JiraClient,
+    project: &str,
+    issue_type: &str,
+) -> anyhow::Result<Vec<(JiraField, bool, bool)>> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    loop {
+        let page = jira
+            .create_meta(project, issue_type, start, 200)
+            .await
+            .map_err(|error| match error.status() {
+                Some(404) => facing(
+                    UserFacing::new(
+                        Code::NotFound,
+                        format!("Project {project} has no issue type with id {issue_type} that can be created."),
+                    )
+                    .with_fix(format!("Pick one of {project}'s issue types")),
+                ),
+                _ => jira_error(error),
+            })?;
+        let count = page.fields.len() as u64;
+        for field in page.fields {
+            fields.push((
+                JiraField {
+                    id: field.field_id,
+                    name: field.name,
+                    schema: field.schema,
+                    allowed_values: field.allowed_values,
+                },
+                field.required,
+                field.has_default_value,
+            ));
+        }
+        start += count;
+        if count == 0 || start >= page.total {
+            break;
+        }
+    }
+    Ok(fields)
+}
+
+/// A column's type as Dynamics names it.
+fn column_type(column: &Attribute) -> String {
+    match &column.kind {
+        AttributeKind::String => "Text".into(),
+        AttributeKind::Memo => "Multiline text".into(),
+        AttributeKind::Integer => "Whole number".into(),
+        AttributeKind::Decimal => "Decimal".into(),
+        AttributeKind::Money => "Currency".into(),
+        AttributeKind::DateTime { behavior } => match behavior.as_deref() {
+            Some("DateOnly") => "Date only".into(),
+            Some("TimeZoneIndependent") => "Date and time (time-zone independent)".into(),
+            _ => "Date and time".into(),
+        },
+        AttributeKind::Boolean { .. } => "Yes/no".into(),
+        AttributeKind::Picklist { .. } => "Choice".into(),
+        AttributeKind::State { .. } => "Status".into(),
+        AttributeKind::Status { .. } => "Status reason".into(),
+        AttributeKind::Lookup { targets } if targets.is_empty() => "Lookup".into(),
+        AttributeKind::Lookup { targets } => format!("Lookup to {}", targets.join("/")),
+        AttributeKind::Other(other) => match other.as_str() {
+            "Double" => "Floating point number".into(),
+            "BigInt" => "Big integer".into(),
+            "MultiSelectPicklist" | "MultiSelectPicklistType" | "Virtual" => "Choices".into(),
+            "Uniqueidentifier" => "Unique identifier".into(),
+            other => other.to_owned(),
+        },
+        other => format!("{other:?}"),
+    }
+}
+
+fn option_views(options: &[OptionValue]) -> Vec<DynamicsOptionView> {
+    options
+        .iter()
+        .map(|option| DynamicsOptionView {
+            value: option.value.to_string(),
+            label: option.label.clone(),
+            state: option.state,
+        })
+        .collect()
+}
+
+/// The options an explicit value map can name for a column.
+fn column_options(column: &Attribute) -> Vec<DynamicsOptionView> {
+    match &column.kind {
+        AttributeKind::Picklist { options }
+        | AttributeKind::State { options }
+        | AttributeKind::Status { options } => option_views(options),
+        AttributeKind::Boolean {
+            true_label,
+            false_label,
+        } => [("true", true_label, "Yes"), ("false", false_label, "No")]
+            .into_iter()
+            .map(|(value, label, default)| DynamicsOptionView {
+                value: value.to_owned(),
+                label: label.clone().unwrap_or_else(|| default.to_owned()),
+                state: None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A field's kind in the admin's words.
+fn field_type(schema: &FieldSchema, id: &str) -> String {
+    let custom = schema.custom.as_deref().unwrap_or_default();
+    let system = schema.system.as_deref().unwrap_or(id);
+    match (schema.kind.as_str(), schema.items.as_deref()) {
+        ("string", _)
+            if matches!(system, "description" | "environment") || custom.ends_with(":textarea") =>
+        {
+            "Rich text".into()
+        }
+        ("string", _) => "Text".into(),
+        ("number", _) => "Number".into(),
+        ("date", _) => "Date".into(),
+        ("datetime", _) => "Date and time".into(),
+        ("array", Some("string")) => "Labels".into(),
+        ("option", _) => "Select list".into(),
+        ("priority", _) => "Priority".into(),
+        ("version", _) => "Version".into(),
+        ("user", _) => "User".into(),
+        ("array", Some("option")) => "Multi-select list".into(),
+        ("array", Some("component")) => "Components".into(),
+        ("array", Some("version")) => "Versions".into(),
+        ("array", Some("user")) => "Users".into(),
+        ("array", Some(items)) => format!("List of {items}"),
+        (kind, _) if !custom.is_empty() => {
+            format!("{kind} ({})", custom.rsplit(':').next().unwrap_or(custom))
+        }
+        (kind, _) => kind.to_owned(),
+    }
+}
+
+/// Labels of a field's allowed values (options have `value`, the others `name`).
+fn allowed_labels(values: Option<&Vec<Value>>) -> Vec<String> {
+    values
+        .into_iter()
+        .flatten()
+        .filter_map(|value| {
+            ["value", "name"]
+                .iter()
+                .find_map(|key| value.get(*key).and_then(Value::as_str))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+fn status_view(status: &Status) -> JiraStatusView {
+    JiraStatusView {
+        id: status.id.clone(),
+        name: status.name.clone(),
+        category: serde_json::to_value(status.status_category.key)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "undefined".to_owned()),
+    }
+}
+
+/// Step 2's catalogue: columns, fields, their compatibility, and both sides' statuses with the
+/// heuristic status map.
+async fn mapping_catalogue(
+    dataverse: &DataverseClient,
+    jira: &JiraClient,
+    table: &str,
+    project: &str,
+    issue_type: &str,
+) -> anyhow::Result<DynamicsMappingCatalogue> {
+    let columns = async {
+        dataverse.attributes(table).await.map_err(|error| {
+            if is_not_found(&error) {
+                facing(
+                    UserFacing::new(
+                        Code::NotFound,
+                        format!("Dataverse has no table \"{table}\"."),
+                    )
+                    .with_fix("Pick a table from the list (its logical name, e.g. incident)"),
+                )
+            } else {
+                dataverse_error(error)
+            }
+        })
+    };
+    let statuses = async {
+        jira.project_statuses(project)
+            .await
+            .map_err(|error| match error.status() {
+                Some(404) => no_project(project),
+                _ => jira_error(error),
+            })
+    };
+    let (mut columns, fields, statuses) =
+        tokio::try_join!(columns, create_fields(jira, project, issue_type), statuses)?;
+    columns.sort_by(|a, b| {
+        let label = |c: &Attribute| {
+            c.display_name
+                .clone()
+                .unwrap_or_else(|| c.logical_name.clone())
+                .to_lowercase()
+        };
+        label(a)
+            .cmp(&label(b))
+            .then_with(|| a.logical_name.cmp(&b.logical_name))
+    });
+    let mut fields: Vec<(JiraField, bool, bool)> = fields
+        .into_iter()
+        .filter(|(field, _, _)| !matches!(field.id.as_str(), "project" | "issuetype"))
+        .collect();
+    // Required first, then by name.
+    fields.sort_by(|(a, a_required, _), (b, b_required, _)| {
+        b_required
+            .cmp(a_required)
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+
+    let compatibility = columns
+        .iter()
+        .flat_map(|column| {
+            fields.iter().map(move |(field, _, _)| {
+                let (level, reason) = match convert::compatibility(column, field) {
+                    Compatibility::Exact => (CompatibilityLevel::Exact, None),
+                    Compatibility::Lossy(reason) => (CompatibilityLevel::Lossy, Some(reason)),
+                    Compatibility::Incompatible(reason) => {
+                        (CompatibilityLevel::Incompatible, Some(reason))
+                    }
+                };
+                DynamicsCompatibilityView {
+                    column: column.logical_name.clone(),
+                    field: field.id.clone(),
+                    level,
+                    reason,
+                }
+            })
+        })
+        .collect();
+
+    let options = |name: &str| match columns
+        .iter()
+        .find(|c| c.logical_name == name)
+        .map(|c| &c.kind)
+    {
+        Some(AttributeKind::State { options } | AttributeKind::Status { options }) => {
+            options.clone()
+        }
+        _ => Vec::new(),
+    };
+    let states = DataverseStates {
+        states: options("statecode"),
+        statuses: options("statuscode"),
+    };
+    let jira_statuses: Vec<Status> = statuses
+        .into_iter()
+        .find(|of_type| of_type.id == issue_type)
+        .map(|of_type| of_type.statuses)
+        .unwrap_or_default();
+    let (map, problems) = StatusMap::build(table, &[], &jira_statuses, &states);
+
+    Ok(DynamicsMappingCatalogue {
+        table: table.to_owned(),
+        project: project.to_owned(),
+        issue_type: issue_type.to_owned(),
+        columns: columns
+            .iter()
+            .map(|column| DynamicsColumnView {
+                name: column.logical_name.clone(),
+                label: column
+                    .display_name
+                    .clone()
+                    .filter(|name| !name.trim().is_empty())
+                    .unwrap_or_else(|| column.logical_name.clone()),
+                data_type: column_type(column),
+                options: column_options(column),
+            })
+            .collect(),
+        fields: fields
+            .iter()
+            .map(|(field, required, has_default)| JiraFieldView {
+                id: field.id.clone(),
+                name: if field.name.is_empty() {
+                    field.id.clone()
+                } else {
+                    field.name.clone()
+                },
+                data_type: field_type(&field.schema, &field.id),
+                required: *required,
+                has_default: *has_default,
+                allowed_values: allowed_labels(field.allowed_values.as_ref()),
+            })
+            .collect(),
+        compatibility,
+        jira_statuses: jira_statuses.iter().map(status_view).collect(),
+        states: option_views(&states.states),
+        statuses: option_views(&states.statuses),
+        status_rows: map.rows(),
+        status_problems: problems.iter().map(ToString::to_string).collect(),
+    })
+}
+
+fn chosen(value: Option<&String>) -> Option<&str> {
+    value.map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// What the wizard offers for `query`: tables by module and projects always, the project's
+/// issue types once a project is chosen, and the mapping catalogue once the table, project and
+/// issue type are.
+///
+/// # Errors
+/// Missing or wrong-kind connections, unreadable secrets, remote failures, an unknown table,
+/// project or issue type; each with its fix.
+pub async fn catalogue(
+    services: &Services,
+    query: &DynamicsCatalogueQuery,
+) -> anyhow::Result<DynamicsCatalogue> {
+    let clients = clients(
+        services,
+        &query.dataverse_connection,
+        &query.jira_connection,
+    )
+    .await?;
+    let project = chosen(query.project.as_ref());
+    let tables = async {
+        clients
+            .dataverse
+            .list_entities()
+            .await
+            .map_err(dataverse_error)
+    };
+    let issue_types = async {
+        match project {
+            Some(project) => list_issue_types(&clients.jira, project).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (tables, projects, issue_types) =
+        tokio::try_join!(tables, list_projects(&clients.jira), issue_types)?;
+    let mapping = match (
+        chosen(query.table.as_ref()),
+        project,
+        chosen(query.issue_type.as_ref()),
+    ) {
+        (Some(table), Some(project), Some(issue_type)) => Some(
+            mapping_catalogue(
+                &clients.dataverse,
+                &clients.jira,
+                table,
+                project,
+                issue_type,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    Ok(DynamicsCatalogue {
+        modules: group_modules(tables),
+        projects,
+        issue_types,
+        mapping,
+    })
+}
+
+/// The id of a Smart Connected Item's job, refusing other kinds.
+fn item_job(services: &Services, job_name: &str) -> anyhow::Result<crosswalk_core::JobId> {
+    let job = services
+        .store
+        .get_job(job_name)
+        .map_err(|e| facing(e.user_facing()))?;
+    if job.config.kind != crosswalk_dynamics::KIND {
+        return Err(facing(
+            UserFacing::new(
+                Code::Validation,
+                format!("Job {job_name} is not a Smart Connected Item; only those have links."),
+            )
+            .with_fix("Pick a dynamics-item job (`crosswalk jobs`)"),
+        ));
+    }
+    Ok(job.id)
+}
+
+fn link_row(link: LinkRow) -> DynamicsLinkRow {
+    DynamicsLinkRow {
+        jira_key: link.jira_key,
+        jira_issue_id: link.jira_issue_id,
+        table: link.dataverse_table,
+        record_id: link.dataverse_id,
+        managed: match link.managed {
+            Managed::Auto => LinkManaged::Auto,
+            Managed::Manual => LinkManaged::Manual,
+        },
+        created_at: timestamp(link.created_at),
+        baseline_at: link.baseline_at.map(timestamp),
+    }
+}
+
+/// The item's links as stored, newest first; no remote calls.
+///
+/// # Errors
+/// `NotFound` for an unknown job, `Validation` for a job of another kind.
+pub fn links(services: &Services, job_name: &str) -> anyhow::Result<Vec<DynamicsLinkRow>> {
+    let job_id = item_job(services, job_name)?;
+    let mut links = services
+        .store
+        .list_links(job_id)
+        .map_err(|e| facing(e.user_facing()))?;
+    links.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| b.id.0.cmp(&a.id.0))
+    });
+    Ok(links.into_iter().map(link_row).collect())
+}
+
+fn item_error(error: crosswalk_dynamics::Error) -> anyhow::Error {
+    facing(error.user_facing())
+}
+
+/// Issues of the item's project (`jira`) or records of its table (`dynamics`) matching `text`.
+///
+/// # Errors
+/// As [`linking::open`], and remote failures.
+pub async fn search(
+    services: &Services,
+    job_name: &str,
+    side: DynamicsSide,
+    text: &str,
+) -> anyhow::Result<DynamicsHits> {
+    item_job(services, job_name)?;
+    let item = linking::open(services, job_name).await?;
+    Ok(match side {
+        DynamicsSide::Jira => DynamicsHits {
+            side,
+            issues: item.search_issues(text).await.map_err(item_error)?,
+            records: Vec::new(),
+        },
+        DynamicsSide::Dynamics => DynamicsHits {
+            side,
+            issues: Vec::new(),
+            records: item.search_records(text).await.map_err(item_error)?,
+        },
+    })
+}
+
+/// Links an issue to a record by hand and previews the new link.
+///
+/// # Errors
+/// Either side linked already (`Conflict`), an issue of another project, a record or issue
+/// that does not exist, remote failures.
+pub async fn link(
+    services: &Services,
+    job_name: &str,
+    issue_key: &str,
+    record_id: &str,
+) -> anyhow::Result<LinkPreview> {
+    item_job(services, job_name)?;
+    let (issue_key, record_id) = (issue_key.trim(), record_id.trim());
+    if issue_key.is_empty() || record_id.is_empty() {
+        return Err(facing(
+            UserFacing::new(Code::Validation, "Choose an issue and a record to link.")
+                .with_fix("Search both sides and pick one of each"),
+        ));
+    }
+    let item = linking::open(services, job_name).await?;
+    let link = item.link(issue_key, record_id).await.map_err(item_error)?;
+    item.preview(&link).await.map_err(item_error)
+}
+
+/// Removes a manual link (by issue key or record id); neither the issue nor the record is
+/// deleted.
+///
+/// # Errors
+/// No such link (`NotFound`), an auto-managed link (`Conflict`), remote failures.
+pub async fn unlink(
+    services: &Services,
+    job_name: &str,
+    issue_key_or_record: &str,
+) -> anyhow::Result<()> {
+    find_link(services, job_name, issue_key_or_record)?;
+    let item = linking::open(services, job_name).await?;
+    item.unlink(issue_key_or_record.trim())
+        .await
+        .map_err(item_error)
+}
+
+/// The stored link of an issue (key or id) or record, or a `NotFound` naming the item.
+fn find_link(services: &Services, job_name: &str, key: &str) -> anyhow::Result<LinkRow> {
+    let job_id = item_job(services, job_name)?;
+    let key = key.trim();
+    services
+        .store
+        .list_links(job_id)
+        .map_err(|e| facing(e.user_facing()))?
+        .into_iter()
+        .find(|l| {
+            l.jira_key.eq_ignore_ascii_case(key)
+                || l.jira_issue_id == key
+                || l.dataverse_id.eq_ignore_ascii_case(key)
+        })
+        .ok_or_else(|| {
+            facing(
+                UserFacing::new(
+                    Code::NotFound,
+                    format!("Item {job_name} has no link of {key}."),
+                )
+                .with_fix("Refresh the links list; the link may have been removed"),
+            )
+        })
+}
+
+/// Both sides of an issue's link as they are now ("Refresh preview").
+///
+/// # Errors
+/// No link for the issue (`NotFound`), remote failures (a deleted record or issue is their
+/// 404).
+pub async fn preview(
+    services: &Services,
+    job_name: &str,
+    issue_key: &str,
+) -> anyhow::Result<LinkPreview> {
+    let link = find_link(services, job_name, issue_key)?;
+    let item = linking::open(services, job_name).await?;
+    item.preview(&link).await.map_err(item_error)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+import { render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import type { DynamicsLinkRow } from '../lib/bindings/DynamicsLinkRow';
+import { notices } from '../lib/notices.svelte';
+import { fakeBackend, reject, type FakeBackend } from '../test/backend';
+import { byId } from '../test/dom';
+import { issueHit, linkPreview, linkRow, recordHit } from '../test/fixtures';
+import DynamicsLinksPanel from './DynamicsLinksPanel.svelte';
+
+const AUTO = linkRow({
+  jiraKey: 'SUP-1',
+  jiraIssueId: '10001',
+  recordId: '6f1c2d3e-0000-4000-8000-000000000001',
+  managed: 'auto',
+});
+const MANUAL = linkRow({
+  jiraKey: 'SUP-2',
+  jiraIssueId: '10002',
+  recordId: '6f1c2d3e-0000-4000-8000-000000000002',
+  managed: 'manual',
+});
+
+function backend(initial: DynamicsLinkRow[] = [AUTO, MANUAL]): { fake: FakeBackend; stored: DynamicsLinkRow[] } {
+  const stored = [...initial];
+  const fake = fakeBackend({
+    dynamics_links: () => [...stored],
+    dynamics_search: (args) =>
+      args.side === 'jira'
+        ? {
+            side: 'jira',
+            issues: [
+              issueHit({ id: '10001', key: 'SUP-1', summary: 'VPN drops', linked_to: AUTO.recordId }),
+              issueHit(),
+            ],
+            records: [],
+          }
+        : { side: 'dynamics', issues: [], records: [recordHit(), recordHit({ id: 'r-other', name: 'Laptop battery' })] },
+    dynamics_link: (args) => {
+      stored.unshift(linkRow({ jiraKey: String(args.issueKey), jiraIssueId: '10007', recordId: String(args.recordId) }));
+      return linkPreview();
+    },
+    dynamics_preview: (args) => linkPreview({ jira_key: String(args.issueKey), issue_status: 'Waiting for customer' }),
+    dynamics_unlink: (args) => {
+      const at = stored.findIndex((row) => row.jiraKey === args.issueKeyOrRecord);
+      stored.splice(at, 1);
+      return null;
+    },
+  });
+  return { fake, stored };
+}
+
+function linkOf(key: string): HTMLElement {
+  const element = document.querySelector<HTMLElement>(`[data-link="${key}"]`);
+  if (element === null) throw new Error(`no link row ${key}`);
+  return element;
+}
+
+async function open(): Promise<{ onclose: ReturnType<typeof vi.fn> }> {
+  const onclose = vi.fn();
+  render(DynamicsLinksPanel, { job: 'cases', onclose });
+  await screen.findByRole('heading', { name: 'Links (2)' });
+  return { onclose };
+}
+
+describe('DynamicsLinksPanel', () => {
+  it('lists the links with who made them; auto-managed links cannot be unlinked, and say why', async () => {
+    const { fake } = backend();
+    await open();
+    expect(fake.callsOf('dynamics_links')).toEqual([{ job: 'cases' }]);
+    expect(screen.getByRole('dialog', { name: 'Links of “cases”' })).toBeInTheDocument();
+    expect(linkOf('SUP-1')).toHaveTextContent('Auto');
+    expect(linkOf('SUP-1')).toHaveTextContent(AUTO.recordId);
+    expect(linkOf('SUP-2')).toHaveTextContent('Manual');
+    const autoUnlink = within(linkOf('SUP-1')).getByRole('button', { name: 'Unlink SUP-1' });
+    expect(autoUnlink).toBeDisabled();
+    expect(autoUnlink).toHaveAccessibleDescription(/auto-managed links stay while the item exists and cannot be unlinked/);
+    expect(within(linkOf('SUP-2')).getByRole('button', { name: 'Unlink SUP-2' })).toBeEnabled();
+  });
+
+  it('searches both sides, links the chosen pair and shows its preview', async () => {
+    const { fake } = backend();
+    const user = userEvent.setup();
+    await open();
+    const link = byId('links-link');
+    expect(link).toBeDisabled();
+
+    await user.type(screen.getByLabelText('Jira issues of the item’s project'), 'printer{Enter}');
+    const issues = await screen.findByRole('list', { name: 'Jira issues found' });
+    expect(fake.callsOf('dynamics_search')).toEqual([{ job: 'cases', side: 'jira', text: 'printer' }]);
+    // An issue linked already cannot be chosen again.
+    const linked = within(issues).getByRole('button', { name: /SUP-1/ });
+    expect(linked).toBeDisabled();
+    expect(linked).toHaveTextContent('already linked to');
+    await user.click(within(issues).getByRole('button', { name: /SUP-7/ }));
+    expect(within(issues).getByRole('button', { name: /SUP-7/ })).toHaveAttribute('aria-pressed', 'true');
+    expect(link).toBeDisabled();
+
+    await user.type(screen.getByLabelText('Dynamics records of the item’s table'), 'printer');
+    await user.click(within(screen.getByRole('search', { name: 'Dynamics records' })).getByRole('button', { name: 'Search' }));
+    const records = await screen.findByRole('list', { name: 'Dynamics records found' });
+    await user.click(within(records).getByRole('button', { name: /Printer jam on floor 3/ }));
+    expect(link).toBeEnabled();
+    expect(link).toHaveAccessibleDescription('SUP-7 ↔ “Printer jam on floor 3”');
+
+    await user.click(link);
+    await waitFor(() => expect(fake.callsOf('dynamics_link')).toEqual([
+      { job: 'cases', issueKey: 'SUP-7', recordId: recordHit().id },
+    ]));
+    const preview = await screen.findByRole('region', { name: 'Preview of SUP-7' });
+    expect(preview).toHaveTextContent('Printer on floor 3 jams');
+    expect(preview).toHaveTextContent('Printer jam on floor 3');
+    expect(preview).toHaveTextContent('In Progress');
+    const fields = within(preview).getByRole('table', { name: 'Mapped fields of SUP-7' });
+    expect(within(fields).getByRole('row', { name: /title/ })).toHaveTextContent('Printer jam on floor 3');
+    await screen.findByRole('heading', { name: 'Links (3)' });
+    expect(linkOf('SUP-7')).toHaveTextContent('Manual');
+    expect(notices.items.at(-1)?.message).toBe('Linked SUP-7 to “Printer jam on floor 3”.');
+    // Both searches ran again, so the pair now shows as linked.
+    expect(fake.callsOf('dynamics_search')).toHaveLength(4);
+  });
+
+  it('refreshes the preview of a link', async () => {
+    const { fake } = backend();
+    const user = userEvent.setup();
+    await open();
+    await user.click(within(linkOf('SUP-2')).getByRole('button', { name: 'Refresh preview of SUP-2' }));
+    const preview = await screen.findByRole('region', { name: 'Preview of SUP-2' });
+    await waitFor(() => expect(preview).toHaveTextContent('Waiting for customer'));
+    await user.click(within(preview).getByRole('button', { name: 'Refresh preview' }));
+    expect(fake.callsOf('dynamics_preview')).toEqual([
+      { job: 'cases', issueKey: 'SUP-2' },
+      { job: 'cases', issueKey: 'SUP-2' },
+    ]);
+  });
+
+  it('unlinks a manual link after a confirmation saying neither record is deleted', async () => {
+    const { fake } = backend();
+    const user = userEvent.setup();
+    await open();
+    await user.click(within(linkOf('SUP-2')).getByRole('button', { name: 'Unlink SUP-2' }));
+    const confirm = screen.getByRole('alertdialog', { name: 'Unlink SUP-2?' });
+    expect(confirm).toHaveAccessibleDescription(/Neither the Jira issue nor the Dynamics record is deleted/);
+    // Escape closes the confirmation only, not the panel behind it.
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    expect(screen.getByRole('dialog', { name: 'Links of “cases”' })).toBeInTheDocument();
+    expect(fake.callsOf('dynamics_unlink')).toEqual([]);
+
+    await user.click(within(linkOf('SUP-2')).getByRole('button', { name: 'Unlink SUP-2' }));
+    await user.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Unlink' }));
+    await waitFor(() => expect(fake.callsOf('dynamics_unlink')).toEqual([{ job: 'cases', issueKeyOrRecord: 'SUP-2' }]));
+    await screen.findByRole('heading', { name: 'Links (1)' });
+    expect(document.querySelector('[data-link="SUP-2"]')).toBeNull();
+    expect(notices.items.at(-1)?.message).toBe('Unlinked SUP-2. The Jira issue and the Dynamics record are kept.');
+  });
+
+  it('shows why a link was refused', async () => {
+    const { fake } = backend();
+    fake.set({
+      dynamics_link: reject({
+        code: 'conflict',
+        message: 'Record 6f1c… is already linked to SUP-1.',
+        fix: 'Unlink the existing link first, or pick another record or issue',
+        fields: [],
+      }),
+    });
+    const user = userEvent.setup();
+    await open();
+    await user.type(screen.getByLabelText('Jira issues of the item’s project'), '{Enter}');
+    await user.click(within(await screen.findByRole('list', { name: 'Jira issues found' })).getByRole('button', { name: /SUP-7/ }));
+    await user.type(screen.getByLabelText('Dynamics records of the item’s table'), '{Enter}');
+    await user.click(
+      within(await screen.findByRole('list', { name: 'Dynamics records found' })).getByRole('button', {
+        name: /Laptop battery/,
+      }),
+    );
+    await user.click(byId('links-link'));
+    const alert = await screen.findByText('Could not link');
+    expect(alert.closest('[role="alert"]')).toHaveTextContent('Unlink the existing link first');
+  });
+});
