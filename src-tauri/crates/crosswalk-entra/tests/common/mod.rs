@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::sync::Arc;
 use tempfile::TempDir;
-use time::macros::datetime;
 
 pub const JOB: &str = "entra";
 
@@ -109,7 +108,10 @@ impl Harness {
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 08:00 UTC)));
+        // The engine's clock starts at the sandbox's "now": its data is generated around the start
+        // of the real day (Intune devices last synced before it), so a fixed date would drift
+        // away from the data and make "changed since the last run" passes see old devices.
+        let clock = Arc::new(ManualClock::new(sandbox.handle.world().now()));
         let engine = engine(&dir, &clock);
         let harness = Harness {
             sandbox,
