@@ -309,6 +309,20 @@ fn demo_headless_runs_the_demo_jobs_against_the_sandbox_and_leaves_real_config_a
         stdout.contains("demo-connection-health") && stdout.contains("succeeded"),
         "{stdout}"
     );
+    // Every demo job ran and succeeded, the Smart Connected Item included (its first poll sets
+    // the baseline: existing Cases get no issue).
+    for job in [
+        "demo-connection-health",
+        "demo-entra-to-assets",
+        "demo-cases-to-jira",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.contains(job) && line.contains("succeeded")),
+            "{job} in {stdout}"
+        );
+    }
     for name in ["demo-entra", "demo-jira", "demo-dynamics"] {
         assert!(
             stdout.contains(&format!("connection {name}: All checks passed.")),

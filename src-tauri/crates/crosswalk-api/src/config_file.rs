@@ -273,4 +273,23 @@ settings = { connections = ["jira-prod"] }
             .collect();
         assert_eq!(deleted, ["health", "contoso"]);
     }
+
+    /// The README's configuration examples are what an admin copies first: they must parse and
+    /// pass the same validation `crosswalk config apply` runs, job settings included.
+    #[test]
+    fn the_readme_examples_parse_and_validate() {
+        let readme = include_str!("../../../../README.md");
+        let blocks: Vec<&str> = readme
+            .split("```toml")
+            .skip(1)
+            .map(|rest| rest.split("```").next().unwrap_or_default())
+            .collect();
+        assert!(blocks.len() >= 2, "the README lost its examples");
+        let file = parse(&blocks.concat()).unwrap_or_else(|e| panic!("{}", e.message));
+        let kinds: Vec<&str> = file.jobs.iter().map(|j| j.kind.as_str()).collect();
+        assert!(kinds.contains(&"entra-sync") && kinds.contains(&"dynamics-item"));
+        if let Err(invalid) = validate(&file, &crate::boot::registry()) {
+            panic!("{invalid:?}");
+        }
+    }
 }

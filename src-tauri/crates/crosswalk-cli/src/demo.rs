@@ -18,6 +18,8 @@ use std::process::ExitCode;
 /// demo never writes to the OS keychain.
 const ENTRA_SECRET_VAR: &str = "CROSSWALK_DEMO_ENTRA_SECRET";
 const JIRA_TOKEN_VAR: &str = "CROSSWALK_DEMO_JIRA_TOKEN";
+/// The demo's Smart Connected Item (Dynamics Cases ↔ the service project's issues).
+const DYNAMICS_JOB: &str = "demo-cases-to-jira";
 
 /// The running sandbox (and the runtime serving it), kept alive while the console is open.
 pub struct DemoSandbox {
@@ -90,6 +92,30 @@ pub fn demo_config(urls: &SandboxUrls) -> ConfigFile {
                 "jira_connection": "demo-jira",
             }),
         },
+        JobConfig {
+            name: DYNAMICS_JOB.into(),
+            kind: "dynamics-item".into(),
+            schedule: Schedule::EveryMinutes(1),
+            enabled: true,
+            settings: serde_json::json!({
+                "dataverse_connection": "demo-dynamics",
+                "jira_connection": "demo-jira",
+                "mode": "two_way",
+                // The sandbox's service project and its "Service Request" issue type.
+                "jira_project": "SUP",
+                "jira_issue_type": "10004",
+                "module": "Dynamics 365 Customer Service",
+                "table": "incident",
+                "auto_create": {"enabled": true},
+                "fields": [
+                    {"dataverse": "title", "jira": "summary"},
+                    {"dataverse": "description", "jira": "description"}
+                ],
+                "status": {"enabled": true},
+                "comments": true,
+                "attachments": true,
+            }),
+        },
     ];
     ConfigFile { connections, jobs }
 }
@@ -155,6 +181,12 @@ fn prepare(
     for job in store.list_jobs()? {
         store.clear_cursors(job.id)?;
         store.map_clear(job.id)?;
+        for link in store.list_links(job.id)? {
+            store.delete_link(link.id)?;
+        }
+        for intent in store.list_link_intents(job.id)? {
+            store.delete_link_intent(job.id, &intent.dataverse_table, &intent.dataverse_id)?;
+        }
     }
     Ok((runtime, sandbox, dir))
 }
