@@ -40,6 +40,9 @@ pub enum Error {
         project: String,
         issue_type: String,
     },
+    /// The project does not exist, or the connection's account cannot browse it.
+    #[error("Jira project {0} does not exist or the connection's account cannot see it")]
+    NoProject(String),
     /// The issue type is not in the project.
     #[error("project {project} has no issue type with id {issue_type}")]
     NoIssueType { project: String, issue_type: String },
@@ -68,6 +71,8 @@ impl Error {
                 .with_fix(format!("Remove the mapping or pick a column of \"{table}\" in the item's field mappings (the editor lists them)")),
             Error::NoField { .. } => UserFacing::new(Code::Validation, format!("{self}."))
                 .with_fix("Add the field to the issue type's create screen in Jira (Project settings › Issue types), or remove the mapping"),
+            Error::NoProject(_) => UserFacing::new(Code::NotFound, format!("{self}."))
+                .with_fix("Pick an existing project in the item's settings, or have a Jira admin grant the connection's account Browse projects on it"),
             Error::NoIssueType { project, .. } => UserFacing::new(Code::Validation, format!("{self}."))
                 .with_fix(format!("Pick one of {project}'s issue types in the item's settings")),
             Error::AlreadyLinked(_) => UserFacing::new(Code::Conflict, format!("{self}."))

@@ -85,14 +85,23 @@ impl ItemMeta {
                     start,
                     200,
                 )
-                .await
-                .map_err(|error| match error.status() {
-                    Some(404) => Error::NoIssueType {
-                        project: settings.jira_project.clone(),
-                        issue_type: settings.jira_issue_type.clone(),
-                    },
-                    _ => Error::Jira(error),
-                })?;
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                // The project itself may be gone (or hidden from the account): say which.
+                Err(error) if error.status() == Some(404) => {
+                    return Err(match jira.get_project(&settings.jira_project).await {
+                        Err(gone) if gone.status() == Some(404) => {
+                            Error::NoProject(settings.jira_project.clone())
+                        }
+                        _ => Error::NoIssueType {
+                            project: settings.jira_project.clone(),
+                            issue_type: settings.jira_issue_type.clone(),
+                        },
+                    });
+                }
+                Err(error) => return Err(Error::Jira(error)),
+            };
             let count = page.fields.len() as u64;
             for field in page.fields {
                 fields.insert(

@@ -11,13 +11,16 @@ use crate::create::note_id_for;
 use crate::error::Result;
 use crate::state::LinkState;
 use crate::sync::{parse_stamp, stamp, Changes, Item, CURSOR_NOTES, OVERLAP, PROPERTY};
-use crosswalk_dataverse::{Attachment as DvAttachment, Note};
+use crosswalk_dataverse::{Attachment as DvAttachment, Change, DeltaLink, Note, TrackFrom};
 use crosswalk_engine::context::EventAction;
 use crosswalk_engine::RunEvent;
 use crosswalk_jira::{Attachment, Comment};
 use crosswalk_store::{ItemKind, ItemStatus, LinkItem, LinkRow, NewLinkItem, Side};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
+
+/// Cursor: the change-tracking delta link of the Note table (deletions, for mirroring).
+pub const CURSOR_NOTES_DELTA: &str = "dataverse.notes.delta";
 
 /// Comments per page when listing an issue's comments.
 const COMMENT_PAGE: u32 = 100;
@@ -133,6 +136,9 @@ impl Item {
             self.note_to_jira(&link, &note).await?;
         }
         changes.cursors.insert(CURSOR_NOTES, stamp(newest));
+        if self.settings.mirror_deletions && !self.dry_run {
+            self.mirror_note_deletions(changes).await?;
+        }
         Ok(())
     }
 
@@ -584,31 +590,13 @@ impl Item {
         if self.settings.mirror_deletions && !self.dry_run {
             for item in items {
                 let gone = item.status == ItemStatus::Synced
-                    && item.origin == Side::Jira
                     && item
                         .jira_id
                         .as_deref()
                         .is_some_and(|id| !comments.iter().any(|c| c.id == id));
-                if let (true, Some(note_id)) = (gone, item.dataverse_id.as_deref()) {
-                    match self.clients.dataverse.delete_note(note_id).await {
-                        Ok(()) => {
-                            store.update_link_item(
-                                item.id,
-                                None,
-                                None,
-                                &item.hash,
-                                ItemStatus::Deleted,
-                            )?;
-                            self.journal.event(RunEvent::object(
-                                "comment",
-                                &link.jira_key,
-                                &link.dataverse_id,
-                                EventAction::Deleted,
-                                "Deleted the Dynamics note of a deleted Jira comment",
-                            ));
-                        }
-                        Err(error) => self.item_failure(link, "comment", &error.user_facing()),
-                    }
+                if gone {
+                    self.delete_dataverse_copy(link, &item, "comment", "a deleted Jira comment")
+                        .await?;
                 }
             }
         }
@@ -794,6 +782,185 @@ impl Item {
                 Err(error) => self.item_failure(link, "attachment", &error.user_facing()),
             }
         }
+        // Only an issue read with its attachment list says which ones are gone.
+        let listed = issue.fields.get("attachment").is_some_and(Value::is_array);
+        if self.settings.mirror_deletions && !self.dry_run && listed {
+            let present = issue_attachments(issue);
+            for item in store.list_link_items(link.id, ItemKind::Attachment)? {
+                let gone = item.status == ItemStatus::Synced
+                    && item
+                        .jira_id
+                        .as_deref()
+                        .is_some_and(|id| !present.iter().any(|a| a.id == id));
+                if gone {
+                    self.delete_dataverse_copy(
+                        link,
+                        &item,
+                        "attachment",
+                        "a deleted Jira attachment",
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the Dynamics note of an item whose Jira side was deleted (mirror deletions);
+    /// a note already gone counts as deleted.
+    async fn delete_dataverse_copy(
+        &self,
+        link: &LinkRow,
+        item: &LinkItem,
+        kind: &str,
+        what: &str,
+    ) -> Result<()> {
+        let Some(note_id) = item.dataverse_id.as_deref() else {
+            return Ok(());
+        };
+        let result = match self.clients.dataverse.delete_note(note_id).await {
+            Err(crosswalk_dataverse::Error::Http(error)) if error.status() == Some(404) => Ok(()),
+            other => other,
+        };
+        match result {
+            Ok(()) => {
+                self.services.store.update_link_item(
+                    item.id,
+                    None,
+                    None,
+                    &item.hash,
+                    ItemStatus::Deleted,
+                )?;
+                self.journal.event(RunEvent::object(
+                    kind,
+                    &link.jira_key,
+                    &link.dataverse_id,
+                    EventAction::Deleted,
+                    format!("Deleted the Dynamics note of {what}"),
+                ));
+            }
+            Err(error) => self.item_failure(link, kind, &error.user_facing()),
+        }
+        Ok(())
+    }
+
+    /// Notes deleted in Dynamics since the last poll, read from change tracking on the Note
+    /// (`annotation`) table: `modifiedon` never shows a deletion, and listing every link's
+    /// notes on every poll would cost a request per link. The first read only sets the delta
+    /// link; later ones carry deleted notes' Jira copies away (mirror deletions).
+    async fn mirror_note_deletions(&self, changes: &mut Changes) -> Result<()> {
+        let store = &self.services.store;
+        let stored = store.get_cursor(self.job_id, CURSOR_NOTES_DELTA)?;
+        let mut from = stored
+            .clone()
+            .map_or(TrackFrom::Initial, |link| TrackFrom::Delta(DeltaLink(link)));
+        let mut initial = stored.is_none();
+        let mut deleted = Vec::new();
+        loop {
+            let page = match self
+                .clients
+                .dataverse
+                .track_changes("annotations", &["annotationid"], &from, Some(5000))
+                .await
+            {
+                Ok(page) => page,
+                Err(crosswalk_dataverse::Error::ChangeTrackingDisabled { .. }) => {
+                    self.journal.event(
+                        RunEvent::info("Notes deleted in Dynamics are not mirrored to Jira: change tracking is off for the Note (annotation) table.")
+                            .with_level(crosswalk_core::EventLevel::Warn)
+                            .with_fix("In Power Apps, open Tables › Note › Properties › Advanced options and turn on Track changes, or turn off deletion mirroring for this item"),
+                    );
+                    return Ok(());
+                }
+                // An expired delta link starts over; deletions in between are not seen.
+                Err(error) if matches!(from, TrackFrom::Delta(_)) => {
+                    self.journal.event(RunEvent::info(format!(
+                        "Change tracking of Dynamics notes restarted with a full read ({error})."
+                    )));
+                    from = TrackFrom::Initial;
+                    initial = true;
+                    deleted.clear();
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            if !initial {
+                for change in page.changes {
+                    if let Change::Deleted { id, .. } = change {
+                        deleted.push(id.to_ascii_lowercase());
+                    }
+                }
+            }
+            match (page.next, page.delta_link) {
+                (Some(next), _) => from = TrackFrom::NextPage(next),
+                (None, Some(DeltaLink(delta))) => {
+                    changes.cursors.insert(CURSOR_NOTES_DELTA, delta);
+                    break;
+                }
+                (None, None) => break,
+            }
+        }
+        if deleted.is_empty() {
+            return Ok(());
+        }
+        for link in store.list_links(self.job_id)? {
+            for kind in [ItemKind::Comment, ItemKind::Attachment] {
+                for item in store.list_link_items(link.id, kind)? {
+                    let hit = item.status == ItemStatus::Synced
+                        && item
+                            .dataverse_id
+                            .as_deref()
+                            .is_some_and(|id| deleted.iter().any(|d| d.eq_ignore_ascii_case(id)));
+                    if hit {
+                        self.delete_jira_copy(&link, &item, kind).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the Jira comment or attachment of an item whose Dynamics note was deleted; one
+    /// already gone counts as deleted.
+    async fn delete_jira_copy(
+        &self,
+        link: &LinkRow,
+        item: &LinkItem,
+        kind: ItemKind,
+    ) -> Result<()> {
+        let Some(jira_id) = item.jira_id.as_deref() else {
+            return Ok(());
+        };
+        let jira = &self.clients.jira;
+        let (label, result) = match kind {
+            ItemKind::Comment => (
+                "comment",
+                jira.delete_comment(&link.jira_issue_id, jira_id).await,
+            ),
+            ItemKind::Attachment => ("attachment", jira.delete_attachment(jira_id).await),
+        };
+        match result {
+            Ok(()) => {}
+            Err(error) if error.status() == Some(404) => {}
+            Err(error) => {
+                self.item_failure(link, label, &error.user_facing());
+                return Ok(());
+            }
+        }
+        self.services.store.update_link_item(
+            item.id,
+            None,
+            None,
+            &item.hash,
+            ItemStatus::Deleted,
+        )?;
+        self.journal.event(RunEvent::object(
+            label,
+            &link.jira_key,
+            &link.dataverse_id,
+            EventAction::Deleted,
+            format!("Deleted the Jira {label} of a deleted Dynamics note"),
+        ));
         Ok(())
     }
 

@@ -4,10 +4,11 @@
 
 use crate::error::{Error, Result};
 use crate::state::LinkState;
-use crate::sync::{Item, CURSOR_CREATED};
+use crate::sync::{parse_stamp, stamp, Item, CURSOR_CREATED};
 use crosswalk_engine::context::EventAction;
 use crosswalk_engine::RunEvent;
 use crosswalk_store::LinkRow;
+use time::{Duration, OffsetDateTime};
 
 /// Whether a failure concerns one link only (the poll goes on with the others): the record or
 /// issue is gone, refused or in conflict. Sign-in, throttling and network failures stop the
@@ -35,6 +36,44 @@ impl Item {
     /// # Errors
     /// Failures that stop the poll (sign-in, throttling beyond retries, network, store).
     pub async fn poll(&self) -> Result<()> {
+        self.poll_steps()
+            .await
+            .map_err(|error| self.column_gone(error))
+    }
+
+    /// Dataverse's 400 for a mapped column that was deleted after the item's metadata was
+    /// read (it is cached): the admin-facing `NoColumn` naming the mapping, not the raw 400.
+    fn column_gone(&self, error: Error) -> Error {
+        let Error::Dataverse(crosswalk_dataverse::Error::Http(crosswalk_http::Error::Remote {
+            status,
+            detail,
+            ..
+        })) = &error
+        else {
+            return error;
+        };
+        let Some(name) = detail
+            .split("Could not find a property named '")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+        else {
+            return error;
+        };
+        let mapped = self
+            .settings
+            .fields
+            .iter()
+            .find(|m| m.dataverse == name || format!("_{}_value", m.dataverse) == name);
+        match mapped {
+            Some(mapping) if status.as_u16() == 400 => Error::NoColumn {
+                table: self.settings.table.clone(),
+                column: mapping.dataverse.clone(),
+            },
+            _ => error,
+        }
+    }
+
+    async fn poll_steps(&self) -> Result<()> {
         let store = &self.services.store;
         let baseline = self.baseline()?;
         self.journal.progress(0, 4, "Settling interrupted work");
@@ -48,9 +87,31 @@ impl Item {
             self.journal
                 .progress(2, 4, "Creating issues for new records");
             let (records, newest) = self.new_records(baseline, &settled).await?;
+            // A create Jira refused (permission, required field...) is tried again by the next
+            // polls: the cursor stays before the oldest such record, or it would fall out of
+            // the window once the overlap has passed.
+            let mut refused: Option<OffsetDateTime> = None;
             for record in &records {
-                self.create_issue_for(record).await?;
+                if self.create_issue_for(record).await?.is_none() && !self.dry_run {
+                    if let Some(at) = record
+                        .fields
+                        .get("createdon")
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(parse_stamp)
+                    {
+                        refused = Some(refused.map_or(at, |old| old.min(at)));
+                    }
+                }
             }
+            let newest = match (newest, refused) {
+                (Some(newest), Some(at)) => Some(
+                    parse_stamp(&newest)
+                        .map_or(at, |newest| newest.min(at))
+                        .checked_sub(Duration::seconds(1))
+                        .map_or(newest, stamp),
+                ),
+                (newest, _) => newest,
+            };
             if let Some(newest) = newest {
                 changes.cursors.insert(CURSOR_CREATED, newest);
             }
@@ -60,9 +121,12 @@ impl Item {
         let touched: Vec<&LinkRow> = links
             .iter()
             .filter(|link| {
-                !LinkState::from_json(&link.state).initialized
+                let state = LinkState::from_json(&link.state);
+                !state.initialized
                     || changes.records.contains_key(&link.dataverse_id)
                     || changes.issues.contains_key(&link.jira_issue_id)
+                    // A link note that could not be written yet (e.g. no Create on notes).
+                    || (self.settings.link_note && !self.dry_run && state.link_note.is_none())
             })
             .collect();
         let total = touched.len() as u64;
@@ -120,10 +184,16 @@ impl Item {
     }
 
     async fn sync_one(&self, link: &LinkRow, changes: &mut crate::sync::Changes) -> Result<()> {
-        let new = !LinkState::from_json(&link.state).initialized;
+        let state = LinkState::from_json(&link.state);
+        let new = !state.initialized;
         let record = changes.records.remove(&link.dataverse_id);
         let issue = changes.issues.get(&link.jira_issue_id).cloned();
         self.sync_link(link, record, issue.clone()).await?;
+        if self.settings.link_note && !self.dry_run && state.link_note.is_none() && !new {
+            // Written when the link was made unless that failed: try again (same note id, so
+            // never a second note); a failure is the link's event again, with the fix.
+            self.decorate_link(link).await;
+        }
         if self.dry_run || (!self.settings.comments && !self.settings.attachments) {
             return Ok(());
         }

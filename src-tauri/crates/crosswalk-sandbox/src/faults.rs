@@ -279,6 +279,12 @@ impl Faults {
         self.lock().clear();
     }
 
+    /// The rules still active, with what is left of their counts (a counted `Latency { ms: 0 }`
+    /// rule thus counts the requests a route received without changing them).
+    pub fn rules(&self) -> Vec<FaultRule> {
+        self.lock().clone()
+    }
+
     /// The fault for this request, if any; uses up one count of a counted rule.
     pub fn take(&self, server: Server, method: &str, path: &str) -> Option<Fault> {
         let mut rules = self.lock();

@@ -122,6 +122,13 @@ impl SandboxHandle {
         self.world.faults.clear();
     }
 
+    /// The fault rules still active, with their remaining counts (see [`Faults::rules`]).
+    ///
+    /// [`Faults::rules`]: crate::faults::Faults::rules
+    pub fn fault_rules(&self) -> Vec<FaultRule> {
+        self.world.faults.rules()
+    }
+
     /// Requests one server has received so far.
     pub fn requests(&self, server: Server) -> u64 {
         self.world.request_counts()[&server]
