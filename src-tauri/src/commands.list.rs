@@ -21,6 +21,8 @@
     "dynamics_link",
     "dynamics_unlink",
     "dynamics_preview",
+    "dynamics_bulk_preview",
+    "dynamics_bulk_link",
     "cancel_run",
     "list_runs",
     "get_run",

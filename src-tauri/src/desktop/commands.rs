@@ -135,6 +135,24 @@ async fn dynamics_preview(api: State<'_, Api>, job: String, issue_key: String) -
 }
 
 #[tauri::command]
+async fn dynamics_bulk_preview(
+    api: State<'_, Api>,
+    job: String,
+    rule: DynamicsBulkRule,
+) -> Res<DynamicsBulkPreview> {
+    Ok(api.dynamics_bulk_preview(&job, &rule).await?)
+}
+
+#[tauri::command]
+async fn dynamics_bulk_link(
+    api: State<'_, Api>,
+    job: String,
+    pairs: Vec<DynamicsBulkPair>,
+) -> Res<DynamicsBulkResult> {
+    Ok(api.dynamics_bulk_link(&job, &pairs).await?)
+}
+
+#[tauri::command]
 async fn cancel_run(api: State<'_, Api>, run_id: i64) -> Res<bool> {
     Ok(api.cancel_run(RunId(run_id)).await?)
 }
@@ -245,6 +263,8 @@ pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         dynamics_link,
         dynamics_unlink,
         dynamics_preview,
+        dynamics_bulk_preview,
+        dynamics_bulk_link,
         cancel_run,
         list_runs,
         get_run,

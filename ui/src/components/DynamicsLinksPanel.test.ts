@@ -179,4 +179,88 @@ describe('DynamicsLinksPanel', () => {
     const alert = await screen.findByText('Could not link');
     expect(alert.closest('[role="alert"]')).toHaveTextContent('Unlink the existing link first');
   });
+
+  it('bulk links: previews the matches of a rule, then links the pairs and reports the run', async () => {
+    const { fake, stored } = backend();
+    const pair = {
+      record_id: 'r-1',
+      record_name: 'Printer jam on floor 3',
+      issue_id: '10031',
+      issue_key: 'SUP-31',
+      issue_summary: 'Printer jams',
+      value: 'CAS-01001',
+    };
+    fake.set({
+      dynamics_bulk_preview: (args) => ({
+        rule: args.rule,
+        pairs: [pair, { ...pair, record_id: 'r-2', record_name: 'VPN drops', issue_id: '10032', issue_key: 'SUP-32', value: 'CAS-01002' }],
+        records_read: 9,
+        issues_read: 7,
+        unmatched: 3,
+        no_value: 1,
+        ambiguous: 2,
+        ambiguous_values: [{ value: 'CAS-01003', records: 2, issues: 1 }],
+        already_linked: 1,
+      }),
+      dynamics_bulk_link: (args) => {
+        const pairs = args.pairs as (typeof pair)[];
+        for (const p of pairs) stored.unshift(linkRow({ jiraKey: p.issue_key, jiraIssueId: p.issue_id, recordId: p.record_id }));
+        return { runId: 42, status: 'succeeded', requested: pairs.length, linked: pairs.length, skipped: 0, failed: 0, error: null };
+      },
+    });
+    const user = userEvent.setup();
+    await open();
+    await user.click(screen.getByRole('button', { name: 'Bulk link…' }));
+    const dialog = screen.getByRole('dialog', { name: 'Bulk link existing records' });
+    const confirm = within(dialog).getByRole('button', { name: 'Link 0 pairs' });
+    expect(confirm).toBeDisabled();
+
+    await user.selectOptions(within(dialog).getByLabelText('Match rule'), 'ticket');
+    const field = within(dialog).getByLabelText('Jira field (id)');
+    expect(within(dialog).getByLabelText('Dynamics column (logical name)')).toHaveValue('ticketnumber');
+    await user.clear(field);
+    await user.type(field, 'customfield_10010');
+    await user.type(within(dialog).getByLabelText('Only records matching (OData filter, optional)'), 'statecode eq 0');
+    await user.click(within(dialog).getByRole('button', { name: 'Preview matches' }));
+    await within(dialog).findByRole('table', { name: 'Pairs to link' });
+    expect(fake.callsOf('dynamics_bulk_preview')).toEqual([
+      { job: 'cases', rule: { dataverse_column: 'ticketnumber', jira_field: 'customfield_10010', filter: 'statecode eq 0' } },
+    ]);
+    const count = (name: string): string | null | undefined => dialog.querySelector(`[data-count="${name}"]`)?.textContent;
+    expect(count('pairs')).toBe('2');
+    expect(count('ambiguous')).toBe('2');
+    expect(count('unmatched')).toBe('3');
+    expect(count('already-linked')).toBe('1');
+    expect(dialog).toHaveTextContent('“CAS-01003” (2 records, 1 issues)');
+    expect(within(dialog).getByRole('row', { name: /SUP-31/ })).toHaveTextContent('Printer jam on floor 3');
+    // Nothing is written by the preview.
+    expect(fake.callsOf('dynamics_bulk_link')).toEqual([]);
+
+    await user.click(within(dialog).getByRole('button', { name: 'Link 2 pairs' }));
+    await waitFor(() => expect(fake.callsOf('dynamics_bulk_link')).toHaveLength(1));
+    expect((fake.callsOf('dynamics_bulk_link')[0]?.pairs as unknown[]).length).toBe(2);
+    await screen.findByRole('heading', { name: 'Links (4)' });
+    expect(screen.queryByRole('dialog', { name: 'Bulk link existing records' })).toBeNull();
+    expect(notices.items.at(-1)?.message).toBe('Linked 2 of 2 pairs.');
+  });
+
+  it('bulk link shows why a preview was refused', async () => {
+    const { fake } = backend();
+    fake.set({
+      dynamics_bulk_preview: reject({
+        code: 'validation',
+        message: 'Table "incident" has no column "nosuch".',
+        fix: 'Pick a column of the table',
+        fields: [],
+      }),
+    });
+    const user = userEvent.setup();
+    await open();
+    await user.click(screen.getByRole('button', { name: 'Bulk link…' }));
+    const dialog = screen.getByRole('dialog', { name: 'Bulk link existing records' });
+    await user.click(within(dialog).getByRole('button', { name: 'Preview matches' }));
+    const alert = await within(dialog).findByText('Could not preview the bulk link');
+    expect(alert.closest('[role="alert"]')).toHaveTextContent('Pick a column of the table');
+    expect(within(dialog).getByRole('button', { name: 'Link 0 pairs' })).toBeDisabled();
+  });
 });

@@ -32,6 +32,10 @@ import type { RunSummary } from './bindings/RunSummary';
 import type { SecretExpiryView } from './bindings/SecretExpiryView';
 import type { EntraCatalogue } from './bindings/EntraCatalogue';
 import type { AssetsSchemaView } from './bindings/AssetsSchemaView';
+import type { DynamicsBulkPair } from './bindings/DynamicsBulkPair';
+import type { DynamicsBulkPreview } from './bindings/DynamicsBulkPreview';
+import type { DynamicsBulkResult } from './bindings/DynamicsBulkResult';
+import type { DynamicsBulkRule } from './bindings/DynamicsBulkRule';
 import type { DynamicsCatalogue } from './bindings/DynamicsCatalogue';
 import type { DynamicsCatalogueQuery } from './bindings/DynamicsCatalogueQuery';
 import type { DynamicsHits } from './bindings/DynamicsHits';
@@ -235,6 +239,16 @@ export function dynamicsUnlink(job: string, issueKeyOrRecord: string): Promise<n
 /** Both sides of an issue's link as they are now ("Refresh preview"). */
 export function dynamicsPreview(job: string, issueKey: string): Promise<LinkPreview> {
   return call('dynamics_preview', { job, issueKey });
+}
+
+/** The pairs a bulk link would make under `rule` (nothing is written). */
+export function dynamicsBulkPreview(job: string, rule: DynamicsBulkRule): Promise<DynamicsBulkPreview> {
+  return call('dynamics_bulk_preview', { job, rule });
+}
+
+/** Links previewed pairs as a run of the item (one event per record); resolves when it ends. */
+export function dynamicsBulkLink(job: string, pairs: DynamicsBulkPair[]): Promise<DynamicsBulkResult> {
+  return call('dynamics_bulk_link', { job, pairs });
 }
 
 /** Asks a running run to stop; resolves to false when it had already finished. */

@@ -482,6 +482,24 @@ impl Api {
         crate::dynamics::preview(self.engine.services(), job_name, issue_key).await
     }
 
+    /// The pairs a bulk link would make under a match rule (nothing is written).
+    pub async fn dynamics_bulk_preview(
+        &self,
+        job_name: &str,
+        rule: &crate::dto::DynamicsBulkRule,
+    ) -> anyhow::Result<crate::dto::DynamicsBulkPreview> {
+        crate::dynamics::bulk_preview(self.engine.services(), job_name, rule).await
+    }
+
+    /// Links previewed pairs as a run of the item and returns what it did.
+    pub async fn dynamics_bulk_link(
+        &self,
+        job_name: &str,
+        pairs: &[crate::dto::DynamicsBulkPair],
+    ) -> anyhow::Result<crate::dynamics::DynamicsBulkResult> {
+        crate::dynamics::bulk_link(&self.engine, job_name, pairs).await
+    }
+
     /// Asks a run to stop.
     pub async fn cancel_run(&self, run_id: RunId) -> anyhow::Result<bool> {
         self.scheduler.cancel(run_id).await

@@ -314,6 +314,12 @@ pub struct RunChanged {
 /// Re-exported so the UI gets the checklist type from the same place.
 pub type ConnectionTestReport = CheckReport;
 
+pub use crate::dynamics::DynamicsBulkResult;
+/// The bulk link's rule, preview and pairs (generated as TS types too).
+pub use crosswalk_dynamics::linking::{
+    BulkAmbiguity as DynamicsBulkAmbiguity, BulkPair as DynamicsBulkPair,
+    BulkPreview as DynamicsBulkPreview, BulkRule as DynamicsBulkRule,
+};
 /// The links panel's answers come straight from the connector (generated as TS types too).
 pub use crosswalk_dynamics::linking::{IssueHit, LinkPreview, PreviewField, RecordHit};
 

@@ -1,6 +1,6 @@
 //! Smart Connected Item (Dynamics 365 connector) use cases beyond generic jobs: what the
 //! item wizard offers, read live from Dataverse and Jira, and the links panel (list, search
-//! both sides, link, preview, unlink), which stands in for the seed's Jira issue panel.
+//! both sides, link, preview, unlink, bulk link), which stands in for the seed's Jira issue panel.
 
 use crate::api::timestamp;
 use crate::dto::{
@@ -9,13 +9,14 @@ use crate::dto::{
     DynamicsModuleView, DynamicsOptionView, DynamicsSide, DynamicsTableView, JiraFieldView,
     JiraIssueTypeView, JiraProjectView, JiraStatusView, LinkManaged,
 };
+use crosswalk_core::Trigger;
 use crosswalk_core::{Code, UserFacing};
 use crosswalk_dataverse::{Attribute, AttributeKind, DataverseClient, EntityInfo, OptionValue};
 use crosswalk_dynamics::convert::{self, Compatibility, JiraField};
-use crosswalk_dynamics::linking::{self, LinkPreview};
+use crosswalk_dynamics::linking::{self, BulkPair, BulkPreview, BulkRule, LinkPreview};
 use crosswalk_dynamics::status::{DataverseStates, StatusMap};
 use crosswalk_dynamics::DynamicsItemSettings;
-use crosswalk_engine::Services;
+use crosswalk_engine::{Engine, RunRequest, Services};
 use crosswalk_jira::{FieldSchema, JiraClient, Status};
 use crosswalk_store::{LinkRow, Managed};
 use serde_json::Value;
@@ -728,6 +729,102 @@ pub async fn preview(
     let link = find_link(services, job_name, issue_key)?;
     let item = linking::open(services, job_name).await?;
     item.preview(&link).await.map_err(item_error)
+}
+
+/// What a bulk link run did (its counts of `link` events).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsBulkResult {
+    /// The run that linked them (its log has one event per record).
+    #[ts(type = "number")]
+    pub run_id: i64,
+    pub status: crosswalk_core::RunStatus,
+    /// Pairs asked for.
+    pub requested: u32,
+    pub linked: u32,
+    /// Linked already (a retry), or one side linked elsewhere since the preview.
+    pub skipped: u32,
+    pub failed: u32,
+    /// Why the run stopped, when it did.
+    pub error: Option<String>,
+}
+
+/// Proposes the pairs a bulk link would make under `rule`; writes nothing.
+///
+/// # Errors
+/// As [`linking::open`]; an unknown column or field, an invalid filter, remote failures.
+pub async fn bulk_preview(
+    services: &Services,
+    job_name: &str,
+    rule: &BulkRule,
+) -> anyhow::Result<BulkPreview> {
+    item_job(services, job_name)?;
+    if rule.dataverse_column.trim().is_empty() || rule.jira_field.trim().is_empty() {
+        return Err(facing(
+            UserFacing::new(
+                Code::Validation,
+                "Choose a Dynamics column and a Jira field to match on.",
+            )
+            .with_fix("For example Case Number (ticketnumber) and a Jira text field holding it, or title and summary"),
+        ));
+    }
+    let item = linking::open(services, job_name).await?;
+    item.bulk_preview(rule).await.map_err(item_error)
+}
+
+/// Links previewed pairs as a run of the item (its log shows one event per record, its
+/// progress moves as it goes) and waits for it. A retry is safe: pairs linked already are
+/// skipped and get no second note; a run stopped by a failure leaves the rest queued for the
+/// next run.
+///
+/// # Errors
+/// No pairs (`Validation`); the item running already (`Conflict`); an unknown job or kind.
+pub async fn bulk_link(
+    engine: &Engine,
+    job_name: &str,
+    pairs: &[BulkPair],
+) -> anyhow::Result<DynamicsBulkResult> {
+    let services = engine.services();
+    let job_id = item_job(services, job_name)?;
+    if pairs.is_empty() {
+        return Err(facing(
+            UserFacing::new(Code::Validation, "There are no pairs to link.")
+                .with_fix("Preview the bulk link and check that it found pairs"),
+        ));
+    }
+    if engine.is_running(job_id) {
+        return Err(facing(
+            UserFacing::new(
+                Code::Conflict,
+                format!("Item {job_name} is running; the bulk link can start when it ends."),
+            )
+            .with_fix("Wait for the run to finish (Runs screen), then link again"),
+        ));
+    }
+    linking::queue_bulk(&services.store, job_id, pairs).map_err(item_error)?;
+    let (run_id, status) = engine
+        .run_to_end(RunRequest {
+            job_name: job_name.to_owned(),
+            trigger: Trigger::SyncNow,
+            dry_run: false,
+        })
+        .await?;
+    let run = services
+        .store
+        .get_run(run_id)
+        .map_err(|e| facing(e.user_facing()))?;
+    let counts = run.counts.get("link").cloned().unwrap_or_default();
+    let narrow = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(DynamicsBulkResult {
+        run_id: run_id.0,
+        status,
+        requested: u32::try_from(pairs.len()).unwrap_or(u32::MAX),
+        linked: narrow(counts.created),
+        skipped: narrow(counts.skipped),
+        failed: narrow(counts.failed),
+        error: run.error.map(|e| e.message),
+    })
 }
 
 #[cfg(test)]

@@ -33,5 +33,9 @@ mod bindings {
             .expect("bindings folder is writable");
         crosswalk_dynamics::linking::LinkPreview::export_all(&cfg)
             .expect("bindings folder is writable");
+        crosswalk_dynamics::linking::BulkPreview::export_all(&cfg)
+            .expect("bindings folder is writable");
+        crosswalk_dynamics::linking::BulkPair::export_all(&cfg)
+            .expect("bindings folder is writable");
     }
 }

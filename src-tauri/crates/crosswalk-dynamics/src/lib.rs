@@ -59,6 +59,10 @@ impl JobKind for DynamicsItem {
                     .collect();
                 anyhow::Error::new(Error::Settings(text.join("; ")).user_facing())
             })?;
+            // A bulk link queued from the console runs as this run, in place of a poll.
+            if linking::run_pending_bulk(&ctx, &settings).await? {
+                return Ok(RunOutcome::default());
+            }
             if !settings.mode.synchronizes() {
                 ctx.event(RunEvent::info(
                     "Display-only item: records are linked and previewed from the console; nothing is synchronized on a schedule.",

@@ -11,12 +11,14 @@ use crate::settings::DynamicsItemSettings;
 use crate::state::LinkState;
 use crate::sync::Item;
 use crosswalk_dataverse::Query;
-use crosswalk_engine::{RunEvent, Services};
+use crosswalk_engine::context::EventAction;
+use crosswalk_engine::{RunContext, RunEvent, Services};
 use crosswalk_http::RequestCounter;
 use crosswalk_jira::SearchRequest;
-use crosswalk_store::{LinkRow, Managed};
-use serde::Serialize;
+use crosswalk_store::{LinkRow, Managed, NewLink};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 
 /// Results per search.
 const HITS: u32 = 20;
@@ -272,22 +274,85 @@ impl Item {
                 record.id, existing.jira_key
             )));
         }
-        let link = self.record_link(&record.id, &issue.id, &issue.key, Managed::Manual)?;
-        self.decorate_link(&link).await;
-        self.journal.event(RunEvent::object(
-            "link",
-            &issue.key,
-            &self.record_label(&record),
-            crosswalk_engine::context::EventAction::Created,
-            format!(
-                "Linked {} to {} by hand",
-                issue.key,
-                self.record_label(&record)
-            ),
-        ));
+        let link = self
+            .link_new(
+                &record.id,
+                &self.record_label(&record),
+                &issue.id,
+                &issue.key,
+                "by hand",
+            )
+            .await?;
         Ok(store
             .find_link_by_issue(self.job_id, &issue.id)?
             .unwrap_or(link))
+    }
+
+    /// Links a record and an issue that are both free: the "Linked to Jira" note first (its
+    /// id is derived from the pair, so a retry after a crash before the link was stored finds
+    /// the same note instead of adding one), then the stored link remembering the note, then
+    /// the remote link. Note and remote-link failures are events; the link stands.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn link_new(
+        &self,
+        record_id: &str,
+        record_label: &str,
+        issue_id: &str,
+        issue_key: &str,
+        how: &str,
+    ) -> Result<LinkRow> {
+        let mut state = LinkState::default();
+        if self.settings.link_note {
+            match self
+                .write_link_note_for(record_id, issue_id, issue_key, Managed::Manual)
+                .await
+            {
+                Ok(note) => state.link_note = Some(note),
+                Err(error) => {
+                    let facing = error.user_facing();
+                    self.journal.event(
+                        RunEvent::object(
+                            "link",
+                            issue_key,
+                            record_id,
+                            EventAction::Failed,
+                            format!(
+                                "Could not write the \"Linked to Jira\" note: {}",
+                                facing.message
+                            ),
+                        )
+                        .with_fix(facing.fix.unwrap_or_else(|| {
+                            "Grant the application user Create on Notes (annotation)".to_owned()
+                        })),
+                    );
+                }
+            }
+        }
+        let store = &self.services.store;
+        store.insert_link(&NewLink {
+            job_id: self.job_id,
+            jira_issue_id: issue_id.to_owned(),
+            jira_key: issue_key.to_owned(),
+            dataverse_table: self.settings.table.clone(),
+            dataverse_id: record_id.to_owned(),
+            managed: Managed::Manual,
+            baseline_at: Some(self.services.clock.now()),
+            state: state.to_json(),
+        })?;
+        let link = store
+            .find_link_by_issue(self.job_id, issue_id)?
+            .expect("the link was just stored");
+        self.add_remote_link(&link).await;
+        self.journal.event(RunEvent::object(
+            "link",
+            issue_key,
+            record_label,
+            EventAction::Created,
+            format!("Linked {issue_key} to {record_label} {how}"),
+        ));
+        Ok(link)
     }
 
     /// Removes a manual link (by issue key or record id): the stored link, the link note and
@@ -314,20 +379,33 @@ impl Item {
         if link.managed == Managed::Auto {
             return Err(Error::AutoManaged { key: link.jira_key });
         }
+        // Our note: the one the link remembers and the one its id would have had (a link
+        // stored before its note was remembered); a note already gone counts as deleted.
         let state = LinkState::from_json(&link.state);
-        if let Some(note) = state.link_note.as_deref() {
+        let derived = Item::link_note_id(&link.dataverse_id, &link.jira_issue_id);
+        let mut notes: Vec<String> = state.link_note.into_iter().collect();
+        if !notes.iter().any(|n| n.eq_ignore_ascii_case(&derived)) {
+            notes.push(derived);
+        }
+        for note in &notes {
             self.clients.dataverse.delete_note(note).await?;
         }
-        self.clients
+        // Our remote link only (by its global id); one that was never made is fine.
+        match self
+            .clients
             .jira
             .delete_remote_link(&link.jira_issue_id, &self.global_id(&link.dataverse_id))
-            .await?;
+            .await
+        {
+            Err(error) if error.status() != Some(404) => return Err(error.into()),
+            _ => {}
+        }
         store.delete_link(link.id)?;
         self.journal.event(RunEvent::object(
             "link",
             &link.jira_key,
             &link.dataverse_id,
-            crosswalk_engine::context::EventAction::Deleted,
+            EventAction::Deleted,
             format!(
                 "Unlinked {} (the issue and the record are kept)",
                 link.jira_key
@@ -387,5 +465,541 @@ impl Item {
             managed: link.managed.as_str().to_owned(),
             fields,
         })
+    }
+}
+
+// --- Bulk link: pair existing records and issues by a matching value ---
+
+/// Cursor: the bulk link waiting for (or interrupted in) a run, as JSON [`BulkPlan`].
+pub const CURSOR_BULK: &str = "bulk.pending";
+/// Records per Dataverse page of a bulk preview.
+const BULK_RECORD_PAGE: u32 = 1000;
+/// Issues per Jira search page (pages with fields hold at most 100, §B.5).
+const BULK_ISSUE_PAGE: u32 = 100;
+/// Issue ids per verification search (`id in (…)`).
+const BULK_VERIFY_IDS: usize = 50;
+/// Ambiguous values listed in a preview (all are counted).
+const AMBIGUOUS_SHOWN: usize = 100;
+
+/// How a bulk link pairs records and issues: a Dataverse column's value equals a Jira field's
+/// (trimmed, case-insensitive), on the records the optional OData filter selects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DynamicsBulkRule"))]
+pub struct BulkRule {
+    /// Column logical name (`ticketnumber`, `title`).
+    pub dataverse_column: String,
+    /// Jira field id (`summary`, `customfield_10010`).
+    pub jira_field: String,
+    /// An OData `$filter` on the table (`statecode eq 0`); none reads every record.
+    #[serde(default)]
+    pub filter: Option<String>,
+}
+
+/// One proposed (or requested) pair of a bulk link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DynamicsBulkPair"))]
+pub struct BulkPair {
+    pub record_id: String,
+    pub record_name: String,
+    pub issue_id: String,
+    pub issue_key: String,
+    pub issue_summary: String,
+    /// The value both sides hold.
+    pub value: String,
+}
+
+/// A value more than one record or issue holds: never linked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DynamicsBulkAmbiguity"))]
+pub struct BulkAmbiguity {
+    pub value: String,
+    pub records: u32,
+    pub issues: u32,
+}
+
+/// What a bulk link would do, before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DynamicsBulkPreview"))]
+pub struct BulkPreview {
+    pub rule: BulkRule,
+    /// One record and one issue, both free, holding the same value: what "Link" writes.
+    pub pairs: Vec<BulkPair>,
+    /// Records the filter selected.
+    pub records_read: u32,
+    /// Issues of the project holding a value in the field.
+    pub issues_read: u32,
+    /// Records whose value no issue holds.
+    pub unmatched: u32,
+    /// Records with no value in the column.
+    pub no_value: u32,
+    /// Records whose value more than one record or issue holds.
+    pub ambiguous: u32,
+    /// The ambiguous values (the first 100).
+    pub ambiguous_values: Vec<BulkAmbiguity>,
+    /// Records matched to an issue when either is linked already (by this item).
+    pub already_linked: u32,
+}
+
+/// A bulk link waiting for a run (stored under [`CURSOR_BULK`] until the run finishes it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkPlan {
+    pub pairs: Vec<BulkPair>,
+}
+
+/// A value as compared: trimmed, case-insensitive.
+fn comparable(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+/// A Jira field id as JQL names it (`cf[10010]` for custom fields).
+fn jql_field(id: &str) -> String {
+    match id.strip_prefix("customfield_") {
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => format!("cf[{n}]"),
+        _ => id.to_owned(),
+    }
+}
+
+/// Queues a bulk link for the item's next run (merged with one still waiting; a pair is
+/// listed once per record).
+///
+/// # Errors
+/// Store failures.
+pub fn queue_bulk(
+    store: &crosswalk_store::Store,
+    job_id: crosswalk_core::JobId,
+    pairs: &[BulkPair],
+) -> Result<usize> {
+    let mut plan = pending_bulk(store, job_id)?.unwrap_or_default();
+    for pair in pairs {
+        if !plan
+            .pairs
+            .iter()
+            .any(|p| p.record_id.eq_ignore_ascii_case(&pair.record_id))
+        {
+            plan.pairs.push(pair.clone());
+        }
+    }
+    let text = serde_json::to_string(&plan).unwrap_or_default();
+    store.set_cursor(job_id, CURSOR_BULK, &text)?;
+    Ok(plan.pairs.len())
+}
+
+/// The bulk link waiting for the item's next run, if any.
+///
+/// # Errors
+/// Store failures.
+pub fn pending_bulk(
+    store: &crosswalk_store::Store,
+    job_id: crosswalk_core::JobId,
+) -> Result<Option<BulkPlan>> {
+    Ok(store
+        .get_cursor(job_id, CURSOR_BULK)?
+        .and_then(|text| serde_json::from_str::<BulkPlan>(&text).ok())
+        .filter(|plan| !plan.pairs.is_empty()))
+}
+
+/// Runs a queued bulk link as this run of the item (instead of a poll): each pair linked with
+/// its note and remote link, one event per record, progress as it goes. Returns false when
+/// nothing was queued.
+///
+/// # Errors
+/// Settings, connection and store failures; sign-in and network failures stop the run with
+/// the plan kept, so the next run continues it (pairs already linked are skipped).
+pub async fn run_pending_bulk(
+    ctx: &RunContext,
+    settings: &DynamicsItemSettings,
+) -> anyhow::Result<bool> {
+    let store = &ctx.services.store;
+    let Some(plan) = pending_bulk(store, ctx.job_id).map_err(crate::error::facing)? else {
+        return Ok(false);
+    };
+    let item = Item::prepare(ctx.clone(), settings.clone()).await?;
+    item.run_bulk(&plan).await.map_err(crate::error::facing)?;
+    if !ctx.dry_run && !ctx.is_cancelled() {
+        store
+            .delete_cursor(ctx.job_id, CURSOR_BULK)
+            .map_err(|e| crate::error::facing(Error::Store(e)))?;
+    }
+    Ok(true)
+}
+
+impl Item {
+    /// Proposes pairs of records and issues holding the same value under `rule`: records read
+    /// in pages of 1000 with only the columns needed, issues of the project in search pages of
+    /// 100 with only the field needed (no request per record). Nothing is written.
+    ///
+    /// # Errors
+    /// An unknown column or field (`Settings`), an invalid filter (Dataverse's 400), remote
+    /// failures.
+    pub async fn bulk_preview(&self, rule: &BulkRule) -> Result<BulkPreview> {
+        let column = rule.dataverse_column.trim();
+        let field = rule.jira_field.trim();
+        if !self.meta.columns.contains_key(column) {
+            return Err(Error::NoColumn {
+                table: self.settings.table.clone(),
+                column: column.to_owned(),
+            });
+        }
+        let known_field =
+            field == "summary" || self.meta.fields.contains_key(field) || jql_field(field) != field;
+        if !known_field {
+            return Err(Error::Settings(format!(
+                "Jira field \"{field}\" cannot be matched on; pick summary or a field of the item's issue type (its id, e.g. customfield_10010)"
+            )));
+        }
+
+        // Dataverse: id, name and the column.
+        let id_attr = self.meta.entity.primary_id_attribute.clone();
+        let name_attr = self.meta.entity.primary_name_attribute.clone();
+        let read = self.read_name(column);
+        let mut select = vec![id_attr.clone(), read.clone()];
+        select.extend(name_attr.clone());
+        select.sort();
+        select.dedup();
+        let query = Query {
+            select,
+            filter: rule
+                .filter
+                .as_deref()
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned),
+            orderby: Some(format!("{id_attr} asc")),
+            page_size: Some(BULK_RECORD_PAGE),
+            formatted: true,
+        };
+        // (id, name, comparable value, shown value)
+        let mut records: Vec<(String, String, String, String)> = Vec::new();
+        let mut no_value = 0u32;
+        let mut next = None;
+        loop {
+            let page = self
+                .clients
+                .dataverse
+                .list(self.entity_set(), &query, next.as_ref())
+                .await?;
+            for record in page.records {
+                let raw = record.fields.get(&read).unwrap_or(&Value::Null);
+                let shown = match raw {
+                    Value::String(text) => text.clone(),
+                    Value::Null => String::new(),
+                    other => record
+                        .formatted
+                        .get(&read)
+                        .cloned()
+                        .unwrap_or_else(|| text_of(other)),
+                };
+                if shown.trim().is_empty() {
+                    no_value += 1;
+                    continue;
+                }
+                let name = name_attr
+                    .as_ref()
+                    .and_then(|n| record.fields.get(n))
+                    .map(text_of)
+                    .unwrap_or_default();
+                records.push((record.id, name, comparable(&shown), shown.trim().to_owned()));
+            }
+            match page.next {
+                Some(link) => next = Some(link),
+                None => break,
+            }
+        }
+
+        // Jira: the project's issues holding a value in the field.
+        let project = crosswalk_jira::jql::quote(&self.settings.jira_project);
+        let jql = if field.starts_with("customfield_") {
+            format!(
+                "project = {project} AND {} IS NOT EMPTY ORDER BY key ASC",
+                jql_field(field)
+            )
+        } else {
+            format!("project = {project} ORDER BY key ASC")
+        };
+        let mut issues: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+        let mut issues_read = 0u32;
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .clients
+                .jira
+                .search(&SearchRequest {
+                    jql: &jql,
+                    fields: &[field, "summary"],
+                    properties: &[],
+                    expand: None,
+                    next_page_token: token.as_deref(),
+                    max_results: BULK_ISSUE_PAGE,
+                    reconcile_issues: &[],
+                })
+                .await?;
+            for issue in page.issues {
+                let value = text_of(issue.fields.get(field).unwrap_or(&Value::Null));
+                if value.trim().is_empty() {
+                    continue;
+                }
+                issues_read += 1;
+                let summary = issue.fields.get("summary").map(text_of).unwrap_or_default();
+                issues
+                    .entry(comparable(&value))
+                    .or_default()
+                    .push((issue.id, issue.key, summary));
+            }
+            match page.next_page_token {
+                Some(next) if !page.is_last => token = Some(next),
+                _ => break,
+            }
+        }
+
+        let mut by_value: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (at, record) in records.iter().enumerate() {
+            by_value.entry(record.2.as_str()).or_default().push(at);
+        }
+        let store = &self.services.store;
+        let mut preview = BulkPreview {
+            rule: BulkRule {
+                dataverse_column: column.to_owned(),
+                jira_field: field.to_owned(),
+                filter: query.filter.clone(),
+            },
+            pairs: Vec::new(),
+            records_read: u32::try_from(records.len()).unwrap_or(u32::MAX) + no_value,
+            issues_read,
+            unmatched: 0,
+            no_value,
+            ambiguous: 0,
+            ambiguous_values: Vec::new(),
+            already_linked: 0,
+        };
+        let mut seen: HashSet<&str> = HashSet::new();
+        for record in &records {
+            if !seen.insert(record.2.as_str()) {
+                continue;
+            }
+            let same = &by_value[record.2.as_str()];
+            let count = u32::try_from(same.len()).unwrap_or(u32::MAX);
+            let Some(matched) = issues.get(&record.2) else {
+                preview.unmatched += count;
+                continue;
+            };
+            if same.len() > 1 || matched.len() > 1 {
+                preview.ambiguous += count;
+                if preview.ambiguous_values.len() < AMBIGUOUS_SHOWN {
+                    preview.ambiguous_values.push(BulkAmbiguity {
+                        value: record.3.clone(),
+                        records: count,
+                        issues: u32::try_from(matched.len()).unwrap_or(u32::MAX),
+                    });
+                }
+                continue;
+            }
+            let (issue_id, issue_key, summary) = &matched[0];
+            let linked = store
+                .find_link_by_record(self.job_id, &self.settings.table, &record.0)?
+                .is_some()
+                || store.find_link_by_issue(self.job_id, issue_id)?.is_some();
+            if linked {
+                preview.already_linked += 1;
+                continue;
+            }
+            preview.pairs.push(BulkPair {
+                record_id: record.0.clone(),
+                record_name: record.1.clone(),
+                issue_id: issue_id.clone(),
+                issue_key: issue_key.clone(),
+                issue_summary: summary.clone(),
+                value: record.3.clone(),
+            });
+        }
+        preview.pairs.sort_by(|a, b| {
+            a.record_name
+                .to_lowercase()
+                .cmp(&b.record_name.to_lowercase())
+                .then_with(|| a.record_id.cmp(&b.record_id))
+        });
+        Ok(preview)
+    }
+
+    /// Links the pairs of a bulk plan: both sides checked first in batches (the issue in the
+    /// item's project, the record in its table), then each free pair linked as by hand. A pair
+    /// linked already (a retry) is skipped, its note and remote link made sure of; a side
+    /// linked elsewhere is skipped with the reason. One event per record.
+    ///
+    /// # Errors
+    /// Failures that stop the run (sign-in, network, store); the plan stays for the next run.
+    pub async fn run_bulk(&self, plan: &BulkPlan) -> Result<()> {
+        let total = plan.pairs.len() as u64;
+        self.journal.event(RunEvent::info(format!(
+            "Bulk link of {total} pair(s) previewed in the console."
+        )));
+        self.journal.progress(0, total, "Checking both sides");
+        let ids: Vec<String> = plan.pairs.iter().map(|p| p.issue_id.clone()).collect();
+        let mut issues_ok: HashMap<String, String> = HashMap::new();
+        let project = crosswalk_jira::jql::quote(&self.settings.jira_project);
+        for chunk in ids.chunks(BULK_VERIFY_IDS) {
+            let numeric: Vec<&str> = chunk
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+                .collect();
+            if numeric.is_empty() {
+                continue;
+            }
+            let jql = format!("project = {project} AND id in ({})", numeric.join(", "));
+            let page = self
+                .clients
+                .jira
+                .search(&SearchRequest {
+                    jql: &jql,
+                    fields: &["summary"],
+                    properties: &[],
+                    expand: None,
+                    next_page_token: None,
+                    max_results: BULK_ISSUE_PAGE,
+                    reconcile_issues: &[],
+                })
+                .await?;
+            issues_ok.extend(page.issues.into_iter().map(|i| (i.id, i.key)));
+        }
+        let record_ids: Vec<String> = plan
+            .pairs
+            .iter()
+            .map(|p| p.record_id.clone())
+            .filter(|id| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+            .collect();
+        let id_attr = self.meta.entity.primary_id_attribute.clone();
+        let records_ok: HashSet<String> = self
+            .clients
+            .dataverse
+            .list_by_ids(
+                self.entity_set(),
+                &id_attr,
+                &record_ids,
+                &[id_attr.as_str()],
+                false,
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.id.to_ascii_lowercase())
+            .collect();
+
+        let store = &self.services.store;
+        for (done, pair) in plan.pairs.iter().enumerate() {
+            if let Journal::Run(ctx) = &self.journal {
+                if ctx.is_cancelled() {
+                    return Ok(());
+                }
+            }
+            self.journal.progress(
+                done as u64,
+                total,
+                &format!("Linking pairs ({done} of {total})"),
+            );
+            let label = if pair.record_name.is_empty() {
+                pair.record_id.clone()
+            } else {
+                pair.record_name.clone()
+            };
+            let skip = |message: String| {
+                RunEvent::object(
+                    "link",
+                    &pair.issue_key,
+                    &label,
+                    EventAction::Skipped,
+                    message,
+                )
+            };
+            let Some(key) = issues_ok.get(&pair.issue_id) else {
+                self.journal.event(
+                    RunEvent::object(
+                        "link",
+                        &pair.issue_key,
+                        &label,
+                        EventAction::Failed,
+                        format!(
+                            "{} is not an issue of project {} (deleted or moved since the preview)",
+                            pair.issue_key, self.settings.jira_project
+                        ),
+                    )
+                    .with_fix("Preview the bulk link again"),
+                );
+                continue;
+            };
+            if !records_ok.contains(&pair.record_id.to_ascii_lowercase()) {
+                self.journal.event(
+                    RunEvent::object(
+                        "link",
+                        key,
+                        &label,
+                        EventAction::Failed,
+                        format!(
+                            "Record {} is not in table {} (deleted since the preview?)",
+                            pair.record_id, self.settings.table
+                        ),
+                    )
+                    .with_fix("Preview the bulk link again"),
+                );
+                continue;
+            }
+            let by_issue = store.find_link_by_issue(self.job_id, &pair.issue_id)?;
+            let by_record =
+                store.find_link_by_record(self.job_id, &self.settings.table, &pair.record_id)?;
+            match (by_issue, by_record) {
+                (Some(link), _) if link.dataverse_id.eq_ignore_ascii_case(&pair.record_id) => {
+                    // A retry: make sure of the note and the remote link, write nothing else.
+                    if !self.dry_run {
+                        self.ensure_decorated(&link).await?;
+                    }
+                    self.journal
+                        .event(skip(format!("{key} and {label} are linked already")));
+                }
+                (Some(link), _) => self.journal.event(skip(format!(
+                    "{key} is already linked to record {}",
+                    link.dataverse_id
+                ))),
+                (None, Some(link)) => self.journal.event(skip(format!(
+                    "{label} is already linked to {}",
+                    link.jira_key
+                ))),
+                (None, None) if self.dry_run => self.journal.event(RunEvent::object(
+                    "link",
+                    key,
+                    &label,
+                    EventAction::Created,
+                    format!("Would link {key} to {label} (bulk link)"),
+                )),
+                (None, None) => {
+                    self.link_new(&pair.record_id, &label, &pair.issue_id, key, "(bulk link)")
+                        .await?;
+                }
+            }
+        }
+        self.journal.progress(total, total, "Done");
+        Ok(())
+    }
+
+    /// Makes sure a manual link has its note (remembered in its state) and remote link.
+    async fn ensure_decorated(&self, link: &LinkRow) -> Result<()> {
+        let mut state = LinkState::from_json(&link.state);
+        if self.settings.link_note && state.link_note.is_none() {
+            if let Ok(note) = self
+                .write_link_note_for(
+                    &link.dataverse_id,
+                    &link.jira_issue_id,
+                    &link.jira_key,
+                    link.managed,
+                )
+                .await
+            {
+                state.link_note = Some(note);
+                self.save_state(link, &state)?;
+            }
+        }
+        self.add_remote_link(link).await;
+        Ok(())
     }
 }

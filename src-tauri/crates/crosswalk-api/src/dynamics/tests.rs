@@ -489,3 +489,104 @@ fn modules_follow_the_seed_and_leave_out_tables_without_a_name_column() {
     );
     assert_eq!(modules[1].name, "Dynamics 365 Sales");
 }
+
+#[tokio::test]
+async fn bulk_link_previews_matches_then_links_them_as_a_run_and_a_retry_skips_them() {
+    let world = world().await;
+    let services = &world.services;
+    let mut registry = crosswalk_engine::Registry::new();
+    registry.register(crosswalk_dynamics::DynamicsItem);
+    let engine = Engine::new(services.clone(), registry).unwrap();
+    let handle = &world._sandbox.handle;
+    let now = handle.world().now();
+    let case = handle.dataverse(|d| {
+        let mut row = serde_json::Map::new();
+        row.insert("title".into(), json!("Bulk API: badge printer"));
+        d.insert_row("incident", row, now)
+    });
+    handle.dataverse(|d| {
+        let mut row = serde_json::Map::new();
+        row.insert("title".into(), json!("Bulk API: no issue"));
+        d.insert_row("incident", row, now)
+    });
+    let key = handle.jira(|j| {
+        let mut fields = serde_json::Map::new();
+        fields.insert("project".into(), json!({"key": "SUP"}));
+        fields.insert("issuetype".into(), json!({"id": "10004"}));
+        fields.insert("summary".into(), json!("bulk api: Badge Printer"));
+        j.create_issue(
+            fields,
+            crosswalk_sandbox::generator::jira::VIEWER_ACCOUNT_ID,
+            now,
+        )
+        .unwrap()
+    });
+
+    let rule = BulkRule {
+        dataverse_column: "title".into(),
+        jira_field: "summary".into(),
+        filter: Some("contains(title,'Bulk API')".into()),
+    };
+    let preview = bulk_preview(services, JOB, &rule).await.unwrap();
+    assert_eq!(preview.records_read, 2);
+    assert_eq!(preview.unmatched, 1);
+    assert_eq!(preview.pairs.len(), 1, "{preview:?}");
+    assert_eq!(preview.pairs[0].record_id, case);
+    assert_eq!(preview.pairs[0].issue_key, key);
+    assert!(
+        links(services, JOB).unwrap().is_empty(),
+        "a preview writes nothing"
+    );
+    assert_eq!(
+        serde_json::to_value(&preview).unwrap()["pairs"][0]["issue_key"],
+        json!(key)
+    );
+
+    let done = bulk_link(&engine, JOB, &preview.pairs).await.unwrap();
+    assert_eq!(
+        done.status,
+        crosswalk_core::RunStatus::Succeeded,
+        "{done:?}"
+    );
+    assert_eq!(
+        (done.requested, done.linked, done.skipped, done.failed),
+        (1, 1, 0, 0)
+    );
+    let run = services
+        .store
+        .get_run(crosswalk_core::RunId(done.run_id))
+        .unwrap();
+    assert_eq!(run.trigger, Trigger::SyncNow);
+    let rows = links(services, JOB).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].jira_key.as_str(), rows[0].managed),
+        (key.as_str(), LinkManaged::Manual)
+    );
+
+    let again = bulk_link(&engine, JOB, &preview.pairs).await.unwrap();
+    assert_eq!((again.linked, again.skipped, again.failed), (0, 1, 0));
+    assert_eq!(links(services, JOB).unwrap().len(), 1);
+    let fresh = bulk_preview(services, JOB, &rule).await.unwrap();
+    assert!(fresh.pairs.is_empty());
+    assert_eq!(fresh.already_linked, 1);
+
+    let empty = app_error(bulk_link(&engine, JOB, &[]).await.unwrap_err());
+    assert_eq!(empty.code, Code::Validation);
+    let no_rule = app_error(
+        bulk_preview(
+            services,
+            JOB,
+            &BulkRule {
+                dataverse_column: " ".into(),
+                jira_field: "summary".into(),
+                filter: None,
+            },
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(no_rule.code, Code::Validation);
+    let other_kind = app_error(bulk_preview(services, "health", &rule).await.unwrap_err());
+    assert_eq!(other_kind.code, Code::Validation);
+}

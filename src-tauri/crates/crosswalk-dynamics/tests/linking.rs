@@ -1,0 +1,405 @@
+//! Links made from the console (the seed's issue panel): search both sides, link by hand with
+//! the link note and the remote link, preview, unlink; and bulk link of existing records by a
+//! matching value, previewed before anything is written and run as a run of the item. Against
+//! the sandbox over real HTTP with a real SQLite store.
+
+mod common;
+
+use common::{base_settings, count, Harness, JOB};
+use crosswalk_core::{Code, RunStatus, Trigger};
+use crosswalk_dynamics::linking::{self, BulkRule};
+use crosswalk_dynamics::Error;
+use crosswalk_store::{EventAction, Managed};
+use serde_json::{json, Value};
+
+/// An item without auto-create: links come from the console only.
+fn manual_settings() -> Value {
+    let mut settings = base_settings();
+    settings["auto_create"] = json!({"enabled": false});
+    settings
+}
+
+fn state_note(h: &Harness, case: &str) -> Option<String> {
+    h.link_of(case).state["link_note"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_manual_link_is_visible_on_both_sides_synced_by_the_next_poll_and_unlinked_cleanly() {
+    let h = Harness::start(manual_settings()).await;
+    h.poll().await;
+    let item = linking::open(h.services(), JOB).await.unwrap();
+    let record = item.search_records("").await.unwrap().remove(0);
+    assert!(record.linked_to.is_none());
+    let issue = item
+        .search_issues("")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|hit| hit.linked_to.is_none())
+        .unwrap();
+
+    let link = item.link(&issue.key, &record.id).await.unwrap();
+    assert_eq!(link.managed, Managed::Manual);
+    assert_eq!(link.jira_key, issue.key);
+    let events = item.journal.take();
+    assert!(
+        events.iter().any(
+            |e| e.action == crosswalk_engine::context::EventAction::Created
+                && e.message.contains("by hand")
+        ),
+        "{events:#?}"
+    );
+
+    // The timeline note says what the seed lists: key, URL, issue id, item, manual.
+    let notes = h.link_notes_of(&record.id);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].1, format!("Linked to Jira issue {}", issue.key));
+    for needle in [
+        issue.key.as_str(),
+        issue.url.as_str(),
+        issue.id.as_str(),
+        "Smart Connected Item: cases",
+        "manually",
+    ] {
+        assert!(
+            notes[0].2.contains(needle),
+            "note lacks {needle}: {}",
+            notes[0].2
+        );
+    }
+    assert_eq!(
+        state_note(&h, &record.id).as_deref(),
+        Some(notes[0].0.as_str())
+    );
+    let remote = h.remote_links_of(&issue.key);
+    assert_eq!(remote.len(), 1, "{remote:?}");
+    assert!(
+        remote[0].ends_with(&format!("id={}", record.id)),
+        "{remote:?}"
+    );
+
+    // Both searches now say they are linked.
+    let again = item.search_records(&record.id).await.unwrap();
+    assert_eq!(again[0].linked_to.as_deref(), Some(issue.key.as_str()));
+
+    // The next poll pushes Dynamics' mapped values to the new link once.
+    let title = h.case_value(&record.id, "title");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.issue_field(&issue.key, "summary"), title);
+
+    // The preview reads both sides as they are now.
+    h.tick().await;
+    h.update_case(&record.id, json!({"title": "Changed in Dynamics"}));
+    let preview = item.preview(&h.link_of(&record.id)).await.unwrap();
+    assert_eq!(preview.managed, "manual");
+    assert_eq!(preview.record_name, "Changed in Dynamics");
+    let title_field = preview
+        .fields
+        .iter()
+        .find(|f| f.dataverse_column == "title")
+        .unwrap();
+    assert_eq!(title_field.dynamics, "Changed in Dynamics");
+    assert_eq!(Value::String(title_field.jira.clone()), title);
+
+    // Unlink removes our link, note and remote link; neither side is deleted.
+    item.unlink(&issue.key).await.unwrap();
+    assert!(h.links().is_empty());
+    assert!(h.link_notes_of(&record.id).is_empty());
+    assert!(h.remote_links_of(&issue.key).is_empty());
+    assert!(h.both_exist(&issue.key, &record.id));
+    // Later polls leave the pair alone.
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        0,
+        "{events:#?}"
+    );
+    assert_eq!(h.issue_field(&issue.key, "summary"), title);
+    let gone = item.unlink(&issue.key).await.unwrap_err();
+    assert_eq!(gone.user_facing().code, Code::NotFound);
+}
+
+#[tokio::test]
+async fn auto_managed_links_stay_and_linked_sides_are_refused_with_the_reason() {
+    let h = Harness::start(base_settings()).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("Auto-linked case", json!({}));
+    h.poll().await;
+    let auto = h.link_of(&case);
+    assert_eq!(auto.managed, Managed::Auto);
+
+    let item = linking::open(h.services(), JOB).await.unwrap();
+    let refused = item.unlink(&auto.jira_key).await.unwrap_err();
+    assert!(matches!(refused, Error::AutoManaged { .. }), "{refused:?}");
+    let facing = refused.user_facing();
+    assert_eq!(facing.code, Code::Conflict);
+    assert!(facing.message.contains("auto-create"), "{facing:?}");
+    assert!(facing.message.contains(&auto.jira_key), "{facing:?}");
+    assert!(facing.fix.is_some());
+    assert_eq!(h.links().len(), 1, "the link stays");
+    assert_eq!(h.link_notes_of(&case).len(), 1, "its note stays");
+
+    let free_issue = item
+        .search_issues("")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|hit| hit.linked_to.is_none())
+        .unwrap();
+    let record_taken = item.link(&free_issue.key, &case).await.unwrap_err();
+    let facing = record_taken.user_facing();
+    assert_eq!(facing.code, Code::Conflict);
+    assert!(
+        facing.message.contains("already linked to") && facing.message.contains(&auto.jira_key),
+        "{facing:?}"
+    );
+    let other_case = h.create_case("Another case", json!({}));
+    let issue_taken = item.link(&auto.jira_key, &other_case).await.unwrap_err();
+    let facing = issue_taken.user_facing();
+    assert_eq!(facing.code, Code::Conflict);
+    assert!(
+        facing.message.contains("already linked to record") && facing.message.contains(&case),
+        "{facing:?}"
+    );
+    assert!(facing
+        .fix
+        .unwrap()
+        .contains("Unlink the existing link first"));
+    assert_eq!(h.links().len(), 1);
+    assert!(h.link_notes_of(&other_case).is_empty());
+}
+
+#[tokio::test]
+async fn a_link_retried_after_a_crash_between_the_note_and_the_stored_link_writes_one_note() {
+    let h = Harness::start(manual_settings()).await;
+    let item = linking::open(h.services(), JOB).await.unwrap();
+    let record = item.search_records("").await.unwrap().remove(0);
+    let (issue_id, key) = h.project_issues().remove(0);
+    // The first attempt wrote the note, then the process died before storing the link.
+    let first = item
+        .write_link_note_for(&record.id, &issue_id, &key, Managed::Manual)
+        .await
+        .unwrap();
+    assert_eq!(h.link_notes_of(&record.id).len(), 1);
+    assert!(h.links().is_empty());
+
+    item.link(&key, &record.id).await.unwrap();
+    let notes = h.link_notes_of(&record.id);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].0, first);
+    assert_eq!(state_note(&h, &record.id).as_deref(), Some(first.as_str()));
+    assert_eq!(h.remote_links_of(&key).len(), 1);
+}
+
+#[tokio::test]
+async fn bulk_link_previews_the_matches_then_links_them_in_a_run_idempotently() {
+    let h = Harness::start(manual_settings()).await;
+    h.poll().await;
+    let case = |n: &str, ticket: &str| {
+        h.create_case(&format!("Bulk {n}"), json!({"ticketnumber": ticket}))
+    };
+    let a = case("A", "BULK-001");
+    let b = case("B", "BULK-002");
+    let c1 = case("C1", "BULK-003");
+    let _c2 = case("C2", "BULK-003");
+    let d = case("D", "BULK-004");
+    let e = case("E", "BULK-005");
+    let f = case("F", "BULK-006");
+    let g = case("G", "BULK-007");
+    let issues: Vec<(String, String)> = [
+        "BULK-001",
+        " bulk-002 ",
+        "BULK-003",
+        "BULK-005",
+        "BULK-006",
+        "BULK-006",
+        "Bulk-007",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(at, value)| h.create_issue(&format!("Issue {at}"), json!({"customfield_10010": value})))
+    .collect();
+    let item = linking::open(h.services(), JOB).await.unwrap();
+    // E and its issue are linked by hand already.
+    item.link(&issues[3].1, &e).await.unwrap();
+    let notes_before = h.link_notes_of(&a).len();
+
+    let rule = BulkRule {
+        dataverse_column: "ticketnumber".into(),
+        jira_field: "customfield_10010".into(),
+        filter: Some("contains(ticketnumber,'BULK-')".into()),
+    };
+    let preview = item.bulk_preview(&rule).await.unwrap();
+    let pairs: Vec<(&str, &str)> = preview
+        .pairs
+        .iter()
+        .map(|p| (p.record_id.as_str(), p.issue_key.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            (a.as_str(), issues[0].1.as_str()),
+            (b.as_str(), issues[1].1.as_str()),
+            (g.as_str(), issues[6].1.as_str()),
+        ]
+    );
+    assert_eq!(preview.pairs[0].record_name, "Bulk A");
+    assert_eq!(preview.pairs[0].value, "BULK-001");
+    assert_eq!(preview.records_read, 8);
+    assert_eq!(preview.unmatched, 1, "D has no issue");
+    assert_eq!(
+        preview.ambiguous, 3,
+        "C1 and C2 share a value; F matches two issues"
+    );
+    let mut ambiguous: Vec<(String, u32, u32)> = preview
+        .ambiguous_values
+        .iter()
+        .map(|v| (v.value.clone(), v.records, v.issues))
+        .collect();
+    ambiguous.sort();
+    assert_eq!(
+        ambiguous,
+        [("BULK-003".to_owned(), 2, 1), ("BULK-006".to_owned(), 1, 2)]
+    );
+    assert_eq!(preview.already_linked, 1, "E");
+    assert_eq!(preview.no_value, 0);
+    // A preview writes nothing.
+    assert_eq!(h.links().len(), 1);
+    assert_eq!(h.link_notes_of(&a).len(), notes_before);
+    assert!(h.remote_links_of(&issues[0].1).is_empty());
+
+    // "Link 3 pairs": queued and run as a run of the item, one event per record.
+    let store = h.store();
+    linking::queue_bulk(store, h.job_id(), &preview.pairs).unwrap();
+    let (run, events) = h.poll().await;
+    assert_eq!(run.trigger, Trigger::Cli);
+    assert_eq!(
+        count(&events, "link", EventAction::Created),
+        3,
+        "{events:#?}"
+    );
+    assert_eq!(run.counts["link"].created, 3);
+    assert!(events
+        .iter()
+        .any(|e| e.message.contains("Bulk link of 3 pair(s)")));
+    assert_eq!(run.progress.done, 3);
+    assert!(linking::pending_bulk(store, h.job_id()).unwrap().is_none());
+    for (case, (_, key)) in [(&a, &issues[0]), (&b, &issues[1]), (&g, &issues[6])] {
+        let link = h.link_of(case);
+        assert_eq!(&link.jira_key, key);
+        assert_eq!(link.managed, Managed::Manual);
+        let notes = h.link_notes_of(case);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].2.contains(key.as_str()) && notes[0].2.contains("manually"));
+        assert_eq!(h.remote_links_of(key).len(), 1);
+    }
+    assert!(h
+        .store()
+        .find_link_by_record(h.job_id(), "incident", &c1)
+        .unwrap()
+        .is_none());
+    assert!(h
+        .store()
+        .find_link_by_record(h.job_id(), "incident", &f)
+        .unwrap()
+        .is_none());
+
+    // A retry of the same plan (and a pair whose issue is outside the project) writes no
+    // second note or link; the foreign pair fails with the reason.
+    let foreign = h.sandbox.handle.jira(|j| {
+        let issue = j.issues.iter().find(|i| i.key.starts_with("ENG-")).unwrap();
+        (issue.id.to_string(), issue.key.clone())
+    });
+    let mut retry = preview.pairs.clone();
+    retry.push(linking::BulkPair {
+        record_id: d.clone(),
+        record_name: "Bulk D".into(),
+        issue_id: foreign.0,
+        issue_key: foreign.1,
+        issue_summary: String::new(),
+        value: "BULK-004".into(),
+    });
+    linking::queue_bulk(store, h.job_id(), &retry).unwrap();
+    let (run_id, status) = h.run(false).await;
+    assert_eq!(status, RunStatus::CompletedWithErrors);
+    let events = h.events(run_id);
+    assert_eq!(
+        count(&events, "link", EventAction::Skipped),
+        3,
+        "{events:#?}"
+    );
+    assert_eq!(count(&events, "link", EventAction::Created), 0);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == EventAction::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(failed[0].message.contains("is not an issue of project SUP"));
+    assert_eq!(h.links().len(), 4);
+    for case in [&a, &b, &g] {
+        assert_eq!(h.link_notes_of(case).len(), 1);
+    }
+    assert!(h.link_notes_of(&d).is_empty());
+
+    // The next poll syncs the mapped fields of the bulk links.
+    let (_, events) = h.poll().await;
+    assert!(
+        count(&events, "issue", EventAction::Updated) >= 3,
+        "{events:#?}"
+    );
+    assert_eq!(h.issue_field(&issues[0].1, "summary"), json!("Bulk A"));
+}
+
+#[tokio::test]
+async fn bulk_preview_refuses_unknown_columns_and_fields() {
+    let h = Harness::start(manual_settings()).await;
+    let item = linking::open(h.services(), JOB).await.unwrap();
+    let bad_column = item
+        .bulk_preview(&BulkRule {
+            dataverse_column: "nosuchcolumn".into(),
+            jira_field: "summary".into(),
+            filter: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        bad_column.to_string().contains("nosuchcolumn"),
+        "{bad_column}"
+    );
+    let bad_field = item
+        .bulk_preview(&BulkRule {
+            dataverse_column: "title".into(),
+            jira_field: "nosuchfield".into(),
+            filter: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field.user_facing().code, Code::Validation);
+    // title ↔ summary works on the whole table (no filter).
+    let preview = item
+        .bulk_preview(&BulkRule {
+            dataverse_column: "title".into(),
+            jira_field: "summary".into(),
+            filter: None,
+        })
+        .await
+        .unwrap();
+    assert!(preview.records_read > 0);
+    assert!(preview.issues_read > 0);
+    assert_eq!(
+        preview.records_read,
+        preview.pairs.len() as u32
+            + preview.unmatched
+            + preview.ambiguous
+            + preview.already_linked
+            + preview.no_value
+    );
+}
