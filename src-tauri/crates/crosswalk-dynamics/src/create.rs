@@ -208,7 +208,9 @@ impl Item {
             .and_then(parse_stamp)
             .map_or(baseline, |at| at - OVERLAP)
             .max(baseline);
-        let mut filter = format!("createdon gt {}", stamp(since));
+        // `ge`: `createdon` has whole seconds, so a record created in the baseline's own second
+        // (after the first poll began) would be missed by `gt`; repeats are skipped as linked.
+        let mut filter = format!("createdon ge {}", stamp(since));
         if let Some(extra) = &self.settings.auto_create.filter {
             filter = format!("{filter} and ({extra})");
         }
@@ -272,6 +274,7 @@ impl Item {
         let label = self.record_label(record);
         let mut fields = Map::new();
         let mut problems = Vec::new();
+        self.resolve_users(Some(record), None).await;
         for mapping in &self.settings.fields {
             let (Some(column), Some(field)) = (
                 self.meta.columns.get(&mapping.dataverse),
@@ -404,82 +407,109 @@ impl Item {
                 );
             }
         }
-        if self.settings.remote_link {
-            let object = RemoteObject {
-                url: self.record_url(&link.dataverse_id),
-                title: format!(
-                    "Dynamics 365 {}: {}",
-                    self.meta
-                        .entity
-                        .display_name
-                        .clone()
-                        .unwrap_or_else(|| self.settings.table.clone()),
-                    link.dataverse_id
-                ),
-                summary: Some(format!("Linked by Crosswalk item \"{}\"", self.name)),
-            };
-            let remote = NewRemoteLink {
-                global_id: self.global_id(&link.dataverse_id),
-                application: Some(
-                    json!({"type": "com.crosswalk.dynamics", "name": "Dynamics 365"}),
-                ),
-                relationship: Some("linked with".to_owned()),
-                object,
-            };
-            if let Err(error) = self
-                .clients
-                .jira
-                .upsert_remote_link(&link.jira_issue_id, &remote)
-                .await
-            {
-                let facing = error.user_facing();
-                self.journal.event(
-                    RunEvent::object(
-                        "link",
-                        &link.jira_key,
-                        &link.dataverse_id,
-                        EventAction::Failed,
-                        format!(
-                            "Could not add the remote link to the Dynamics record: {}",
-                            facing.message
-                        ),
-                    )
-                    .with_fix(facing.fix.unwrap_or_else(|| {
-                        "Enable issue linking in Jira (Settings › Issues › Issue linking)"
-                            .to_owned()
-                    })),
-                );
-            }
+        self.add_remote_link(link).await;
+    }
+
+    /// Adds (or refreshes: the global id makes it idempotent) the Jira remote link to the
+    /// record when enabled; a failure is an event, the link stands.
+    pub async fn add_remote_link(&self, link: &LinkRow) {
+        if !self.settings.remote_link {
+            return;
+        }
+        let object = RemoteObject {
+            url: self.record_url(&link.dataverse_id),
+            title: format!(
+                "Dynamics 365 {}: {}",
+                self.meta
+                    .entity
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| self.settings.table.clone()),
+                link.dataverse_id
+            ),
+            summary: Some(format!("Linked by Crosswalk item \"{}\"", self.name)),
+        };
+        let remote = NewRemoteLink {
+            global_id: self.global_id(&link.dataverse_id),
+            application: Some(json!({"type": "com.crosswalk.dynamics", "name": "Dynamics 365"})),
+            relationship: Some("linked with".to_owned()),
+            object,
+        };
+        if let Err(error) = self
+            .clients
+            .jira
+            .upsert_remote_link(&link.jira_issue_id, &remote)
+            .await
+        {
+            let facing = error.user_facing();
+            self.journal.event(
+                RunEvent::object(
+                    "link",
+                    &link.jira_key,
+                    &link.dataverse_id,
+                    EventAction::Failed,
+                    format!(
+                        "Could not add the remote link to the Dynamics record: {}",
+                        facing.message
+                    ),
+                )
+                .with_fix(facing.fix.unwrap_or_else(|| {
+                    "Enable issue linking in Jira (Settings › Issues › Issue linking)".to_owned()
+                })),
+            );
         }
     }
 
-    /// The "Linked to Jira" note: its id is derived from the link, so writing it twice (after a
-    /// crash) finds the first one instead of adding another.
-    async fn write_link_note(&self, link: &LinkRow) -> crate::error::Result<()> {
-        let note_id = note_id_for(&format!(
-            "link-note|{}|{}",
-            link.dataverse_id, link.jira_issue_id
-        ));
-        let mode = match link.managed {
+    /// The id of the "Linked to Jira" note of a record and issue (stable, so a retry finds it).
+    pub fn link_note_id(record_id: &str, issue_id: &str) -> String {
+        note_id_for(&format!("link-note|{record_id}|{issue_id}"))
+    }
+
+    /// Writes the "Linked to Jira" note of a record and issue (create-only under
+    /// [`Item::link_note_id`]: writing it again finds the first) and returns its id.
+    ///
+    /// # Errors
+    /// Remote failures (a role without Create on notes is Dataverse's privilege error).
+    pub async fn write_link_note_for(
+        &self,
+        record_id: &str,
+        issue_id: &str,
+        key: &str,
+        managed: Managed,
+    ) -> crate::error::Result<String> {
+        let note_id = Item::link_note_id(record_id, issue_id);
+        let mode = match managed {
             Managed::Auto => "automatically (auto-create)",
             Managed::Manual => "manually",
         };
         let text = format!(
-            "This record is linked to Jira issue {key}.\nJira URL: {url}\nJira issue ID: {id}\nSmart Connected Item: {item}\nLinked {mode} by Crosswalk.",
-            key = link.jira_key,
-            url = self.issue_url(&link.jira_key),
-            id = link.jira_issue_id,
+            "This record is linked to Jira issue {key}.\nJira URL: {url}\nJira issue ID: {issue_id}\nSmart Connected Item: {item}\nLinked {mode} by Crosswalk.",
+            url = self.issue_url(key),
             item = self.name,
         );
         self.clients
             .dataverse
             .create_note_with_id(
                 self.entity_set(),
-                &link.dataverse_id,
+                record_id,
                 &note_id,
-                &format!("Linked to Jira issue {}", link.jira_key),
+                &format!("Linked to Jira issue {key}"),
                 &text,
                 None,
+            )
+            .await?;
+        Ok(note_id)
+    }
+
+    /// The "Linked to Jira" note: its id is derived from the link, so writing it twice (after a
+    /// crash) finds the first one instead of adding another.
+    async fn write_link_note(&self, link: &LinkRow) -> crate::error::Result<()> {
+        let note_id = self
+            .write_link_note_for(
+                &link.dataverse_id,
+                &link.jira_issue_id,
+                &link.jira_key,
+                link.managed,
             )
             .await?;
         let mut state = LinkState::from_json(&link.state);

@@ -73,7 +73,8 @@ impl Item {
         // A version we already saw (our own write read back, or a re-read overlap) is no news.
         let mut record = record.filter(|r| modified_on(r) != state.record_at || !state.initialized);
         let mut issue = issue.filter(|i| issue_updated(i) != state.issue_at || !state.initialized);
-        if record.is_none() && issue.is_none() {
+        // A new link (a manual or bulk link of records that did not change) syncs once anyway.
+        if record.is_none() && issue.is_none() && state.initialized {
             return Ok(());
         }
         if !state.initialized {
@@ -89,6 +90,11 @@ impl Item {
             .map(|r| self.record_label(r))
             .unwrap_or_else(|| link.dataverse_id.clone());
 
+        // Change tracking answers no formatted values; lookups shown by name need them.
+        if record.as_ref().is_some_and(|r| self.lacks_names(r)) {
+            record = Some(self.read_record(&link.dataverse_id).await?);
+        }
+        self.resolve_users(record.as_ref(), issue.as_ref()).await;
         let (to_jira, to_dataverse) =
             self.plan_fields(link, &state, record.as_ref(), issue.as_ref());
         let mut wrote_jira = false;
@@ -550,6 +556,14 @@ impl Item {
                         }
                     }
                     no_transition @ JiraStatusMove::NoTransition { .. } => {
+                        if st == 0 {
+                            if let Some(wrote) = self
+                                .reopen_issue(link, label, &current, &target, &transitions)
+                                .await?
+                            {
+                                return Ok(wrote);
+                            }
+                        }
                         self.journal.event(
                             RunEvent::object("status", &link.jira_key, label, EventAction::Failed,
                                 no_transition.named(&self.meta.statuses).to_string())
@@ -590,6 +604,67 @@ impl Item {
                     .await
             }
         }
+    }
+
+    /// A reactivated record whose closed issue cannot reach the target status directly: most
+    /// workflows reopen to their initial status only. Takes the transition to a status that
+    /// stands for an active Dataverse state, then the one on to the target when the workflow
+    /// has it (the issue is open either way). `None` when the issue is not closed or no
+    /// transition reopens it (then the missing transition is reported as usual).
+    async fn reopen_issue(
+        &self,
+        link: &LinkRow,
+        label: &str,
+        current: &str,
+        target: &str,
+        transitions: &[crosswalk_jira::Transition],
+    ) -> Result<Option<(bool, bool)>> {
+        let active = |status: &str| {
+            self.status_map
+                .to_dataverse(status)
+                .is_some_and(|(state, _)| state == 0)
+        };
+        if active(current) {
+            return Ok(None);
+        }
+        let Some(hop) = transitions
+            .iter()
+            .filter(|t| t.is_available != Some(false) && active(&t.to.id))
+            .min_by_key(|t| t.has_screen)
+        else {
+            return Ok(None);
+        };
+        let jira = &self.clients.jira;
+        if let Err(error) = jira.transition(&link.jira_issue_id, &hop.id, None).await {
+            self.field_failure(link, label, "status", &error.user_facing());
+            return Ok(Some((false, false)));
+        }
+        let mut reached = hop.to.name.clone();
+        if hop.to.id != target {
+            let next = jira.transitions(&link.jira_issue_id).await?;
+            if let JiraStatusMove::Transition { transition_id, to } =
+                plan_jira_move(&hop.to.id, target, &next)
+            {
+                if jira
+                    .transition(&link.jira_issue_id, &transition_id, None)
+                    .await
+                    .is_ok()
+                {
+                    reached = to;
+                }
+            }
+        }
+        self.journal.event(
+            RunEvent::object(
+                "status",
+                &link.jira_key,
+                label,
+                EventAction::Updated,
+                format!("Reopened the issue to {reached} (the Dynamics record was reactivated)"),
+            )
+            .with_change(Some(json!(current)), Some(json!(reached))),
+        );
+        Ok(Some((true, false)))
     }
 
     async fn write_dataverse_status(

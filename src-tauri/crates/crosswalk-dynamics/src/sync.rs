@@ -424,8 +424,29 @@ impl Item {
         Ok(self
             .clients
             .dataverse
-            .get(self.entity_set(), id, &select, false)
+            .get(self.entity_set(), id, &select, self.needs_names())
             .await?)
+    }
+
+    /// Whether a mapping shows a lookup's name in Jira (a lookup to a field other than a user
+    /// field): records must then be read with formatted values, which change tracking omits.
+    pub fn needs_names(&self) -> bool {
+        self.settings.fields.iter().any(|mapping| {
+            matches!(
+                self.meta.columns.get(&mapping.dataverse).map(|c| &c.kind),
+                Some(crosswalk_dataverse::AttributeKind::Lookup { .. })
+            ) && !self.is_user_mapping(mapping)
+        })
+    }
+
+    /// Whether a record was read without the lookup names its mappings show.
+    pub fn lacks_names(&self, record: &Record) -> bool {
+        self.needs_names()
+            && self.settings.fields.iter().any(|mapping| {
+                let read = self.read_name(&mapping.dataverse);
+                record.fields.get(&read).is_some_and(|v| !v.is_null())
+                    && !record.formatted.contains_key(&read)
+            })
     }
 
     /// Reads one issue with the item's fields.
@@ -467,6 +488,151 @@ impl Item {
                 Value::String(format!("{}…", text.chars().take(500).collect::<String>()))
             }
             other => other.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users: the directory is filled on demand, only for users the mapped user fields name.
+
+impl Item {
+    /// Whether a mapping pairs a user lookup (owner, systemuser lookup) with a Jira user field.
+    fn is_user_mapping(&self, mapping: &crate::settings::FieldMapping) -> bool {
+        let lookup = matches!(
+            self.meta.columns.get(&mapping.dataverse).map(|c| &c.kind),
+            Some(crosswalk_dataverse::AttributeKind::Lookup { targets })
+                if targets.is_empty() || targets.iter().any(|t| t == "systemuser")
+        );
+        lookup
+            && self
+                .meta
+                .fields
+                .get(&mapping.jira)
+                .is_some_and(|field| field.schema.kind == "user")
+    }
+
+    /// Looks up, by email, the counterparts of the users a record's and an issue's mapped user
+    /// fields name, so conversions find them in [`Item::users`]. Users that cannot be matched
+    /// (no email, Jira hiding it, nobody with that email) stay unmatched and their conversion
+    /// reports it; a failed lookup is a warning, never a stop.
+    pub async fn resolve_users(&self, record: Option<&Record>, issue: Option<&Issue>) {
+        for mapping in self.settings.fields.iter() {
+            if !self.is_user_mapping(mapping) {
+                continue;
+            }
+            if let Some(id) = record.and_then(|r| self.record_value(r, &mapping.dataverse).as_str())
+            {
+                self.resolve_dataverse_user(id).await;
+            }
+            if let Some(user) = issue.and_then(|i| i.fields.get(&mapping.jira)) {
+                self.resolve_jira_user(user).await;
+            }
+        }
+    }
+
+    fn user_lookup_failed(&self, who: &str, error: &dyn std::fmt::Display) {
+        self.journal.event(
+            RunEvent::info(format!("Could not look up the user {who}: {error}"))
+                .with_level(crosswalk_core::EventLevel::Warn),
+        );
+    }
+
+    /// A Dynamics user's email (`internalemailaddress`), then the Jira account with it
+    /// (`GET /rest/api/3/user/search?query=<email>`; Jira matches hidden emails exactly).
+    async fn resolve_dataverse_user(&self, systemuserid: &str) {
+        let users = &self.users;
+        if users.jira_for_dataverse(systemuserid).is_some() {
+            return;
+        }
+        let mut email = users.email_of_dataverse(systemuserid);
+        if email.is_none() && users.first_lookup(&format!("dataverse:{systemuserid}")) {
+            match self
+                .clients
+                .dataverse
+                .get(
+                    "systemusers",
+                    systemuserid,
+                    &["internalemailaddress", "fullname"],
+                    false,
+                )
+                .await
+            {
+                Ok(user) => {
+                    email = user
+                        .fields
+                        .get("internalemailaddress")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    if let Some(email) = &email {
+                        users.add_dataverse(systemuserid, email);
+                    }
+                }
+                // A team owning the record, or a user since deleted: left unmatched.
+                Err(crosswalk_dataverse::Error::Http(e)) if e.status() == Some(404) => {}
+                Err(error) => self.user_lookup_failed(systemuserid, &error),
+            }
+        }
+        let Some(email) = email else { return };
+        if users.jira_account_for_email(&email).is_some()
+            || !users.first_lookup(&format!("jira:{email}"))
+        {
+            return;
+        }
+        match self.clients.jira.find_user_by_email(&email).await {
+            Ok(Some(user)) => {
+                users.add_jira(&user.account_id, &email);
+            }
+            Ok(None) => {}
+            Err(error) => self.user_lookup_failed(&email, &error),
+        }
+    }
+
+    /// A Jira user's email (as the issue shows it; hidden emails leave the user unmatched
+    /// unless a Dynamics user's lookup already found the account), then the enabled Dynamics
+    /// user with that `internalemailaddress`.
+    async fn resolve_jira_user(&self, user: &Value) {
+        let users = &self.users;
+        let Some(account) = user.get("accountId").and_then(Value::as_str) else {
+            return;
+        };
+        if users.dataverse_for_jira(account).is_some() {
+            return;
+        }
+        let email = users.email_of_jira(account).or_else(|| {
+            user.get("emailAddress")
+                .and_then(Value::as_str)
+                .filter(|email| !email.is_empty())
+                .map(str::to_owned)
+        });
+        let Some(email) = email else { return };
+        users.add_jira(account, &email);
+        if users.dataverse_user_for_email(&email).is_some()
+            || !users.first_lookup(&format!("dataverse:{email}"))
+        {
+            return;
+        }
+        let query = Query {
+            select: vec!["systemuserid".to_owned(), "internalemailaddress".to_owned()],
+            filter: Some(format!(
+                "internalemailaddress eq '{}' and isdisabled eq false",
+                email.replace('\'', "''")
+            )),
+            orderby: None,
+            page_size: Some(5),
+            formatted: false,
+        };
+        match self
+            .clients
+            .dataverse
+            .list("systemusers", &query, None)
+            .await
+        {
+            Ok(page) => {
+                if let Some(found) = page.records.first() {
+                    users.add_dataverse(&found.id, &email);
+                }
+            }
+            Err(error) => self.user_lookup_failed(&email, &error),
         }
     }
 }

@@ -235,7 +235,7 @@ const ANN_JIRA: &str = "5b10ac8d82e05b22cc7d4ef5";
 const BOB_DV: &str = "c0ffee00-0000-0000-0000-000000000002";
 
 fn users() -> UserDirectory {
-    let mut users = UserDirectory::default();
+    let users = UserDirectory::default();
     users
         .add_jira(ANN_JIRA, "ann@contoso.com")
         .add_dataverse(ANN_DV, "Ann@Contoso.com")

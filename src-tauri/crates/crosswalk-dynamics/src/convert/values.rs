@@ -832,9 +832,9 @@ fn lookup_to_dataverse(
     let email = ctx
         .users
         .email_of_jira(account)
-        .or(Some(text("emailAddress")).filter(|email| !email.is_empty()));
+        .or_else(|| Some(text("emailAddress").to_owned()).filter(|email| !email.is_empty()));
     let user = email
-        .and_then(|email| ctx.users.dataverse_user_for_email(email))
+        .and_then(|email| ctx.users.dataverse_user_for_email(&email))
         .ok_or_else(|| ConvertError::UnknownJiraUser {
             user: [text("displayName"), account]
                 .into_iter()

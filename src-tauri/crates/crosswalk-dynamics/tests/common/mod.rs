@@ -377,3 +377,406 @@ pub fn count(events: &[EventRow], kind: &str, action: EventAction) -> usize {
         .filter(|e| e.object_kind.as_deref() == Some(kind) && e.action == action)
         .count()
 }
+
+// --- Helpers added for tests/status.rs and tests/fields.rs ---
+
+impl Harness {
+    /// A run that may report failed events (status and field problems are per link): its
+    /// status, record and events.
+    pub async fn run_events(&self) -> (RunStatus, RunRow, Vec<EventRow>) {
+        let (run_id, status) = self.run(false).await;
+        let run = self.store().get_run(run_id).unwrap();
+        let events = self.events(run_id);
+        (status, run, events)
+    }
+
+    /// A case's `(statecode, statuscode)` as Dataverse holds it.
+    pub fn case_status(&self, id: &str) -> (i64, i64) {
+        let get = |column: &str| self.case_value(id, column).as_i64().unwrap_or(-1);
+        (get("statecode"), get("statuscode"))
+    }
+
+    /// Resolves a case as a Dynamics user does (the `CloseIncident` path).
+    pub fn resolve_case(&self, id: &str, status: i64, subject: &str) {
+        let now = self.now();
+        self.sandbox
+            .handle
+            .dataverse(|d| d.resolve_case(id, status, subject, now));
+    }
+
+    /// Case resolutions regarding a case: (subject, statecode, statuscode).
+    pub fn resolutions_of(&self, case_id: &str) -> Vec<(String, i64, i64)> {
+        self.sandbox.handle.dataverse(|d| {
+            d.rows_of("incidentresolution")
+                .filter(|row| {
+                    row.lookups
+                        .get("incidentid")
+                        .is_some_and(|l| l.id.eq_ignore_ascii_case(case_id))
+                })
+                .map(|row| {
+                    let int = |c: &str| row.values.get(c).and_then(Value::as_i64).unwrap_or(-1);
+                    (
+                        row.values
+                            .get("subject")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        int("statecode"),
+                        int("statuscode"),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    /// A case's lookup as Dataverse holds it: (target table, id).
+    pub fn case_lookup(&self, id: &str, column: &str) -> Option<(String, String)> {
+        self.sandbox.handle.dataverse(|d| {
+            d.row("incident", id)
+                .and_then(|row| row.lookups.get(column))
+                .map(|l| (l.logical_name.clone(), l.id.clone()))
+        })
+    }
+
+    /// Adds a Dynamics user (`systemuser`) with this name and email; returns its id.
+    pub fn add_dynamics_user(&self, name: &str, email: &str) -> String {
+        let now = self.now();
+        let mut map = Map::new();
+        map.insert("fullname".into(), json!(name));
+        map.insert("internalemailaddress".into(), json!(email));
+        map.insert("isdisabled".into(), json!(false));
+        self.sandbox
+            .handle
+            .dataverse(|d| d.insert_row("systemuser", map, now))
+    }
+
+    /// A Jira user of the site: (account id, email, whether the email is visible).
+    pub fn jira_users(&self) -> Vec<(String, String, bool)> {
+        self.sandbox.handle.jira(|j| {
+            j.users
+                .iter()
+                .filter(|u| u.active && u.account_type == "atlassian")
+                .map(|u| (u.account_id.clone(), u.email.clone(), u.email_visible))
+                .collect()
+        })
+    }
+
+    /// Writes and failures of a run (Created / Updated / Deleted / Failed events).
+    pub fn writes(events: &[EventRow]) -> Vec<&EventRow> {
+        events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.action,
+                    EventAction::Created
+                        | EventAction::Updated
+                        | EventAction::Deleted
+                        | EventAction::Failed
+                )
+            })
+            .collect()
+    }
+}
+
+// --- Attachments and deletions (tests/attachments.rs, tests/troubleshooting.rs) ---
+
+/// Standard base64 (the sandbox stores `documentbody` encoded).
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    fn value(c: u8) -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes().filter_map(value) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// Deterministic file content of `len` bytes (not all the same byte, so order errors show).
+pub fn file_bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(u32::from(seed) % 32) as u8
+        })
+        .collect()
+}
+
+impl Harness {
+    /// A Jira client for the agent account (the sandbox's viewer, given write permissions),
+    /// to change Jira over its REST API as a person would.
+    pub fn agent(&self) -> crosswalk_jira::JiraClient {
+        self.sandbox.handle.jira(|j| {
+            for account in &mut j.accounts {
+                if account.email == jira::VIEWER_EMAIL {
+                    account.can_write = true;
+                }
+            }
+        });
+        let http = crosswalk_jira::JiraClient::http_builder(
+            self.sandbox.urls.jira.clone(),
+            jira::VIEWER_EMAIL,
+            crosswalk_core::Secret::new(jira::VIEWER_API_TOKEN),
+        )
+        .build()
+        .unwrap();
+        crosswalk_jira::JiraClient::new(http)
+    }
+
+    /// Attaches a file to an issue as the agent; returns the attachment id.
+    pub async fn attach_on_jira(&self, key: &str, filename: &str, bytes: Vec<u8>) -> String {
+        self.agent()
+            .add_attachment(key, filename, "application/octet-stream", bytes)
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// An issue's attachments as Jira holds them: (id, filename, content).
+    pub fn jira_attachments(&self, key: &str) -> Vec<(String, String, Vec<u8>)> {
+        self.sandbox.handle.jira(|j| {
+            let Some(issue) = j.issue(key) else {
+                return Vec::new();
+            };
+            issue
+                .attachments
+                .iter()
+                .filter_map(|id| j.attachments.get(id))
+                .map(|a| (a.id.to_string(), a.filename.clone(), a.content.clone()))
+                .collect()
+        })
+    }
+
+    /// Comment ids on an issue, oldest first.
+    pub fn comment_ids(&self, key: &str) -> Vec<String> {
+        self.sandbox.handle.jira(|j| {
+            j.issue(key)
+                .map(|issue| issue.comments.iter().map(|c| c.id.to_string()).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Adds a note with a file regarding a case, as a Dynamics user would; returns its id.
+    pub fn add_file_note(&self, case_id: &str, filename: &str, bytes: &[u8]) -> String {
+        let now = self.now();
+        self.sandbox.handle.dataverse(|d| {
+            d.add_note(
+                "incident",
+                case_id,
+                filename,
+                "",
+                Some((filename, "application/octet-stream", bytes)),
+                now,
+            )
+        })
+    }
+
+    /// The file of a note: (filename, decoded content), when it has one.
+    pub fn note_file(&self, note_id: &str) -> Option<(String, Vec<u8>)> {
+        self.sandbox.handle.dataverse(|d| {
+            let row = d.row("annotation", note_id)?;
+            let filename = row.values.get("filename")?.as_str()?.to_owned();
+            let body = row.values.get("documentbody")?.as_str()?;
+            Some((filename, base64_decode(body)))
+        })
+    }
+
+    /// Notes of a case carrying a file: (note id, filename, content).
+    pub fn file_notes_of(&self, case_id: &str) -> Vec<(String, String, Vec<u8>)> {
+        self.notes_of(case_id)
+            .into_iter()
+            .filter_map(|(id, _, _, _)| {
+                let (filename, bytes) = self.note_file(&id)?;
+                Some((id, filename, bytes))
+            })
+            .collect()
+    }
+
+    /// Deletes a note as a Dynamics user would.
+    pub fn delete_note(&self, note_id: &str) {
+        let now = self.now();
+        assert!(self
+            .sandbox
+            .handle
+            .dataverse(|d| d.delete_row("annotation", note_id, now)));
+    }
+
+    /// Lets Dataverse take files up to its documented maximum (131,072,000 base64 characters)
+    /// and Jira up to `jira_mb`.
+    pub fn allow_large_files(&self, jira_mb: u64) {
+        self.sandbox.handle.set_dataverse_max_upload_file_size(
+            crosswalk_sandbox::dataverse::MAX_UPLOAD_FILE_SIZE_LIMIT,
+        );
+        self.sandbox
+            .handle
+            .set_jira_attachment_upload_limit(jira_mb * 1024 * 1024);
+    }
+
+    /// A new case linked to a new issue (the item must auto-create): (case id, issue key).
+    pub async fn linked_case(&self, title: &str) -> (String, String) {
+        self.tick().await;
+        let case = self.create_case(title, json!({}));
+        self.poll().await;
+        let key = self.link_of(&case).jira_key;
+        (case, key)
+    }
+
+    /// A run expected to fail: its record (with the admin-facing error) and events.
+    pub async fn failing_run(&self) -> (RunRow, Vec<EventRow>) {
+        let (run_id, status) = self.run(false).await;
+        let run = self.store().get_run(run_id).unwrap();
+        assert_eq!(status, RunStatus::Failed, "{run:#?}");
+        (run, self.events(run_id))
+    }
+}
+
+// --- Manual and bulk links (tests/linking.rs) ---
+
+impl Harness {
+    /// The engine's services (for the console's admin actions in `crosswalk_dynamics::linking`).
+    pub fn services(&self) -> &crosswalk_engine::Services {
+        self.engine.services()
+    }
+
+    /// Issues of the service project as `(id, key)`, in key order.
+    pub fn project_issues(&self) -> Vec<(String, String)> {
+        self.sandbox.handle.jira(|j| {
+            let project = j
+                .projects
+                .iter()
+                .find(|p| p.key == PROJECT)
+                .map(|p| p.id.clone())
+                .unwrap_or_default();
+            let mut issues: Vec<(u64, String)> = j
+                .issues
+                .iter()
+                .filter(|i| i.project == project)
+                .map(|i| (i.id, i.key.clone()))
+                .collect();
+            issues.sort();
+            issues
+                .into_iter()
+                .map(|(id, key)| (id.to_string(), key))
+                .collect()
+        })
+    }
+
+    /// Global ids of an issue's remote links.
+    pub fn remote_links_of(&self, key: &str) -> Vec<String> {
+        self.sandbox.handle.jira(|j| {
+            j.issue(key)
+                .map(|issue| {
+                    issue
+                        .remote_links
+                        .iter()
+                        .filter_map(|l| l.global_id.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    /// Whether Jira still has the issue and Dataverse the case.
+    pub fn both_exist(&self, key: &str, case_id: &str) -> bool {
+        self.sandbox.handle.jira(|j| j.issue(key).is_some())
+            && self
+                .sandbox
+                .handle
+                .dataverse(|d| d.row("incident", case_id).is_some())
+    }
+}
+
+impl Harness {
+    /// The connector's "Linked to Jira" notes on a case: (id, subject, text, filename).
+    pub fn link_notes_of(&self, case_id: &str) -> Vec<(String, String, String, Option<String>)> {
+        self.notes_of(case_id)
+            .into_iter()
+            .filter(|n| n.1.starts_with("Linked to Jira issue"))
+            .collect()
+    }
+
+    /// Creates an issue of the service project as an agent does; returns `(id, key)`.
+    pub fn create_issue(&self, summary: &str, fields: Value) -> (String, String) {
+        let now = self.now();
+        self.sandbox.handle.jira(|j| {
+            let mut map = fields.as_object().cloned().unwrap_or_default();
+            map.insert("project".into(), json!({"key": PROJECT}));
+            map.insert("issuetype".into(), json!({"id": ISSUE_TYPE}));
+            map.insert("summary".into(), json!(summary));
+            let key = j.create_issue(map, ADMIN_VIEWER, now).unwrap();
+            let id = j.issue(&key).unwrap().id.to_string();
+            (id, key)
+        })
+    }
+}
+
+impl Harness {
+    /// An issue field as a person reads it: option values, priority / component / version
+    /// names and user account ids instead of the stored ids; ADF as plain text; arrays as
+    /// arrays of those; anything else as stored.
+    pub fn issue_shown(&self, key: &str, field: &str) -> Value {
+        self.sandbox.handle.jira(|j| {
+            let issue = j.issue(key).unwrap();
+            let Some(stored) = issue.fields.get(field) else {
+                return Value::Null;
+            };
+            let Some(def) = j.field(field) else {
+                return stored.clone();
+            };
+            let project = j.project(&issue.project).unwrap();
+            let one = |id: &Value| -> Value {
+                let id = id.as_str().unwrap_or_default();
+                let item = def.items.as_deref().unwrap_or(def.schema_type.as_str());
+                let name = match item {
+                    "option" => def
+                        .options
+                        .iter()
+                        .find(|(o, _)| o == id)
+                        .map(|(_, v)| v.clone()),
+                    "priority" => j
+                        .priorities
+                        .iter()
+                        .find(|p| p.id == id)
+                        .map(|p| p.name.clone()),
+                    "component" => project
+                        .components
+                        .iter()
+                        .find(|c| c.id == id)
+                        .map(|c| c.name.clone()),
+                    "version" => project
+                        .versions
+                        .iter()
+                        .find(|v| v.id == id)
+                        .map(|v| v.name.clone()),
+                    _ => Some(id.to_owned()),
+                };
+                json!(name.unwrap_or_else(|| format!("?{id}")))
+            };
+            if def.is_adf() {
+                return json!(crosswalk_jira::adf::to_plain_text(stored));
+            }
+            match (def.schema_type.as_str(), stored) {
+                ("array", Value::Array(items)) if def.items.as_deref() != Some("string") => {
+                    Value::Array(items.iter().map(one).collect())
+                }
+                ("option" | "priority" | "user" | "version", v) => one(v),
+                _ => stored.clone(),
+            }
+        })
+    }
+}

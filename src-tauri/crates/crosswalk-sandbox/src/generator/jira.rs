@@ -493,6 +493,9 @@ fn fields() -> Vec<FieldDef> {
             10120,
             &["Yes"],
         ),
+        // A number field on the service project's screen (Story Points is on ENG's only), so
+        // Dynamics number columns have a counterpart there.
+        cf(10022, "Affected Users", "number", None, "float"),
     ]
 }
 
@@ -583,6 +586,7 @@ fn issue_types() -> Vec<IssueType> {
         "customfield_10018",
         "customfield_10020",
         "customfield_10021",
+        "customfield_10022",
     ]);
     let eng_screen = strs(&[
         "summary",

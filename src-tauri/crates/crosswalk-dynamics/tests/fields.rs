@@ -1,0 +1,678 @@
+//! The product guide's field type table against the sandbox over real HTTP: each type
+//! Dynamics → Jira (one-way and two-way) and Jira → Dynamics (two-way), read back from both
+//! sides' own state.
+//!
+//! Case columns used: title, ticketnumber (text), description (multiline, HTML or plain),
+//! cw_affectedusers (whole number), cw_impactcost (currency),
+//! followupby (date and time, UserLocal), cw_targetdate (date only), isescalated (yes/no),
+//! prioritycode and caseorigincode (choices), ownerid (owner). SUP / Service Request fields:
+//! summary, customfield_10010 (text), description and customfield_10018 (rich text),
+//! customfield_10022 (number), duedate and customfield_10012 (date), customfield_10013
+//! (date-time), labels, priority, components, customfield_10014 (select), customfield_10015
+//! (multi-select), customfield_10021 (checkboxes), assignee. The Jira account's zone is
+//! Australia/Brisbane (UTC+10, no DST).
+
+mod common;
+
+use common::{base_settings, count, Harness, ADMIN_VIEWER};
+use crosswalk_store::{EventAction, EventRow};
+use serde_json::{json, Value};
+
+fn settings(mode: &str, fields: Value) -> Value {
+    let mut settings = base_settings();
+    settings["mode"] = json!(mode);
+    settings["fields"] = fields;
+    settings
+}
+
+/// Polls until nothing is written.
+async fn assert_quiet(h: &Harness, polls: usize) {
+    for poll in 0..polls {
+        let (_, events) = h.poll().await;
+        let writes = Harness::writes(&events);
+        assert!(writes.is_empty(), "poll {poll} wrote: {writes:#?}");
+    }
+}
+
+/// The baseline poll, a case created after it, and the poll creating its issue.
+async fn case_with_issue(h: &Harness, title: &str, fields: Value) -> (String, String) {
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case(title, fields);
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Created),
+        1,
+        "{events:#?}"
+    );
+    let key = h.link_of(&case).jira_key;
+    h.tick().await;
+    (case, key)
+}
+
+fn instant(text: &str) -> time::OffsetDateTime {
+    crosswalk_dynamics::sync::parse_stamp(text).unwrap_or_else(|| panic!("not an instant: {text}"))
+}
+
+fn failed(events: &[EventRow]) -> Vec<&EventRow> {
+    events
+        .iter()
+        .filter(|e| e.action == EventAction::Failed)
+        .collect()
+}
+
+/// Every node of an ADF document (depth first).
+fn adf_nodes(doc: &Value) -> Vec<&Value> {
+    let mut out = vec![doc];
+    let mut i = 0;
+    while i < out.len() {
+        if let Some(content) = out[i].get("content").and_then(Value::as_array) {
+            out.extend(content.iter());
+        }
+        i += 1;
+    }
+    out
+}
+
+fn has_mark(doc: &Value, text: &str, mark: &str) -> bool {
+    adf_nodes(doc).iter().any(|node| {
+        node["type"] == "text"
+            && node["text"].as_str().is_some_and(|t| t.contains(text))
+            && node["marks"]
+                .as_array()
+                .is_some_and(|marks| marks.iter().any(|m| m["type"] == mark))
+    })
+}
+
+fn has_node(doc: &Value, kind: &str) -> bool {
+    adf_nodes(doc).iter().any(|node| node["type"] == kind)
+}
+
+fn paragraph(text: &str) -> Value {
+    json!({"type": "paragraph", "content": [{"type": "text", "text": text}]})
+}
+
+#[tokio::test]
+async fn one_way_field_types_reach_jira_when_created_and_when_edited() {
+    let h = Harness::start(settings(
+        "one_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "ticketnumber", "jira": "customfield_10010"},
+            {"dataverse": "description", "jira": "description"},
+            {"dataverse": "cw_affectedusers", "jira": "customfield_10022"},
+            {"dataverse": "cw_targetdate", "jira": "duedate"},
+            {"dataverse": "followupby", "jira": "customfield_10013"},
+            {"dataverse": "isescalated", "jira": "customfield_10021"},
+            {"dataverse": "prioritycode", "jira": "priority",
+             "values": [{"dataverse": "2", "jira": "Medium"}]},
+            {"dataverse": "caseorigincode", "jira": "customfield_10014",
+             "values": [{"dataverse": "1", "jira": "Sev 1"}, {"dataverse": "2", "jira": "Sev 2"},
+                        {"dataverse": "3", "jira": "Sev 3"}]}
+        ]),
+    ))
+    .await;
+    let (case, key) = case_with_issue(
+        &h,
+        "Typed fields",
+        json!({
+            "ticketnumber": "CAS-T-0001",
+            "description": "Line one\nLine two",
+            "cw_affectedusers": 42,
+            "cw_targetdate": "2025-03-14",
+            "followupby": "2025-03-14T22:30:00Z",
+            "isescalated": true,
+            "prioritycode": 2,
+            "caseorigincode": 2
+        }),
+    )
+    .await;
+    assert_eq!(h.issue_shown(&key, "summary"), json!("Typed fields"));
+    assert_eq!(
+        h.issue_shown(&key, "customfield_10010"),
+        json!("CAS-T-0001")
+    );
+    assert_eq!(
+        h.issue_shown(&key, "description"),
+        json!("Line one\nLine two")
+    );
+    assert_eq!(h.issue_shown(&key, "customfield_10022"), json!(42));
+    assert_eq!(h.issue_shown(&key, "duedate"), json!("2025-03-14"));
+    let at = h.issue_shown(&key, "customfield_10013");
+    assert_eq!(
+        instant(at.as_str().unwrap()),
+        instant("2025-03-14T22:30:00Z"),
+        "{at}"
+    );
+    assert_eq!(h.issue_shown(&key, "customfield_10021"), json!(["Yes"]));
+    assert_eq!(
+        h.issue_shown(&key, "priority"),
+        json!("Medium"),
+        "value map"
+    );
+    assert_eq!(h.issue_shown(&key, "customfield_10014"), json!("Sev 2"));
+
+    // Every type again, as edits of the linked case; cleared values clear the field.
+    h.update_case(
+        &case,
+        json!({
+            "title": "Typed fields, edited",
+            "description": "Only line",
+            "cw_affectedusers": 7,
+            "cw_targetdate": null,
+            "followupby": "2025-06-30T01:05:00Z",
+            "isescalated": false,
+            "prioritycode": 1,
+            "caseorigincode": 3
+        }),
+    );
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.issue_shown(&key, "summary"),
+        json!("Typed fields, edited")
+    );
+    assert_eq!(h.issue_shown(&key, "description"), json!("Only line"));
+    assert_eq!(h.issue_shown(&key, "customfield_10022"), json!(7));
+    assert!(h.issue_shown(&key, "duedate").is_null());
+    let at = h.issue_shown(&key, "customfield_10013");
+    assert_eq!(
+        instant(at.as_str().unwrap()),
+        instant("2025-06-30T01:05:00Z")
+    );
+    // Unchecked: Jira reads a cleared custom array field as null.
+    let approved = h.issue_shown(&key, "customfield_10021");
+    assert!(approved.is_null() || approved == json!([]), "{approved}");
+    assert_eq!(h.issue_shown(&key, "priority"), json!("High"), "by label");
+    assert_eq!(h.issue_shown(&key, "customfield_10014"), json!("Sev 3"));
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn numbers_labels_components_and_multi_selects_reach_jira() {
+    let h = Harness::start(settings(
+        "one_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "cw_impactcost", "jira": "customfield_10022"},
+            {"dataverse": "caseorigincode", "jira": "labels"},
+            {"dataverse": "prioritycode", "jira": "components",
+             "values": [{"dataverse": "1", "jira": "Network"}, {"dataverse": "2", "jira": "Email"}]},
+            {"dataverse": "isescalated", "jira": "customfield_10017"},
+            {"dataverse": "customerid", "jira": "customfield_10010"},
+            {"dataverse": "ticketnumber", "jira": "customfield_10015",
+             "values": [{"dataverse": "EU-7", "jira": "EMEA"}]}
+        ]),
+    ))
+    .await;
+    let account = h
+        .sandbox
+        .handle
+        .dataverse(|d| d.rows_of("account").next().unwrap().id.clone());
+    let account_name = h
+        .sandbox
+        .handle
+        .dataverse(|d| d.row("account", &account).unwrap().values["name"].clone());
+    let (case, key) = case_with_issue(
+        &h,
+        "Money and lists",
+        json!({
+            "cw_impactcost": 1234.56,
+            "caseorigincode": 2,
+            "prioritycode": 2,
+            "isescalated": true,
+            "ticketnumber": "EU-7",
+            "customerid_account@odata.bind": format!("/accounts({account})")
+        }),
+    )
+    .await;
+    assert_eq!(h.issue_shown(&key, "customfield_10022"), json!(1234.56));
+    assert_eq!(h.issue_shown(&key, "labels"), json!(["Email"]));
+    assert_eq!(h.issue_shown(&key, "components"), json!(["Email"]));
+    assert_eq!(h.issue_shown(&key, "customfield_10017"), json!(["Yes"]));
+    // A lookup goes to a text field as the record's name (read-only: never written back).
+    assert_eq!(h.issue_shown(&key, "customfield_10010"), account_name);
+    assert_eq!(h.issue_shown(&key, "customfield_10015"), json!(["EMEA"]));
+
+    h.update_case(
+        &case,
+        json!({"cw_impactcost": 0.5, "caseorigincode": 2483, "prioritycode": 1, "isescalated": false}),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(h.issue_shown(&key, "customfield_10022"), json!(0.5));
+    // Labels cannot hold spaces; "Facebook" has none, so it is kept as is.
+    assert_eq!(h.issue_shown(&key, "labels"), json!(["Facebook"]));
+    assert_eq!(h.issue_shown(&key, "components"), json!(["Network"]));
+    // "No" without a value-map pair for it leaves the labels empty.
+    assert_eq!(h.issue_shown(&key, "customfield_10017"), json!([]));
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn two_way_field_types_come_back_to_dynamics() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "ticketnumber", "jira": "customfield_10010"},
+            {"dataverse": "cw_affectedusers", "jira": "customfield_10022"},
+            {"dataverse": "cw_targetdate", "jira": "duedate"},
+            {"dataverse": "followupby", "jira": "customfield_10013"},
+            {"dataverse": "isescalated", "jira": "customfield_10021"},
+            {"dataverse": "prioritycode", "jira": "priority",
+             "values": [{"dataverse": "2", "jira": "Medium"}]},
+            {"dataverse": "caseorigincode", "jira": "customfield_10014",
+             "values": [{"dataverse": "1", "jira": "Sev 1"}, {"dataverse": "2", "jira": "Sev 2"},
+                        {"dataverse": "3", "jira": "Sev 3"}]}
+        ]),
+    ))
+    .await;
+    let (case, key) = case_with_issue(
+        &h,
+        "Round trip",
+        json!({
+            "ticketnumber": "CAS-R-1",
+            "cw_affectedusers": 3,
+            "cw_targetdate": "2025-03-14",
+            "followupby": "2025-03-14T22:30:00Z",
+            "isescalated": true,
+            "prioritycode": 2,
+            "caseorigincode": 2
+        }),
+    )
+    .await;
+    assert_quiet(&h, 1).await;
+    h.tick().await;
+
+    let sev1 = h.sandbox.handle.jira(|j| {
+        j.field("customfield_10014")
+            .unwrap()
+            .options
+            .iter()
+            .find(|(_, v)| v == "Sev 1")
+            .unwrap()
+            .0
+            .clone()
+    });
+    h.edit_issue(
+        &key,
+        json!({
+            "summary": "Round trip, edited in Jira",
+            "customfield_10010": "CAS-R-1b",
+            "customfield_10022": 99,
+            "duedate": "2025-04-01",
+            "customfield_10013": "2025-04-01T09:15:00.000+0000",
+            "customfield_10021": [],
+            "priority": {"name": "Low"},
+            "customfield_10014": {"id": sev1}
+        }),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        count(&events, "record", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.case_value(&case, "title"),
+        json!("Round trip, edited in Jira")
+    );
+    assert_eq!(h.case_value(&case, "ticketnumber"), json!("CAS-R-1b"));
+    assert_eq!(h.case_value(&case, "cw_affectedusers"), json!(99));
+    assert_eq!(h.case_value(&case, "cw_targetdate"), json!("2025-04-01"));
+    assert_eq!(
+        instant(h.case_value(&case, "followupby").as_str().unwrap()),
+        instant("2025-04-01T09:15:00Z")
+    );
+    assert_eq!(h.case_value(&case, "isescalated"), json!(false));
+    assert_eq!(h.case_value(&case, "prioritycode"), json!(3), "by label");
+    assert_eq!(h.case_value(&case, "caseorigincode"), json!(1), "value map");
+    assert_quiet(&h, 3).await;
+
+    // Medium comes back through the value map; clearing a field clears the column.
+    h.tick().await;
+    h.edit_issue(
+        &key,
+        json!({"priority": {"name": "Medium"}, "duedate": null, "customfield_10022": null}),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(h.case_value(&case, "prioritycode"), json!(2));
+    assert!(h.case_value(&case, "cw_targetdate").is_null());
+    assert!(h.case_value(&case, "cw_affectedusers").is_null());
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn dates_and_date_times_convert_in_the_jira_account_time_zone() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "followupby", "jira": "customfield_10012"},
+            {"dataverse": "cw_targetdate", "jira": "customfield_10013"}
+        ]),
+    ))
+    .await;
+    // 20:30 UTC on the 14th is 06:30 on the 15th in Brisbane; the date-only 14th starts at
+    // 14:00 UTC on the 13th there.
+    let (case, key) = case_with_issue(
+        &h,
+        "Time zones",
+        json!({"followupby": "2025-03-14T20:30:00Z", "cw_targetdate": "2025-03-14"}),
+    )
+    .await;
+    assert_eq!(
+        h.issue_shown(&key, "customfield_10012"),
+        json!("2025-03-15")
+    );
+    let at = h.issue_shown(&key, "customfield_10013");
+    assert_eq!(
+        instant(at.as_str().unwrap()),
+        instant("2025-03-13T14:00:00Z"),
+        "{at}"
+    );
+    assert_quiet(&h, 2).await;
+
+    h.edit_issue(
+        &key,
+        json!({"customfield_10012": "2025-05-01", "customfield_10013": "2025-05-01T23:30:00.000+0000"}),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        instant(h.case_value(&case, "followupby").as_str().unwrap()),
+        instant("2025-04-30T14:00:00Z"),
+        "midnight in Brisbane"
+    );
+    assert_eq!(
+        h.case_value(&case, "cw_targetdate"),
+        json!("2025-05-02"),
+        "the Brisbane date of 23:30 UTC"
+    );
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn rich_text_becomes_adf_in_jira_and_comes_back_as_text() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "description", "jira": "description"}
+        ]),
+    ))
+    .await;
+    let html = concat!(
+        "<div><p>First <b>bold</b> and <i>italic</i> and ",
+        "<a href=\"https://example.com/kb/42\">the article</a>.</p>",
+        "<p>Line one<br>Line two</p>",
+        "<ul><li>Alpha</li><li>Beta</li></ul>",
+        "<ol><li>One</li><li>Two</li></ol></div>"
+    );
+    let (case, key) = case_with_issue(&h, "Rich text", json!({"description": html})).await;
+    let doc = h.issue_field(&key, "description");
+    assert_eq!(doc["type"], "doc", "{doc:#}");
+    assert!(has_mark(&doc, "bold", "strong"), "{doc:#}");
+    assert!(has_mark(&doc, "italic", "em"), "{doc:#}");
+    assert!(
+        adf_nodes(&doc).iter().any(|n| n["text"] == "the article"
+            && n["marks"][0]["attrs"]["href"] == "https://example.com/kb/42"),
+        "{doc:#}"
+    );
+    assert!(has_node(&doc, "hardBreak"), "{doc:#}");
+    assert!(has_node(&doc, "bulletList"), "{doc:#}");
+    assert!(has_node(&doc, "orderedList"), "{doc:#}");
+    let text = h.issue_shown(&key, "description");
+    for needle in [
+        "First bold and italic",
+        "Line one",
+        "Line two",
+        "Alpha",
+        "Two",
+    ] {
+        assert!(text.as_str().unwrap().contains(needle), "{text}");
+    }
+    assert_quiet(&h, 2).await;
+
+    // A Jira agent writes formatted text: the multiline column receives it as plain text.
+    h.edit_issue(
+        &key,
+        json!({"description": {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [
+                {"type": "text", "text": "Fixed "},
+                {"type": "text", "text": "today", "marks": [{"type": "strong"}]},
+                {"type": "hardBreak"},
+                {"type": "text", "text": "see KB", "marks": [{"type": "link", "attrs": {"href": "https://example.com/kb/7"}}]}
+            ]},
+            {"type": "bulletList", "content": [
+                {"type": "listItem", "content": [paragraph("Step A")]},
+                {"type": "listItem", "content": [paragraph("Step B")]}
+            ]}
+        ]}}),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    let text = h.case_value(&case, "description");
+    let text = text.as_str().unwrap();
+    assert!(!text.contains('<'), "plain text, no tags: {text}");
+    for needle in ["Fixed today", "see KB", "Step A", "Step B"] {
+        assert!(text.contains(needle), "{text}");
+    }
+    assert!(
+        text.find("Fixed").unwrap() < text.find("see KB").unwrap()
+            && text[text.find("today").unwrap()..text.find("see KB").unwrap()].contains('\n'),
+        "the line break is kept: {text:?}"
+    );
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn an_option_without_a_match_is_reported_with_a_fix_and_the_rest_still_syncs() {
+    let h = Harness::start(settings(
+        "one_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "caseorigincode", "jira": "customfield_10014"},
+            {"dataverse": "ticketnumber", "jira": "customfield_10010"}
+        ]),
+    ))
+    .await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case(
+        "Unmapped option",
+        json!({"caseorigincode": 1, "ticketnumber": "CAS-U-1"}),
+    );
+    let (_, _, events) = h.run_events().await;
+    let key = h.link_of(&case).jira_key;
+    assert_eq!(h.issue_shown(&key, "customfield_10010"), json!("CAS-U-1"));
+    assert!(h.issue_shown(&key, "customfield_10014").is_null());
+    let problems: Vec<&EventRow> = events
+        .iter()
+        .filter(|e| e.message.contains("Phone"))
+        .collect();
+    assert!(!problems.is_empty(), "{events:#?}");
+    let all = format!("{problems:?}");
+    assert!(all.contains("value map"), "{all}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users: owner ↔ assignee, matched by email.
+
+#[tokio::test]
+async fn users_are_matched_by_email_both_ways() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "ownerid", "jira": "assignee"}
+        ]),
+    ))
+    .await;
+    // Dynamics users with the emails of Jira users (one of them hides it in Jira).
+    let viewer = h.add_dynamics_user("Viewer Agent", "Viewer@Contoso.com");
+    let (hidden_account, hidden_email) = h
+        .jira_users()
+        .into_iter()
+        .find(|(_, _, visible)| !visible)
+        .map(|(id, email, _)| (id, email))
+        .expect("a Jira user hiding their email");
+    let hidden = h.add_dynamics_user("Private Person", &hidden_email);
+    let (visible_account, visible_email) = h
+        .jira_users()
+        .into_iter()
+        .find(|(id, email, visible)| {
+            *visible && id != ADMIN_VIEWER && !email.starts_with("admin@") && email != &hidden_email
+        })
+        .map(|(id, email, _)| (id, email))
+        .unwrap();
+    let other = h.add_dynamics_user("Visible Person", &visible_email);
+
+    let (case, key) = case_with_issue(
+        &h,
+        "Owned case",
+        json!({"ownerid@odata.bind": format!("/systemusers({viewer})")}),
+    )
+    .await;
+    assert_eq!(h.issue_shown(&key, "assignee"), json!(ADMIN_VIEWER));
+    assert_quiet(&h, 2).await;
+
+    // Dynamics → Jira for a user whose email Jira hides: found by the exact address.
+    h.update_case(
+        &case,
+        json!({"ownerid@odata.bind": format!("/systemusers({hidden})")}),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(h.issue_shown(&key, "assignee"), json!(hidden_account));
+    assert_quiet(&h, 2).await;
+
+    // Jira → Dynamics: a Jira agent assigns a user who exists in Dynamics.
+    h.tick().await;
+    h.edit_issue(&key, json!({"assignee": {"accountId": visible_account}}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        h.case_lookup(&case, "ownerid").map(|(_, id)| id),
+        Some(other.clone())
+    );
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn a_user_without_a_counterpart_is_reported_and_nothing_is_written() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "ownerid", "jira": "assignee"}
+        ]),
+    ))
+    .await;
+    let nobody = h.add_dynamics_user("Only In Dynamics", "only.dynamics@contoso.com");
+    let viewer = h.add_dynamics_user("Viewer Agent", "viewer@contoso.com");
+    let (case, key) = case_with_issue(
+        &h,
+        "Unmatched owner",
+        json!({"ownerid@odata.bind": format!("/systemusers({viewer})")}),
+    )
+    .await;
+    assert_eq!(h.issue_shown(&key, "assignee"), json!(ADMIN_VIEWER));
+
+    h.update_case(
+        &case,
+        json!({"ownerid@odata.bind": format!("/systemusers({nobody})")}),
+    );
+    let (_, _, events) = h.run_events().await;
+    let problems = failed(&events);
+    assert_eq!(problems.len(), 1, "{events:#?}");
+    assert!(
+        problems[0].message.contains("Only In Dynamics") || problems[0].message.contains(&nobody),
+        "{:?}",
+        problems[0]
+    );
+    assert!(problems[0].message.contains("email"), "{:?}", problems[0]);
+    assert_eq!(h.issue_shown(&key, "assignee"), json!(ADMIN_VIEWER));
+
+    // A Jira user hiding their email cannot be matched from Jira: reported, owner kept.
+    h.tick().await;
+    let hidden_account = h
+        .jira_users()
+        .into_iter()
+        .find(|(_, _, visible)| !visible)
+        .map(|(id, _, _)| id)
+        .unwrap();
+    h.edit_issue(&key, json!({"assignee": {"accountId": hidden_account}}));
+    let (_, _, events) = h.run_events().await;
+    let problems = failed(&events);
+    assert_eq!(problems.len(), 1, "{events:#?}");
+    assert!(
+        problems[0].message.contains("hides the email"),
+        "{:?}",
+        problems[0]
+    );
+    assert_eq!(
+        h.case_lookup(&case, "ownerid").map(|(_, id)| id),
+        Some(nobody)
+    );
+}
+
+#[tokio::test]
+async fn labels_components_and_checkboxes_come_back_to_dynamics() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "caseorigincode", "jira": "labels"},
+            {"dataverse": "prioritycode", "jira": "components",
+             "values": [{"dataverse": "1", "jira": "Network"}, {"dataverse": "2", "jira": "Email"},
+                        {"dataverse": "3", "jira": "Hardware"}]},
+            {"dataverse": "isescalated", "jira": "customfield_10021"}
+        ]),
+    ))
+    .await;
+    let (case, key) = case_with_issue(
+        &h,
+        "Lists back",
+        json!({"caseorigincode": 1, "prioritycode": 2, "isescalated": false}),
+    )
+    .await;
+    assert_eq!(h.issue_shown(&key, "labels"), json!(["Phone"]));
+    assert_eq!(h.issue_shown(&key, "components"), json!(["Email"]));
+    assert_quiet(&h, 1).await;
+    h.tick().await;
+
+    let (hardware, yes) = h.sandbox.handle.jira(|j| {
+        let sup = j.project("SUP").unwrap();
+        let hardware = sup
+            .components
+            .iter()
+            .find(|c| c.name == "Hardware")
+            .unwrap()
+            .id
+            .clone();
+        let yes = j.field("customfield_10021").unwrap().options[0].0.clone();
+        (hardware, yes)
+    });
+    h.edit_issue(
+        &key,
+        json!({"labels": ["web"], "components": [{"id": hardware}], "customfield_10021": [{"id": yes}]}),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        h.case_value(&case, "caseorigincode"),
+        json!(3),
+        "label matched ignoring case"
+    );
+    assert_eq!(h.case_value(&case, "prioritycode"), json!(3), "value map");
+    assert_eq!(h.case_value(&case, "isescalated"), json!(true));
+    assert_quiet(&h, 3).await;
+}

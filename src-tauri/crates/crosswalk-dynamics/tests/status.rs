@@ -1,0 +1,387 @@
+//! Status sync of Smart Connected Items against the sandbox over real HTTP: Cases resolved
+//! through `CloseIncident`, cancelled, reactivated; most recent side wins; missing workflow
+//! transitions reported; the documented modes matrix (status goes both ways in one-way and
+//! two-way mode once enabled); no echoes.
+//!
+//! The sandbox's SUP workflow: Open(1) → In Progress(3) ↔ Waiting for customer(10002);
+//! Resolve → Resolved(5) → Close → Closed(6); Cancel request → Cancelled(10003); Reopen → Open
+//! from Resolved, Closed and Cancelled. Cases: Active(0) 1/2/3/4, Resolved(1) 5/1000,
+//! Cancelled(2) 6/2000.
+
+mod common;
+
+use common::{base_settings, count, Harness};
+use crosswalk_core::RunStatus;
+use crosswalk_store::{EventAction, EventRow};
+use serde_json::{json, Value};
+
+const RESOLUTION: &str = "Fixed by the service desk";
+
+fn status_settings(mode: &str) -> Value {
+    let mut settings = base_settings();
+    settings["mode"] = json!(mode);
+    settings["status"] = json!({"enabled": true, "resolution_text": RESOLUTION});
+    settings
+}
+
+fn status_events(events: &[EventRow], action: EventAction) -> Vec<&EventRow> {
+    events
+        .iter()
+        .filter(|e| e.object_kind.as_deref() == Some("status") && e.action == action)
+        .collect()
+}
+
+/// Polls until nothing is written; a status change and its read-back settle in one poll.
+async fn assert_quiet(h: &Harness, polls: usize) {
+    for poll in 0..polls {
+        let (_, events) = h.poll().await;
+        let writes = Harness::writes(&events);
+        assert!(writes.is_empty(), "poll {poll} wrote: {writes:#?}");
+    }
+}
+
+/// A started item with one linked, active case; returns (case id, issue key).
+async fn linked_case(h: &Harness, title: &str) -> (String, String) {
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case(title, json!({"description": "Needs attention"}));
+    h.poll().await;
+    let key = h.link_of(&case).jira_key;
+    h.tick().await;
+    (case, key)
+}
+
+#[tokio::test]
+async fn a_new_link_takes_the_status_of_the_case() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Status starts from Dynamics").await;
+    // An active "In Progress" case puts its new issue in progress (the issue starts Open).
+    assert_eq!(h.case_status(&case), (0, 1));
+    assert_eq!(h.issue_status(&key), "In Progress");
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn resolving_the_issue_in_jira_resolves_the_case_through_close_incident() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Printer jams").await;
+    assert!(h.resolutions_of(&case).is_empty());
+
+    h.transition(&key, "Resolved");
+    let (_, events) = h.poll().await;
+    let updated = status_events(&events, EventAction::Updated);
+    assert_eq!(updated.len(), 1, "{events:#?}");
+    assert!(
+        updated[0].message.contains("Resolved"),
+        "{}",
+        updated[0].message
+    );
+    assert_eq!(h.case_status(&case), (1, 5), "Resolved / Problem Solved");
+    assert_eq!(
+        h.resolutions_of(&case),
+        vec![(RESOLUTION.to_owned(), 1, 2)],
+        "one completed case resolution with the configured text"
+    );
+    assert_eq!(h.issue_status(&key), "Resolved");
+
+    // Closing the issue is still a done status: the case stays resolved, nothing is rewritten.
+    h.tick().await;
+    h.transition(&key, "Closed");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Failed),
+        0,
+        "{events:#?}"
+    );
+    assert_eq!(h.case_status(&case).0, 1);
+    assert_eq!(h.resolutions_of(&case).len(), 1);
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn without_a_resolution_text_the_resolution_names_the_issue() {
+    let mut settings = status_settings("two_way");
+    settings["status"] = json!({"enabled": true});
+    let h = Harness::start(settings).await;
+    let (case, key) = linked_case(&h, "Default resolution").await;
+    h.transition(&key, "Resolved");
+    h.poll().await;
+    let resolutions = h.resolutions_of(&case);
+    assert_eq!(resolutions.len(), 1, "{resolutions:?}");
+    assert!(resolutions[0].0.contains(&key), "{resolutions:?}");
+}
+
+#[tokio::test]
+async fn cancelling_the_issue_cancels_the_case_and_cancelling_the_case_cancels_the_issue() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Duplicate request").await;
+    h.transition(&key, "Cancelled");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    // The documented Case cancel pair: statecode 2 Cancelled, statuscode 6 Cancelled.
+    assert_eq!(h.case_status(&case), (2, 6));
+    assert!(
+        h.resolutions_of(&case).is_empty(),
+        "cancelling writes no resolution"
+    );
+    assert_quiet(&h, 2).await;
+
+    // The other way round: a Dynamics user cancels a second case.
+    let (other, other_key) = linked_case(&h, "Cancelled by the customer").await;
+    h.update_case(&other, json!({"statecode": 2, "statuscode": 6}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.issue_status(&other_key), "Cancelled");
+    assert_eq!(h.case_status(&other), (2, 6));
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn resolving_the_case_in_dynamics_resolves_the_issue() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Resolved in Dynamics").await;
+    h.resolve_case(&case, 5, "Solved on the phone");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.issue_status(&key), "Resolved");
+    assert_eq!(h.case_status(&case), (1, 5));
+    assert_eq!(
+        h.resolutions_of(&case).len(),
+        1,
+        "only the Dynamics user's resolution"
+    );
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn reactivating_the_case_reopens_the_issue() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Came back").await;
+    h.transition(&key, "Resolved");
+    h.poll().await;
+    assert_eq!(h.case_status(&case), (1, 5));
+
+    // A Dynamics user reactivates the case (statecode 0, its default reason In Progress).
+    h.tick().await;
+    h.update_case(&case, json!({"statecode": 0, "statuscode": 1}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    // SUP reopens only to Open; the engine goes on to the mapped status when it can.
+    assert_eq!(h.issue_status(&key), "In Progress", "{events:#?}");
+    assert!(
+        status_events(&events, EventAction::Updated)[0]
+            .message
+            .contains("Reopened"),
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.case_status(&case),
+        (0, 1),
+        "Jira's move is not echoed back"
+    );
+    assert_quiet(&h, 3).await;
+
+    // And Jira can resolve it again: a second resolution is written.
+    h.tick().await;
+    h.transition(&key, "Resolved");
+    h.poll().await;
+    assert_eq!(h.case_status(&case), (1, 5));
+    assert_eq!(h.resolutions_of(&case).len(), 2);
+}
+
+#[tokio::test]
+async fn reopening_the_issue_in_jira_reactivates_the_case() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Reopened in Jira").await;
+    h.resolve_case(&case, 5, "Thought it was fixed");
+    h.poll().await;
+    assert_eq!(h.issue_status(&key), "Resolved");
+
+    h.tick().await;
+    h.transition(&key, "Open");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.case_status(&case).0, 0, "the case is active again");
+    assert_eq!(
+        h.issue_status(&key),
+        "Open",
+        "Dynamics' reactivation is not echoed"
+    );
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn when_both_sides_change_between_polls_the_most_recent_wins() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Race one").await;
+    // Dynamics first, Jira a second later: Jira wins.
+    h.update_case(&case, json!({"statuscode": 2}));
+    h.tick().await;
+    h.transition(&key, "Resolved");
+    let (_, events) = h.poll().await;
+    assert_eq!(h.case_status(&case), (1, 5), "{events:#?}");
+    assert_eq!(h.issue_status(&key), "Resolved");
+    assert_quiet(&h, 2).await;
+
+    // Jira first, Dynamics a second later: Dynamics wins.
+    let (other, other_key) = linked_case(&h, "Race two").await;
+    h.transition(&other_key, "Waiting for customer");
+    h.tick().await;
+    h.resolve_case(&other, 5, "Solved on the phone");
+    let (_, events) = h.poll().await;
+    assert_eq!(h.case_status(&other), (1, 5), "{events:#?}");
+    assert_eq!(h.issue_status(&other_key), "Resolved", "{events:#?}");
+    assert_eq!(
+        h.resolutions_of(&other).len(),
+        1,
+        "no second resolution from Jira"
+    );
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn a_transition_missing_from_the_workflow_is_reported_and_nothing_is_written() {
+    // "Information Provided" is explicitly Jira's Closed, which SUP reaches only from Resolved.
+    let mut settings = status_settings("two_way");
+    settings["status"]["map"] = json!([{"jira_status": "6", "state": 1, "status": 1000}]);
+    let h = Harness::start(settings).await;
+    let (case, key) = linked_case(&h, "Unreachable status").await;
+    assert_eq!(h.issue_status(&key), "In Progress");
+    let updated_before = h.sandbox.handle.jira(|j| j.issue_updated(&key));
+
+    h.resolve_case(&case, 1000, "Answered by email");
+    let (status, run, events) = h.run_events().await;
+    let failed = status_events(&events, EventAction::Failed);
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    let message = &failed[0].message;
+    assert!(
+        message.contains("no transition")
+            && message.contains("In Progress")
+            && message.contains("Closed"),
+        "{message}"
+    );
+    assert!(
+        failed[0]
+            .fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("workflow")),
+        "{:?}",
+        failed[0]
+    );
+    assert_ne!(status, RunStatus::Succeeded, "{run:?}");
+    // Nothing was guessed or half-written on either side.
+    assert_eq!(h.issue_status(&key), "In Progress");
+    assert_eq!(
+        h.sandbox.handle.jira(|j| j.issue_updated(&key)),
+        updated_before
+    );
+    assert_eq!(h.case_status(&case), (1, 1000));
+    assert_eq!(h.resolutions_of(&case).len(), 1);
+    assert_eq!(count(&events, "issue", EventAction::Updated), 0);
+    assert_eq!(count(&events, "record", EventAction::Updated), 0);
+}
+
+#[tokio::test]
+async fn one_way_items_sync_status_both_ways_but_fields_only_to_jira() {
+    // The modes matrix: "Status sync when enabled — One-Way Sync: Yes, both directions"; only
+    // mapped fields follow the mode.
+    let h = Harness::start(status_settings("one_way")).await;
+    let (case, key) = linked_case(&h, "One-way status").await;
+
+    h.resolve_case(&case, 5, "Solved");
+    h.poll().await;
+    assert_eq!(h.issue_status(&key), "Resolved");
+
+    h.tick().await;
+    h.transition(&key, "Open");
+    h.edit_issue(&key, json!({"summary": "Edited in Jira"}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        count(&events, "record", EventAction::Updated),
+        0,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.case_status(&case).0,
+        0,
+        "the reopened issue reactivates the case"
+    );
+    assert_eq!(h.case_value(&case, "title"), json!("One-way status"));
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn status_sync_off_leaves_both_statuses_alone() {
+    let mut settings = base_settings();
+    settings["mode"] = json!("two_way");
+    let h = Harness::start(settings).await;
+    let (case, key) = linked_case(&h, "No status sync").await;
+    let initial = h.issue_status(&key);
+    h.transition(&key, "Cancelled");
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "status", EventAction::Updated), 0);
+    assert_eq!(h.case_status(&case), (0, 1));
+    h.tick().await;
+    h.resolve_case(&case, 5, "Done");
+    h.poll().await;
+    assert_eq!(h.issue_status(&key), "Cancelled");
+    assert_ne!(initial, "Cancelled");
+}
+
+#[tokio::test]
+async fn status_changes_are_not_echoed_across_many_polls() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Echo check").await;
+    h.update_case(&case, json!({"statuscode": 2}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.issue_status(&key), "Waiting for customer");
+    let updated = h.sandbox.handle.jira(|j| j.issue_updated(&key));
+    let version = h
+        .sandbox
+        .handle
+        .dataverse(|d| d.row("incident", &case).unwrap().version);
+    for _ in 0..5 {
+        h.tick().await;
+        let (_, events) = h.poll().await;
+        let writes = Harness::writes(&events);
+        assert!(writes.is_empty(), "{writes:#?}");
+    }
+    assert_eq!(h.sandbox.handle.jira(|j| j.issue_updated(&key)), updated);
+    assert_eq!(
+        h.sandbox
+            .handle
+            .dataverse(|d| d.row("incident", &case).unwrap().version),
+        version
+    );
+    assert_eq!(h.case_status(&case), (0, 2));
+}
