@@ -8,7 +8,10 @@ appears nowhere in the data folder (database, WAL, logs).
 Then the demo (`crosswalk demo`, what "Try with demo data" opens in a window of its own) runs
 its Entra Sync job against the sandbox through the window: Sync now (or the run the schedule
 already started), the progress bar, the finished run's counts per object kind, and the job's
-Entra Sync settings form with its connections.
+Entra Sync settings form with its connections. In the same demo window an admin then creates a
+Smart Connected Item (Dynamics Tasks → Jira) with the two-step wizard, syncs it once (the baseline),
+creates a task in the sandbox's Dataverse over its Web API, syncs again and sees the Jira issue the
+item created: in Jira, in the item's Links panel and in the run's page.
 
 Usage: python tests/e2e.py APP DATA_DIR [SCREENSHOT]
 Env: E2E_SYNC_TIMEOUT (seconds to wait for the demo's Entra Sync run; default 3600).
@@ -22,6 +25,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
@@ -35,6 +40,13 @@ SYNC_TIMEOUT = float(os.environ.get("E2E_SYNC_TIMEOUT", "3600"))
 SHOT = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
 EMAIL = "admin@example.com"
 TOKEN = "e2e-token-" + os.urandom(8).hex()  # unique, so finding it anywhere means it leaked
+# The sandbox's app registration and Jira admin (crosswalk-sandbox identity.rs / jira/mod.rs):
+# the test acts as a Dynamics user and reads Jira through the same documented APIs.
+SANDBOX_TENANT = "8d3c5b2a-1f4e-4b6a-9c7d-2e5f8a1b3c4d"
+SANDBOX_CLIENT_ID = "3f1d9e7a-5b2c-4d8e-a6f0-9c1b2d3e4f5a"
+SANDBOX_CLIENT_SECRET = "sandbox-client-secret~Kq8Q~value"
+SANDBOX_JIRA = ("admin@contoso.com", "sandbox-jira-api-token")
+ITEM_JOB = "e2e-tasks-to-jira"
 
 
 class JiraResponder(http.server.BaseHTTPRequestHandler):
@@ -88,18 +100,38 @@ def count(text):
     return int(digits) if digits else 0
 
 
-def job_row(driver):
-    return driver.find_element(By.CSS_SELECTOR, f'[data-job="{ENTRA_JOB}"]')
+def job_row(driver, job=ENTRA_JOB):
+    return driver.find_element(By.CSS_SELECTOR, f'[data-job="{job}"]')
 
 
-def row_attr(driver, name):
-    """An attribute of the Entra Sync job's row, re-finding it when the list re-renders."""
+def row_attr(driver, name, job=ENTRA_JOB):
+    """An attribute of a job's row, re-finding it when the list re-renders."""
     for _ in range(5):
         try:
-            return job_row(driver).get_attribute(name)
+            return job_row(driver, job).get_attribute(name)
         except StaleElementReferenceException:
             time.sleep(0.2)
-    return job_row(driver).get_attribute(name)
+    return job_row(driver, job).get_attribute(name)
+
+
+def http_json(method, url, body=None, headers=None):
+    """One JSON request over loopback; returns (status, headers, parsed body or None)."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        raw = response.read()
+        return response.status, response.headers, (json.loads(raw) if raw else None)
+
+
+def sync_now_and_wait(driver, job, timeout=120):
+    """Clicks Sync now on an idle job and waits for that run to end; returns (run id, status)."""
+    WebDriverWait(driver, timeout).until(lambda d: row_attr(d, "data-running", job) == "false")
+    before = row_attr(driver, "data-last-run-id", job)
+    job_row(driver, job).find_element(By.CSS_SELECTOR, '[data-action="sync-now"]').click()
+    WebDriverWait(driver, timeout).until(
+        lambda d: row_attr(d, "data-running", job) == "false"
+        and row_attr(d, "data-last-run-id", job) not in (None, "", before))
+    return row_attr(driver, "data-last-run-id", job), row_attr(driver, "data-last-status", job)
 
 
 def progress_snapshot(driver):
@@ -196,9 +228,114 @@ def demo_entra_sync():
             driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-entra-form.png")
         driver.find_element(By.CSS_SELECTOR, "#job-form .dialog-footer .button:not(.button-primary)").click()
         wait.until(lambda d: not d.find_elements(By.ID, "job-form"))
+
+        demo_dynamics_item(driver, wait)
     finally:
         driver.quit()
     print(f"demo e2e {time.monotonic() - t0:.2f}s")
+
+
+def connection_field(driver, wait, connection, field_id):
+    """A field's value in a connection's editor (the demo's sandbox URLs change every start)."""
+    driver.find_element(By.ID, "nav-connections").click()
+    row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'[data-connection="{connection}"]'))
+    row.find_element(By.CSS_SELECTOR, '[data-action="edit"]').click()
+    value = wait.until(lambda d: d.find_element(By.ID, field_id).get_attribute("value"))
+    driver.find_element(By.CSS_SELECTOR, "#connection-form .dialog-footer .button:not(.button-primary)").click()
+    wait.until(lambda d: not d.find_elements(By.ID, "connection-form"))
+    return value.rstrip("/")
+
+
+def select_when_offered(wait, element_id, value):
+    """Picks `value` in a select once the live catalogue has offered it."""
+    def offered(d):
+        element = d.find_element(By.ID, element_id)
+        values = [o.get_attribute("value") for o in element.find_elements(By.TAG_NAME, "option")]
+        return element if value in values else False
+    Select(wait.until(offered)).select_by_value(value)
+
+
+def demo_dynamics_item(driver, wait):
+    """A Smart Connected Item made with the wizard: a new Dynamics task becomes a Jira issue."""
+    t0 = time.monotonic()
+    org = connection_field(driver, wait, "demo-dynamics", "conn-org-url")
+    login = connection_field(driver, wait, "demo-dynamics", "conn-authority-url")
+    site = connection_field(driver, wait, "demo-jira", "conn-site-url")
+
+    # Step 1 of the wizard: mode, connections, project + issue type, module + table.
+    driver.find_element(By.ID, "nav-jobs").click()
+    wait.until(lambda d: d.find_element(By.ID, "add-job")).click()
+    form = wait.until(lambda d: d.find_element(By.ID, "job-form"))
+    form.find_element(By.ID, "job-name").send_keys(ITEM_JOB)
+    Select(form.find_element(By.ID, "job-kind")).select_by_value("dynamics-item")
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-dynamics-step="1"]'))
+    driver.find_element(By.CSS_SELECTOR, 'input[name="dynamics-mode"][value="one_way"]').click()
+    select_when_offered(wait, "dynamics-dataverse-connection", "demo-dynamics")
+    select_when_offered(wait, "dynamics-jira-connection", "demo-jira")
+    select_when_offered(wait, "dynamics-project", "SUP")
+    select_when_offered(wait, "dynamics-issue-type", "10004")
+    select_when_offered(wait, "dynamics-module", "Activities")
+    select_when_offered(wait, "dynamics-table", "task")
+    driver.find_element(By.ID, "dynamics-next").click()
+
+    # Step 2: auto-create on (mappings left to the defaults: the summary is the task's subject).
+    auto = wait.until(lambda d: d.find_element(By.ID, "dynamics-auto-create"))
+    if not auto.is_selected():
+        auto.click()
+    if SHOT:
+        driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-dynamics-wizard.png")
+    driver.find_element(By.ID, "job-save").click()
+    wait.until(lambda d: not d.find_elements(By.ID, "job-form"))
+    wait.until(lambda d: job_row(d, ITEM_JOB))
+    print(f"PASS wizard saved Smart Connected Item {ITEM_JOB} ({time.monotonic() - t0:.1f}s)")
+
+    # The first poll sets the item's baseline: records older than it never get an issue.
+    run_id, status = sync_now_and_wait(driver, ITEM_JOB)
+    assert status == "succeeded", f"baseline run #{run_id} ended {status}"
+
+    # A Dynamics user creates a task (Web API, as the Dynamics UI would).
+    _, _, token = http_json(
+        "POST", f"{login}/{SANDBOX_TENANT}/oauth2/v2.0/token",
+        urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": SANDBOX_CLIENT_ID,
+                                "client_secret": SANDBOX_CLIENT_SECRET, "scope": f"{org}/.default"}).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"})
+    subject = "E2E: laptop screen flickers " + os.urandom(3).hex()
+    status_code, headers, _ = http_json(
+        "POST", f"{org}/api/data/v9.2/tasks", {"subject": subject},
+        {"Authorization": f"Bearer {token['access_token']}", "Content-Type": "application/json",
+         "OData-MaxVersion": "4.0", "OData-Version": "4.0"})
+    assert status_code == 204, status_code
+    print("created Dataverse task", headers.get("OData-EntityId"))
+
+    t_sync = time.monotonic()
+    run_id, status = sync_now_and_wait(driver, ITEM_JOB)
+    assert status == "succeeded", f"run #{run_id} ended {status}"
+    print(f"PASS item run #{run_id} succeeded ({time.monotonic() - t_sync:.1f}s)")
+
+    # The item's Links panel lists the new, automatically managed link.
+    job_row(driver, ITEM_JOB).find_element(By.CSS_SELECTOR, '[data-action="links"]').click()
+    link = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-link][data-managed="auto"]'))
+    key = link.get_attribute("data-link")
+    print("PASS links panel lists", key, "|", link.text.replace("\n", " | ")[:120])
+    if SHOT:
+        driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-dynamics-links.png")
+
+    # Jira holds that issue, named after the task.
+    basic = "Basic " + base64.b64encode(":".join(SANDBOX_JIRA).encode()).decode()
+    _, _, issue = http_json("GET", f"{site}/rest/api/3/issue/{key}?fields=summary,project",
+                            headers={"Authorization": basic, "Accept": "application/json"})
+    assert issue["fields"]["summary"] == subject, issue["fields"]
+    assert issue["fields"]["project"]["key"] == "SUP", issue["fields"]["project"]
+    print(f"PASS Jira issue {key} has the task's subject")
+    driver.find_element(By.CSS_SELECTOR, "[aria-label='Close']").click()
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, 'tr[data-link]'))
+
+    # The run's page shows the created issue.
+    wait.until(lambda d: job_row(d, ITEM_JOB)).find_element(By.CSS_SELECTOR, "a.run-link").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'[data-run-id="{run_id}"][data-status]'))
+    cells = driver.find_elements(By.CSS_SELECTOR, 'tr[data-kind="issue"] td[data-count="created"]')
+    assert cells and count(cells[0].text) == 1, [c.text for c in cells]
+    print(f"PASS run #{run_id} page shows 1 issue created ({time.monotonic() - t0:.1f}s for the item)")
 
 
 def main():
