@@ -770,7 +770,22 @@ pub async fn bulk_preview(
         ));
     }
     let item = linking::open(services, job_name).await?;
-    item.bulk_preview(rule).await.map_err(item_error)
+    item.bulk_preview(rule).await.map_err(|error| match (&error, &rule.filter) {
+        // Dataverse's 400 on a read with the admin's filter: the filter is what is wrong.
+        (
+            crosswalk_dynamics::Error::Dataverse(crosswalk_dataverse::Error::Http(
+                crosswalk_http::Error::Remote { status, detail, .. },
+            )),
+            Some(filter),
+        ) if status.as_u16() == 400 => facing(
+            UserFacing::new(
+                Code::Validation,
+                format!("Dataverse refused the filter \"{filter}\": {detail}"),
+            )
+            .with_fix("Correct the OData $filter (column logical names, text in single quotes), e.g. statecode eq 0"),
+        ),
+        _ => item_error(error),
+    })
 }
 
 /// Links previewed pairs as a run of the item (its log shows one event per record, its
@@ -784,6 +799,19 @@ pub async fn bulk_link(
     engine: &Engine,
     job_name: &str,
     pairs: &[BulkPair],
+) -> anyhow::Result<DynamicsBulkResult> {
+    bulk_link_as(engine, job_name, pairs, Trigger::SyncNow).await
+}
+
+/// [`bulk_link`] with the run's trigger named (`crosswalk bulk-link --yes` records `cli`).
+///
+/// # Errors
+/// As [`bulk_link`].
+pub async fn bulk_link_as(
+    engine: &Engine,
+    job_name: &str,
+    pairs: &[BulkPair],
+    trigger: Trigger,
 ) -> anyhow::Result<DynamicsBulkResult> {
     let services = engine.services();
     let job_id = item_job(services, job_name)?;
@@ -806,7 +834,7 @@ pub async fn bulk_link(
     let (run_id, status) = engine
         .run_to_end(RunRequest {
             job_name: job_name.to_owned(),
-            trigger: Trigger::SyncNow,
+            trigger,
             dry_run: false,
         })
         .await?;

@@ -13,6 +13,7 @@ Exit codes:
   5  remote system unreachable or kept failing
   6  OS keychain unavailable, or a secret missing
   7  conflict: the data folder is used by another Crosswalk process, or the job is already running
+     (also: an issue or record linked already, or a link made by auto-create that cannot be unlinked)
   8  cancelled
   9  the run finished but some objects failed (see `crosswalk run show RUN`)
 
@@ -57,6 +58,21 @@ pub enum Command {
     /// Show one run: counts, requests and events.
     #[command(subcommand)]
     Run(RunCommand),
+    /// Smart Connected Items: list an item's links (stored; no remote calls).
+    Links(LinksArgs),
+    /// Smart Connected Items: find issues of the item's Jira project or records of its
+    /// Dataverse table, to link by hand.
+    Search(SearchArgs),
+    /// Smart Connected Items: link a Jira issue to a Dynamics record by hand (writes the
+    /// "Linked to Jira" note on the record and a remote link on the issue).
+    Link(LinkArgs),
+    /// Smart Connected Items: remove a manual link, its note and its remote link (the issue and
+    /// the record are kept; links made by auto-create cannot be removed by hand).
+    Unlink(UnlinkArgs),
+    /// Smart Connected Items: pair existing records and issues holding the same value. Prints
+    /// the preview and writes nothing unless --yes is given; with it, links the pairs as a run of
+    /// the item.
+    BulkLink(BulkLinkArgs),
     /// Run the scheduler without a window (for servers); stops on Ctrl-C or SIGTERM.
     Serve,
     /// Start the local sandbox (Microsoft identity platform, Graph, Dataverse, Jira, Assets
@@ -208,4 +224,82 @@ pub enum RunCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct LinksArgs {
+    /// Smart Connected Item (a job of kind dynamics-item; see `crosswalk jobs`).
+    pub job: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which side `crosswalk search` looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SearchSide {
+    /// Jira issues of the item's project (by key or summary text).
+    Issues,
+    /// Dataverse records of the item's table (by name text or id).
+    Records,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Smart Connected Item (a job of kind dynamics-item).
+    pub job: String,
+    /// Where to look: issues (Jira) or records (Dynamics).
+    #[arg(value_enum)]
+    pub side: SearchSide,
+    /// Text to look for; empty lists the most recent (at most 20 results).
+    #[arg(default_value = "")]
+    pub text: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// Smart Connected Item (a job of kind dynamics-item).
+    pub job: String,
+    /// Jira issue key of the item's project, e.g. SUP-12.
+    pub issue_key: String,
+    /// Dataverse record id (a GUID) of the item's table (`crosswalk search JOB records TEXT`).
+    pub record_id: String,
+    /// Print the new link's preview as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlinkArgs {
+    /// Smart Connected Item (a job of kind dynamics-item).
+    pub job: String,
+    /// The linked issue's key (or the linked record's id).
+    pub issue_key: String,
+    /// Print the removed link as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkLinkArgs {
+    /// Smart Connected Item (a job of kind dynamics-item).
+    pub job: String,
+    /// Dataverse column whose value identifies the issue (logical name, e.g. ticketnumber).
+    #[arg(long, value_name = "COLUMN")]
+    pub column: String,
+    /// Jira field holding the same value (field id, e.g. summary or customfield_10010).
+    #[arg(long, value_name = "FIELD")]
+    pub field: String,
+    /// Only records this OData $filter selects, e.g. "statecode eq 0".
+    #[arg(long, value_name = "ODATA")]
+    pub filter: Option<String>,
+    /// Link the previewed pairs (as a run of the item). Without it nothing is written.
+    #[arg(long)]
+    pub yes: bool,
+    /// How many pairs the text preview lists.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub show: usize,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -76,6 +76,11 @@ pub fn dispatch(cli: Cli) -> Outcome {
             events,
             json,
         }) => run_show(&data_dir, run, level.as_deref(), events, json),
+        Command::Links(args) => crate::links::list(&data_dir, &args),
+        Command::Search(args) => crate::links::search(&data_dir, &args),
+        Command::Link(args) => crate::links::link(&data_dir, &args),
+        Command::Unlink(args) => crate::links::unlink(&data_dir, &args),
+        Command::BulkLink(args) => crate::links::bulk_link(&data_dir, &args),
         Command::Serve => serve(&data_dir),
         Command::Sandbox(args) => sandbox(&args),
         Command::Demo(_) => unreachable!("demo is dispatched above"),
@@ -90,11 +95,11 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn open_read_only(data_dir: &Path) -> anyhow::Result<Store> {
+pub(crate) fn open_read_only(data_dir: &Path) -> anyhow::Result<Store> {
     Store::open_read_only(data_dir).map_err(|error| anyhow::Error::new(error.user_facing()))
 }
 
-fn open_writer(data_dir: &Path) -> anyhow::Result<Store> {
+pub(crate) fn open_writer(data_dir: &Path) -> anyhow::Result<Store> {
     Store::open(data_dir).map_err(|error| anyhow::Error::new(error.user_facing()))
 }
 
@@ -353,17 +358,23 @@ fn sync(data_dir: &Path, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             }
             println!("Details: crosswalk run show {}", run.summary.id);
         }
-        Ok(match status {
-            RunStatus::Succeeded => ExitCode::SUCCESS,
-            RunStatus::CompletedWithErrors => ExitCode::from(9),
-            _ => ExitCode::from(
-                run.summary
-                    .error
-                    .map_or(Code::Unknown, |e| e.code)
-                    .exit_code(),
-            ),
-        })
+        Ok(run_exit_code(status, &run))
     })
+}
+
+/// A finished run's exit code: 0 succeeded, 9 some objects failed, else its error's code.
+pub(crate) fn run_exit_code(status: RunStatus, run: &crosswalk_api::dto::RunDetail) -> ExitCode {
+    match status {
+        RunStatus::Succeeded => ExitCode::SUCCESS,
+        RunStatus::CompletedWithErrors => ExitCode::from(9),
+        _ => ExitCode::from(
+            run.summary
+                .error
+                .as_ref()
+                .map_or(Code::Unknown, |e| e.code)
+                .exit_code(),
+        ),
+    }
 }
 
 fn runs(data_dir: &Path, args: &RunsArgs) -> anyhow::Result<ExitCode> {

@@ -199,3 +199,173 @@ pub fn run_detail(run: &RunDetail, events: &[RunEventView], total_events: u64) {
         }
     }
 }
+
+/// A Smart Connected Item's links as a table.
+pub fn link_table(job: &str, links: &[crosswalk_api::dto::DynamicsLinkRow]) {
+    if links.is_empty() {
+        println!(
+            "Item {job} has no links yet. Link by hand with `crosswalk link {job} ISSUE-KEY RECORD-ID`, \
+             or pair existing ones with `crosswalk bulk-link {job} --column COLUMN --field FIELD`."
+        );
+        return;
+    }
+    println!(
+        "{:<14} {:<38} {:<16} {:<7} {:<26} IN STEP SINCE",
+        "ISSUE", "RECORD", "TABLE", "MANAGED", "LINKED AT"
+    );
+    for link in links {
+        let managed = match link.managed {
+            crosswalk_api::dto::LinkManaged::Auto => "auto",
+            crosswalk_api::dto::LinkManaged::Manual => "manual",
+        };
+        println!(
+            "{:<14} {:<38} {:<16} {:<7} {:<26} {}",
+            link.jira_key,
+            link.record_id,
+            link.table,
+            managed,
+            link.created_at,
+            link.baseline_at.as_deref().unwrap_or("-")
+        );
+    }
+    println!("{} link(s).", links.len());
+}
+
+/// What `crosswalk search` found.
+pub fn search_hits(hits: &crosswalk_api::dto::DynamicsHits) {
+    let linked = |to: &Option<String>| {
+        to.as_deref()
+            .map_or_else(String::new, |to| format!("linked to {to}"))
+    };
+    match hits.side {
+        crosswalk_api::dto::DynamicsSide::Jira => {
+            if hits.issues.is_empty() {
+                println!("No issues found.");
+                return;
+            }
+            println!("{:<14} {:<16} {:<50} LINK", "ISSUE", "STATUS", "SUMMARY");
+            for issue in &hits.issues {
+                let row = format!(
+                    "{:<14} {:<16} {:<50} {}",
+                    issue.key,
+                    issue.status,
+                    issue.summary,
+                    linked(&issue.linked_to)
+                );
+                println!("{}", row.trim_end());
+            }
+        }
+        crosswalk_api::dto::DynamicsSide::Dynamics => {
+            if hits.records.is_empty() {
+                println!("No records found.");
+                return;
+            }
+            println!("{:<38} {:<50} LINK", "RECORD", "NAME");
+            for record in &hits.records {
+                let row = format!(
+                    "{:<38} {:<50} {}",
+                    record.id,
+                    record.name,
+                    linked(&record.linked_to)
+                );
+                println!("{}", row.trim_end());
+            }
+        }
+    }
+}
+
+/// Both sides of a link as they are now.
+pub fn link_preview(preview: &crosswalk_api::dto::LinkPreview) {
+    println!(
+        "  issue:  {} \"{}\" [{}] {}",
+        preview.jira_key, preview.issue_summary, preview.issue_status, preview.issue_url
+    );
+    println!(
+        "  record: {} \"{}\"{} {}",
+        preview.record_id,
+        preview.record_name,
+        preview
+            .record_status
+            .as_deref()
+            .map_or_else(String::new, |s| format!(" [{s}]")),
+        preview.record_url
+    );
+    println!("  managed: {}", preview.managed);
+    if !preview.fields.is_empty() {
+        println!("  {:<24} {:<24} {:<30} JIRA", "COLUMN", "FIELD", "DYNAMICS");
+        for field in &preview.fields {
+            println!(
+                "  {:<24} {:<24} {:<30} {}",
+                field.dataverse_column,
+                field.jira_field,
+                one_line(&field.dynamics, 30),
+                one_line(&field.jira, 60)
+            );
+        }
+    }
+}
+
+/// A value on one line, cut at `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        format!(
+            "{}…",
+            flat.chars().take(max.saturating_sub(1)).collect::<String>()
+        )
+    }
+}
+
+/// What a bulk link would do: the counts and the first `show` pairs.
+pub fn bulk_preview(preview: &crosswalk_api::dto::DynamicsBulkPreview, show: usize) {
+    let rule = &preview.rule;
+    println!(
+        "Bulk link on {} = {}{}:",
+        rule.dataverse_column,
+        rule.jira_field,
+        rule.filter
+            .as_deref()
+            .map_or_else(String::new, |f| format!(" (records where {f})"))
+    );
+    println!("  records read:    {}", preview.records_read);
+    println!("  issues read:     {}", preview.issues_read);
+    println!("  pairs to link:   {}", preview.pairs.len());
+    println!(
+        "  ambiguous:       {} (values held by more than one record or issue; never linked)",
+        preview.ambiguous
+    );
+    println!(
+        "  unmatched:       {} (no issue holds the value)",
+        preview.unmatched
+    );
+    println!("  no value:        {}", preview.no_value);
+    println!("  already linked:  {}", preview.already_linked);
+    if !preview.pairs.is_empty() {
+        println!("  {:<14} {:<38} {:<30} VALUE", "ISSUE", "RECORD", "NAME");
+        for pair in preview.pairs.iter().take(show) {
+            println!(
+                "  {:<14} {:<38} {:<30} {}",
+                pair.issue_key,
+                pair.record_id,
+                one_line(&pair.record_name, 30),
+                one_line(&pair.value, 40)
+            );
+        }
+        if preview.pairs.len() > show {
+            println!(
+                "  ... and {} more (--json lists all)",
+                preview.pairs.len() - show
+            );
+        }
+    }
+    for ambiguity in preview.ambiguous_values.iter().take(show) {
+        println!(
+            "  ambiguous value \"{}\": {} record(s), {} issue(s)",
+            one_line(&ambiguity.value, 40),
+            ambiguity.records,
+            ambiguity.issues
+        );
+    }
+}
