@@ -6,10 +6,11 @@
 //! (`track_changes`), records by id in batches (`list_by_ids`), notes with attachments (single
 //! request or block upload, block download; created under a caller-chosen id so retries never
 //! duplicate them; notes changed since a time across a table), and case state
-//! (`state_options`, `close_incident`, `cancel_incident`). It speaks Dataverse's vocabulary only
-//! (entity set, record, attribute, option set, etag, delta link, annotation): no jobs, no store,
-//! no Jira. Paging is explicit: `list`/`track_changes` return one page and the caller follows
-//! the link.
+//! (`state_options`, `close_incident`, `cancel_incident`), and what the application user's
+//! roles grant (`user_privileges`, `secured_table`, `probe_read`) for "Test connection". It
+//! speaks Dataverse's vocabulary only (entity set, record, attribute, option set, etag, delta
+//! link, annotation, privilege): no jobs, no store, no Jira. Paging is explicit:
+//! `list`/`track_changes` return one page and the caller follows the link.
 //!
 //! All HTTP goes through `crosswalk_http::Http` (retries, `Retry-After`, token refresh,
 //! redaction). Build it with [`DataverseClient::http_builder`] or [`DataverseClient::connect`],
@@ -23,6 +24,7 @@ mod incidents;
 mod metadata;
 mod models;
 mod notes;
+mod privileges;
 mod records;
 
 pub use error::{Error, Result};
@@ -31,6 +33,7 @@ pub use models::{
     NextLink, Note, NoteWrite, OptionValue, Page, Query, Record, TrackFrom, WhoAmI,
 };
 pub use notes::BLOCK_SIZE;
+pub use privileges::{AccessRight, PrivilegeDepth, RolePrivilege, SecuredTable, UserPrivileges};
 pub use records::{IDS_PER_REQUEST, MAX_URL_CHARS};
 
 use crosswalk_core::Secret;

@@ -71,6 +71,15 @@ async fn who_am_i_and_incident_metadata() {
     };
     assert!(!options.is_empty() && options.iter().all(|o| !o.label.is_empty()));
     assert_eq!(kind("title"), AttributeKind::String);
+    // Text formats come from the String/Memo casts: rich-text columns say FormatName RichText.
+    let column = |name: &str| attributes.iter().find(|a| a.logical_name == name).unwrap();
+    assert_eq!(column("title").format.as_deref(), Some("Text"));
+    assert_eq!(column("description").format.as_deref(), Some("TextArea"));
+    assert!(!column("description").is_rich_text());
+    assert_eq!(kind("cw_richnotes"), AttributeKind::Memo);
+    assert_eq!(column("cw_richnotes").format.as_deref(), Some("RichText"));
+    assert!(column("cw_richnotes").is_rich_text());
+    assert_eq!(column("prioritycode").format, None);
     assert!(matches!(
         kind("modifiedon"),
         AttributeKind::DateTime { behavior: Some(_) }
@@ -716,7 +725,7 @@ async fn state_options_pair_states_with_their_statuses() {
         (Some(0), Some(1), Some(2))
     );
     assert_eq!(status(1000).label, "Information Provided");
-    // The same options `attributes` reports, in two requests instead of seven.
+    // The same options `attributes` reports, in two requests instead of nine.
     let attributes = client.attributes("incident").await.unwrap();
     let kind = |name: &str| {
         attributes
@@ -778,4 +787,72 @@ async fn list_by_ids_reads_records_in_batches_of_fifty() {
         .await
         .unwrap_err();
     assert!(matches!(bad, Error::InvalidArgument { .. }), "{bad:?}");
+}
+
+#[tokio::test]
+async fn user_privileges_say_what_the_application_users_role_grants() {
+    use crate::{AccessRight, PrivilegeDepth};
+    let (sandbox, client) = start().await;
+    let me = client.who_am_i().await.unwrap();
+    let incident = client.secured_table("incident").await.unwrap();
+    assert_eq!(
+        (
+            incident.entity_set_name.as_str(),
+            incident.display_name.as_deref()
+        ),
+        ("incidents", Some("Case"))
+    );
+    assert_eq!(
+        incident.privilege_name(AccessRight::Read),
+        "prvReadIncident"
+    );
+    let task = client.secured_table("task").await.unwrap();
+    assert!(task.is_activity);
+    assert_eq!(
+        task.privilege_name(AccessRight::Create),
+        "prvCreateActivity"
+    );
+    let notes = client.secured_table("annotation").await.unwrap();
+    assert_eq!(notes.role_editor_name(), "Note");
+
+    let held = client.user_privileges(&me.user_id).await.unwrap();
+    for right in [AccessRight::Read, AccessRight::Write, AccessRight::AppendTo] {
+        assert_eq!(held.depth(&incident, right), Some(PrivilegeDepth::Global));
+    }
+    assert_eq!(
+        held.depth(&notes, AccessRight::Create),
+        Some(PrivilegeDepth::Global)
+    );
+    client.probe_read(&incident).await.unwrap();
+
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(CLIENT_ID, "incident", Privilege::Read));
+    let held = client.user_privileges(&me.user_id).await.unwrap();
+    assert_eq!(held.depth(&incident, AccessRight::Read), None);
+    assert!(held.depth(&incident, AccessRight::Write).is_some());
+    let probe = client.probe_read(&incident).await.unwrap_err();
+    assert!(
+        matches!(&probe, Error::MissingPrivilege { privilege, table } if privilege == "Read" && table == "incident"),
+        "{probe:?}"
+    );
+
+    // Without Read on User the function is refused; a missing table is 404.
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(CLIENT_ID, "systemuser", Privilege::Read));
+    let refused = client.user_privileges(&me.user_id).await.unwrap_err();
+    assert!(
+        matches!(&refused, Error::MissingPrivilege { table, .. } if table == "systemuser"),
+        "{refused:?}"
+    );
+    let missing = client.secured_table("cw_nosuchtable").await.unwrap_err();
+    assert!(
+        matches!(missing, Error::Http(crosswalk_http::Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    assert!(matches!(
+        client.user_privileges("not-a-guid").await,
+        Err(Error::InvalidArgument { .. })
+    ));
 }

@@ -11,6 +11,8 @@ use crosswalk_http::{Auth, Http, RequestCounter};
 use std::time::Instant;
 use url::Url;
 
+mod dataverse_access;
+
 /// What Entra Sync reads, probed with one tiny page each. A 403 names the least-privileged
 /// application permission (`crosswalk_graph::Resource::permission`); Intune managed devices need
 /// `DeviceManagementManagedDevices.Read.All`, which `Device.Read.All` (the permission most
@@ -358,6 +360,7 @@ async fn check_dataverse(
     counter: &RequestCounter,
     items: &mut Vec<CheckItem>,
 ) -> Option<SecretExpiryOutcome> {
+    let needs = dataverse_access::needs_of(services, &connection.name);
     let held = secret.clone();
     let tokens = match sign_in(
         services, connection, tenant_id, client_id, secret, org_url, counter,
@@ -371,6 +374,7 @@ async fn check_dataverse(
                 "Dataverse application user",
                 "Needs a working sign-in",
             ));
+            needs.skip(items, "Needs a working sign-in");
             return failure.expiry(services, connection, items);
         }
     };
@@ -393,14 +397,31 @@ async fn check_dataverse(
         }
     };
     match dataverse.who_am_i().await {
-        Ok(me) => items.push(CheckItem::ok(
-            "Dataverse application user",
-            format!(
-                "Signed in as application user {} in organization {}",
-                me.user_id, me.organization_id
-            ),
-        )),
-        Err(error) => items.push(failed("Dataverse application user", error.user_facing())),
+        Ok(me) => {
+            items.push(CheckItem::ok(
+                "Dataverse application user",
+                format!(
+                    "Signed in as application user {} in organization {}",
+                    me.user_id, me.organization_id
+                ),
+            ));
+            needs.check(&dataverse, &me.user_id, items).await;
+        }
+        Err(error) => {
+            let mut item = failed("Dataverse application user", error.user_facing());
+            if matches!(
+                &error,
+                crosswalk_dataverse::Error::Unexpected { .. }
+                    | crosswalk_dataverse::Error::Http(crosswalk_http::Error::NotFound { .. })
+            ) {
+                item.fix = Some(format!(
+                    "Verify the Organization URL: {} answered, but not as a Dataverse environment. Use the environment URL from the Power Platform admin center > Environments > <environment>, such as https://yourorg.crm.dynamics.com, without a path",
+                    org_url.as_str().trim_end_matches('/')
+                ));
+            }
+            items.push(item);
+            needs.skip(items, "Needs a working application user");
+        }
     }
     // The same app registration signs in to Graph in the same cloud to read its own secrets.
     let outcome = secret_expiry::read_secret_expiry(services, connection, held, counter).await;

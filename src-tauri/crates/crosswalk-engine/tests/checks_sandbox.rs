@@ -2,11 +2,13 @@
 //! in for real (client credentials, basic auth) and every failure maps to the admin's fix.
 
 use crosswalk_core::{
-    CheckReport, CheckStatus, Cloud, ConnectionConfig, ConnectionSettings, SecretRef,
+    CheckReport, CheckStatus, Cloud, ConnectionConfig, ConnectionSettings, JobConfig, SecretRef,
 };
 use crosswalk_engine::checks::test_connection;
 use crosswalk_engine::Services;
+use crosswalk_sandbox::dataverse::Privilege;
 use crosswalk_sandbox::{identity, jira, Sandbox, SandboxOptions};
+use serde_json::json;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -67,6 +69,60 @@ fn dataverse(sandbox: &Sandbox) -> ConnectionConfig {
     }
 }
 
+const NOTES: &str = "Notes (annotation)";
+const CASES: &str = "Case table (incident)";
+const TASKS: &str = "Task table (task)";
+
+/// A Smart Connected Item (job kind `dynamics-item`) as the config file writes it.
+fn smart_item(name: &str, connection: &str, table: &str, extra: serde_json::Value) -> JobConfig {
+    let mut settings = json!({
+        "dataverse_connection": connection,
+        "jira_connection": "jira",
+        "jira_project": "SUP",
+        "jira_issue_type": "Task",
+        "table": table,
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        settings[key] = value.clone();
+    }
+    JobConfig {
+        name: name.into(),
+        kind: "dynamics-item".into(),
+        schedule: Default::default(),
+        enabled: true,
+        settings,
+    }
+}
+
+/// Services with the Entra connection (for the secret's expiry) and two items on `dynamics`:
+/// Cases two-way with status, comments, attachments and mirrored deletions; Tasks one-way. An
+/// item of another connection maps leads.
+fn services_with_items(sandbox: &Sandbox) -> Services {
+    let services = services(&[("ENTRA_SECRET", identity::CLIENT_SECRET)]);
+    let store = &services.store;
+    store
+        .upsert_connection(&entra(sandbox, identity::TENANT_ID))
+        .unwrap();
+    let items = [
+        smart_item(
+            "sup-cases",
+            "dynamics",
+            "incident",
+            json!({"mode": "two_way", "status": {"enabled": true}, "comments": true, "attachments": true, "mirror_deletions": true}),
+        ),
+        smart_item("sup-tasks", "dynamics", "task", json!({})),
+        smart_item("other-leads", "elsewhere", "lead", json!({})),
+    ];
+    for job in &items {
+        store.upsert_job(job).unwrap();
+    }
+    services
+}
+
+fn text(item: &crosswalk_core::CheckItem) -> String {
+    format!("{} {}", item.detail, item.fix.clone().unwrap_or_default())
+}
+
 fn item<'a>(report: &'a CheckReport, label: &str) -> &'a crosswalk_core::CheckItem {
     report
         .items
@@ -94,10 +150,29 @@ async fn every_check_passes_against_a_correctly_set_up_sandbox() {
         dataverse(&sandbox),
     ] {
         let report = test_connection(&services, &connection).await;
+        // With no Smart Connected Item yet, the Dataverse connection says its tables wait for one.
         assert!(
-            report.passed() && report.items.iter().all(|i| i.status == CheckStatus::Ok),
+            report.passed()
+                && report
+                    .items
+                    .iter()
+                    .filter(|i| i.label != "Smart Connected Item tables")
+                    .all(|i| i.status == CheckStatus::Ok),
             "{report:#?}"
         );
+    }
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    let tables = item(&report, "Smart Connected Item tables");
+    assert_eq!(tables.status, CheckStatus::Skipped);
+    assert_eq!(
+        tables.detail,
+        "No Smart Connected Item uses this connection yet; its tables are checked once one does"
+    );
+    // Notes are still checked, against the setup guide's baseline.
+    let notes = item(&report, NOTES);
+    assert_eq!(notes.status, CheckStatus::Ok, "{notes:#?}");
+    for right in ["Create", "Read", "Write", "Delete", "Append"] {
+        assert!(notes.detail.contains(right), "{notes:#?}");
     }
 }
 
@@ -226,4 +301,194 @@ async fn dataverse_without_an_application_user_gets_the_admin_center_fix() {
         user.fix.as_deref().unwrap().contains("Application users"),
         "{user:#?}"
     );
+    assert_eq!(item(&report, NOTES).status, CheckStatus::Skipped);
+}
+
+#[tokio::test]
+async fn dataverse_checks_each_mapped_table_and_notes_against_the_role() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let services = services_with_items(&sandbox);
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    assert!(
+        report.items.iter().all(|i| i.status == CheckStatus::Ok),
+        "{report:#?}"
+    );
+    let labels: Vec<&str> = report.items.iter().map(|i| i.label.as_str()).collect();
+    let at = |label: &str| labels.iter().position(|l| *l == label).unwrap();
+    assert!(at("Dataverse application user") < at(CASES) && at(CASES) < at(TASKS));
+    assert!(at(TASKS) < at(NOTES));
+    assert!(!labels.iter().any(|l| l.contains("lead")), "{labels:?}");
+    assert!(!labels.contains(&"Smart Connected Item tables"));
+    let cases = item(&report, CASES);
+    for granted in [
+        "Read",
+        "Write",
+        "Append To",
+        "Create on Activity",
+        "Organization level",
+    ] {
+        assert!(cases.detail.contains(granted), "{cases:#?}");
+    }
+    assert!(cases.detail.contains("sup-cases"), "{cases:#?}");
+    // One-way without status sync needs no Write on Tasks.
+    let tasks = item(&report, TASKS);
+    assert!(
+        tasks.detail.contains("Read") && !tasks.detail.contains("Write"),
+        "{tasks:#?}"
+    );
+    let notes = item(&report, NOTES);
+    assert!(
+        notes.detail.contains("Delete") && notes.detail.contains("mirror"),
+        "{notes:#?}"
+    );
+}
+
+#[tokio::test]
+async fn dataverse_without_read_on_cases_names_the_privilege_and_the_role() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(identity::CLIENT_ID, "incident", Privilege::Read));
+    let services = services_with_items(&sandbox);
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    let cases = item(&report, CASES);
+    assert_eq!(cases.status, CheckStatus::Fail, "{cases:#?}");
+    let fix = cases.fix.as_deref().unwrap();
+    for part in [
+        "Power Platform admin center",
+        "security role",
+        "application user",
+        "Read on Case (prvReadIncident)",
+        "Organization level",
+    ] {
+        assert!(fix.contains(part), "{part}: {fix}");
+    }
+    assert!(cases.detail.contains("sup-cases"), "{cases:#?}");
+    assert_eq!(item(&report, TASKS).status, CheckStatus::Ok);
+    assert_eq!(item(&report, NOTES).status, CheckStatus::Ok);
+    assert!(!report.passed());
+}
+
+#[tokio::test]
+async fn dataverse_without_create_on_notes_fails_the_notes_row() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(identity::CLIENT_ID, "annotation", Privilege::Create));
+    let services = services_with_items(&sandbox);
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    let notes = item(&report, NOTES);
+    assert_eq!(notes.status, CheckStatus::Fail, "{notes:#?}");
+    assert!(
+        notes
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("Create on Note (prvCreateNote)"),
+        "{notes:#?}"
+    );
+    assert!(notes.detail.contains("link note"), "{notes:#?}");
+    assert_eq!(item(&report, CASES).status, CheckStatus::Ok);
+}
+
+#[tokio::test]
+async fn dataverse_missing_write_for_two_way_and_case_resolution_are_named() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox.handle.dataverse(|d| {
+        d.revoke_privilege(identity::CLIENT_ID, "incident", Privilege::Write);
+        for table in ["task", "incidentresolution"] {
+            d.revoke_privilege(identity::CLIENT_ID, table, Privilege::Create);
+        }
+    });
+    let services = services_with_items(&sandbox);
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    let cases = item(&report, CASES);
+    assert_eq!(cases.status, CheckStatus::Fail, "{cases:#?}");
+    let fix = cases.fix.as_deref().unwrap();
+    assert!(
+        fix.contains("Write on Case (prvWriteIncident)")
+            && fix.contains("Create on Activity (prvCreateActivity)"),
+        "{fix}"
+    );
+    assert!(
+        cases.detail.contains("two-way") && cases.detail.contains("close Cases"),
+        "{cases:#?}"
+    );
+}
+
+#[tokio::test]
+async fn dataverse_role_that_cannot_read_its_privileges_falls_back_to_a_read_probe() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox.handle.dataverse(|d| {
+        d.revoke_privilege(identity::CLIENT_ID, "systemuser", Privilege::Read);
+        d.revoke_privilege(identity::CLIENT_ID, "task", Privilege::Read);
+    });
+    let services = services_with_items(&sandbox);
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    let cases = item(&report, CASES);
+    assert_eq!(cases.status, CheckStatus::Warn, "{cases:#?}");
+    assert!(
+        cases.detail.contains("works") && cases.detail.contains("could not be verified"),
+        "{cases:#?}"
+    );
+    assert!(text(cases).contains("prvReadUser") && text(cases).contains("prvWriteIncident"));
+    let tasks = item(&report, TASKS);
+    assert_eq!(tasks.status, CheckStatus::Fail, "{tasks:#?}");
+    assert!(
+        tasks.fix.as_deref().unwrap().contains("prvReadActivity"),
+        "{tasks:#?}"
+    );
+    assert_eq!(item(&report, NOTES).status, CheckStatus::Warn);
+}
+
+#[tokio::test]
+async fn dataverse_secret_id_wrong_url_and_wrong_audience_get_their_fixes() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    // The secret's ID instead of its value.
+    let services = services_with_items(&sandbox);
+    let wrong_secret = crosswalk_engine::Services::new(
+        services.store.clone(),
+        std::sync::Arc::new(
+            crosswalk_secrets::Secrets::new(crosswalk_secrets::Keychain::with_service(
+                "crosswalk-checks-tests",
+            ))
+            .with_env_lookup(|_: &str| Some(OsString::from(identity::CLIENT_SECRET_ID))),
+        ),
+    );
+    let report = test_connection(&wrong_secret, &dataverse(&sandbox)).await;
+    let sign_in = item(&report, "Sign in to Microsoft Entra");
+    assert_eq!(sign_in.status, CheckStatus::Fail);
+    assert!(text(sign_in).contains("not its Secret ID"), "{sign_in:#?}");
+    assert_eq!(item(&report, "Table incident").status, CheckStatus::Skipped);
+    assert_eq!(item(&report, NOTES).status, CheckStatus::Skipped);
+
+    // A wrong organization URL: Entra knows no such resource.
+    let mut wrong_url = dataverse(&sandbox);
+    if let ConnectionSettings::Dataverse { org_url, .. } = &mut wrong_url.settings {
+        org_url.set_host(Some("localhost")).unwrap();
+    }
+    let report = test_connection(&services, &wrong_url).await;
+    let sign_in = item(&report, "Sign in to Microsoft Entra");
+    assert_eq!(sign_in.status, CheckStatus::Fail);
+    assert!(text(sign_in).contains("Environment URL"), "{sign_in:#?}");
+
+    // A token whose audience is not the environment: 401 with the audience fix.
+    let real = sandbox
+        .urls
+        .dataverse
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    sandbox
+        .handle
+        .dataverse(|d| d.org_url = "https://contoso.crm.dynamics.com".into());
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    let user = item(&report, "Dataverse application user");
+    assert_eq!(user.status, CheckStatus::Fail, "{user:#?}");
+    assert!(
+        text(user).contains("audience") && text(user).contains(".default"),
+        "{user:#?}"
+    );
+    assert_eq!(item(&report, "Table incident").status, CheckStatus::Skipped);
+    sandbox.handle.dataverse(|d| d.org_url = real);
 }

@@ -1,10 +1,10 @@
-//! Functions and actions: `WhoAmI` (§F.7), `CloseIncident` (§F.9), and the annotation block
-//! upload/download messages (§F.8).
+//! Functions and actions: `WhoAmI` (§F.7), `RetrieveUserPrivileges` (bound to `systemuser`),
+//! `CloseIncident` (§F.9), and the annotation block upload/download messages (§F.8).
 
 use super::records::{self, is_guid, new_id, parse_bind, Reply};
 use super::{
-    bad_request, error, json_response, no_content, row_not_found, Ctx, DataverseState, Privilege,
-    Row, Upload,
+    bad_request, error, json_response, no_content, pseudo_guid, row_not_found, Ctx, DataverseState,
+    Privilege, Row, Upload,
 };
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -32,6 +32,97 @@ pub(crate) fn who_am_i(dv: &mut DataverseState, ctx: &Ctx) -> Response {
         "OrganizationId": dv.organization_id,
     });
     json_response(StatusCode::OK, &body, &[])
+}
+
+/// The path segment of the bound function `RetrieveUserPrivileges` (bound functions are called
+/// by their namespace-qualified name, with parentheses).
+pub(crate) const RETRIEVE_USER_PRIVILEGES: &str = "Microsoft.Dynamics.CRM.RetrieveUserPrivileges()";
+
+/// The entity part of a table's privilege names as Dataverse documents them: `prvCreateNote`
+/// (annotation), `prvReadUser` (systemuser), `prvCreateActivity` (built-in activity tables share
+/// one set), else the schema name (`prvReadIncident`).
+fn privilege_entity(dv: &DataverseState, table: &str) -> String {
+    match (table, dv.table(table)) {
+        ("annotation", _) => "Note".into(),
+        ("systemuser", _) => "User".into(),
+        (_, Some(meta)) if meta.is_activity && !meta.is_custom => "Activity".into(),
+        (_, Some(meta)) => meta.schema_name.clone(),
+        (_, None) => table.to_owned(),
+    }
+}
+
+/// `GET systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()`: the privileges the
+/// user holds through its roles (learn.microsoft.com Web API reference: RetrieveUserPrivileges
+/// Function, RetrieveUserPrivilegesResponse and RolePrivilege ComplexTypes, PrivilegeDepth
+/// EnumType). The caller needs `prvReadUser` and `prvReadOrganization` ("RetrieveUserPrivileges
+/// message privileges"). Roles here grant at organization depth, so every `Depth` is `Global`.
+/// The sandbox keeps activity privileges per table while Dataverse shares one set across the
+/// built-in activity tables, so `prv*Activity` is held when any activity table has it. Users
+/// other than application users have no modelled roles and hold nothing.
+pub(crate) fn retrieve_user_privileges(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    key: Option<&str>,
+) -> Response {
+    finish((|| {
+        if ctx.method != Method::GET {
+            return Err(error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "0x80060888",
+                "RetrieveUserPrivileges is a function; use GET.",
+            ));
+        }
+        ctx.require(dv, "systemuser", Privilege::Read)?;
+        ctx.require(dv, "organization", Privilege::Read)?;
+        let raw = key.unwrap_or("");
+        let id = raw
+            .split_once('=')
+            .map_or(raw, |(_, value)| value)
+            .trim()
+            .trim_matches('\'')
+            .to_ascii_lowercase();
+        if !is_guid(&id) {
+            return Err(bad_request(format!(
+                "Invalid key: '{raw}' is not a valid systemuserid."
+            )));
+        }
+        let user = dv
+            .application_users
+            .values()
+            .find(|u| u.systemuser_id.eq_ignore_ascii_case(&id))
+            .cloned();
+        if user.is_none() && dv.row("systemuser", &id).is_none() {
+            return Err(row_not_found("systemuser", &id));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (table, privileges) in user.iter().flat_map(|u| u.privileges.iter()) {
+            let entity = privilege_entity(dv, table);
+            for privilege in privileges {
+                names.insert(format!("prv{}{entity}", privilege.as_str()));
+            }
+        }
+        let privileges: Vec<Value> = names
+            .into_iter()
+            .map(|name| {
+                json!({
+                    "BusinessUnitId": dv.business_unit_id,
+                    "Depth": "Global",
+                    "PrivilegeId": pseudo_guid(&name),
+                    "PrivilegeName": name,
+                    "RecordFilterId": null,
+                    "RecordFilterUniqueName": null,
+                })
+            })
+            .collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "@odata.context": format!("{}/$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse", dv.api_base()),
+                "RolePrivileges": privileges,
+            }),
+            &[],
+        ))
+    })())
 }
 
 fn object<'a>(
@@ -390,4 +481,113 @@ pub(crate) fn download_block(dv: &mut DataverseState, ctx: &Ctx) -> Response {
             &[],
         ))
     })())
+}
+
+#[cfg(test)]
+mod retrieve_user_privileges {
+    //! Written from the Web API reference (learn.microsoft.com): RetrieveUserPrivileges Function
+    //! (bound to systemuser, no parameters), RetrieveUserPrivilegesResponse ComplexType
+    //! (`RolePrivileges`), RolePrivilege ComplexType (`BusinessUnitId`, `Depth`, `PrivilegeId`,
+    //! `PrivilegeName`), PrivilegeDepth EnumType, and "RetrieveUserPrivileges message
+    //! privileges" (`prvReadUser`, `prvReadOrganization`).
+
+    use crate::dataverse::Privilege;
+    use crate::identity::{CLIENT_ID, CLIENT_SECRET, TENANT_ID};
+    use crate::{Sandbox, SandboxOptions};
+    use reqwest::StatusCode;
+    use serde_json::Value;
+
+    async fn call(sandbox: &Sandbox, user_id: &str) -> (StatusCode, Value) {
+        let http = reqwest::Client::new();
+        let org = sandbox.urls.dataverse.as_str().trim_end_matches('/');
+        let scope = format!("{org}/.default");
+        let token: Value = http
+            .post(format!(
+                "{}{TENANT_ID}/oauth2/v2.0/token",
+                sandbox.urls.login
+            ))
+            .form(&[
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+                ("grant_type", "client_credentials"),
+                ("scope", scope.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let response = http
+            .get(format!(
+                "{org}/api/data/v9.2/systemusers({user_id})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"
+            ))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .header("Accept", "application/json")
+            .header("OData-Version", "4.0")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    fn names(body: &Value) -> Vec<&str> {
+        body["RolePrivileges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["PrivilegeName"].as_str().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn dataverse_retrieve_user_privileges_lists_the_roles_privileges_by_documented_name() {
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        let (user, business_unit) = sandbox.handle.dataverse(|d| {
+            (
+                d.application_users[CLIENT_ID].systemuser_id.clone(),
+                d.business_unit_id.clone(),
+            )
+        });
+        let (status, body) = call(&sandbox, &user).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse"));
+        let first = &body["RolePrivileges"][0];
+        assert_eq!(first["Depth"], "Global");
+        assert_eq!(first["BusinessUnitId"], Value::from(business_unit));
+        assert!(first["PrivilegeId"].as_str().unwrap().len() == 36);
+        let held = names(&body);
+        for name in [
+            "prvReadIncident",
+            "prvAppendToIncident",
+            "prvCreateNote",
+            "prvAppendNote",
+            "prvCreateActivity",
+            "prvReadUser",
+            "prvReadOrganization",
+        ] {
+            assert!(held.contains(&name), "{name} missing from {held:?}");
+        }
+
+        sandbox
+            .handle
+            .dataverse(|d| d.revoke_privilege(CLIENT_ID, "incident", Privilege::Read));
+        let (_, body) = call(&sandbox, &user).await;
+        assert!(!names(&body).contains(&"prvReadIncident"));
+        assert!(names(&body).contains(&"prvWriteIncident"));
+
+        // Unknown users are 404; callers without Read on User get the privilege error.
+        let (status, _) = call(&sandbox, "00000000-0000-0000-0000-000000000001").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        sandbox
+            .handle
+            .dataverse(|d| d.revoke_privilege(CLIENT_ID, "systemuser", Privilege::Read));
+        let (status, body) = call(&sandbox, &user).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"]["code"], "0x80040220");
+    }
 }

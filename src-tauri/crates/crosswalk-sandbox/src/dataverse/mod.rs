@@ -968,6 +968,9 @@ fn dispatch(dv: &mut DataverseState, ctx: &Ctx, path: &str) -> Response {
         "CommitAnnotationBlocksUpload" => post_only(actions::commit_upload, dv),
         "InitializeAnnotationBlocksDownload" => post_only(actions::initialize_download, dv),
         "DownloadBlock" => post_only(actions::download_block, dv),
+        "systemusers" if segments[1..] == [actions::RETRIEVE_USER_PRIVILEGES] => {
+            actions::retrieve_user_privileges(dv, ctx, key.as_deref())
+        }
         set => match dv.table_by_set(set).map(|t| t.logical_name.clone()) {
             Some(table) => records::dispatch(dv, ctx, &table, key.as_deref(), &segments[1..]),
             None => segment_not_found(set),
