@@ -253,6 +253,7 @@ async fn create_fields(
 /// A column's type as Dynamics names it.
 fn column_type(column: &Attribute) -> String {
     match &column.kind {
+        AttributeKind::String | AttributeKind::Memo if column.is_rich_text() => "Rich text".into(),
         AttributeKind::String => "Text".into(),
         AttributeKind::Memo => "Multiline text".into(),
         AttributeKind::Integer => "Whole number".into(),

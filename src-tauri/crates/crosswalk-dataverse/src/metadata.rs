@@ -71,6 +71,22 @@ fn options(value: &Value) -> Vec<OptionValue> {
         .unwrap_or_default()
 }
 
+/// A text column's format from its `StringAttributeMetadata` / `MemoAttributeMetadata` cast:
+/// `FormatName.Value` (`{"Value": "RichText"}`), else the legacy `Format` enum (`"TextArea"`).
+/// `FormatName` comes first: it is the only one that can say `RichText` (a rich-text column
+/// reads `Format: "Text"`, `FormatName: "RichText"`).
+fn text_format(item: &Value) -> Option<String> {
+    let name = match item.get("FormatName") {
+        Some(Value::Object(name)) => name.get("Value").and_then(Value::as_str),
+        Some(Value::String(name)) => Some(name.as_str()),
+        _ => None,
+    };
+    name.or_else(|| item.get("Format").and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|format| !format.is_empty())
+        .map(str::to_owned)
+}
+
 /// The option set of a cast attribute: a local `OptionSet`, else the `GlobalOptionSet`.
 fn option_set(item: &Value) -> Vec<OptionValue> {
     ["OptionSet", "GlobalOptionSet"]
@@ -208,7 +224,8 @@ impl DataverseClient {
         Ok((pick(&states, "statecode"), pick(&statuses, "statuscode")))
     }
 
-    /// A table's columns with their types, choice options, date behaviours and lookup targets.
+    /// A table's columns with their types, choice options, date behaviours, lookup targets and
+    /// text formats (rich text or not), in nine requests (one per typed cast).
     ///
     /// # Errors
     /// `Http(NotFound)` when the table does not exist.
@@ -257,6 +274,14 @@ impl DataverseClient {
                 "DateTimeAttributeMetadata",
                 "$select=LogicalName,DateTimeBehavior",
             )
+            .await?;
+        // Format and FormatName are on the typed casts only, not on the generic Attributes.
+        let format_query = "$select=LogicalName,Format,FormatName";
+        let strings = self
+            .cast(logical_name, "StringAttributeMetadata", format_query)
+            .await?;
+        let memos = self
+            .cast(logical_name, "MemoAttributeMetadata", format_query)
             .await?;
         let items = all
             .get("value")
@@ -325,12 +350,42 @@ impl DataverseClient {
                 },
                 other => AttributeKind::Other(other.to_owned()),
             };
+            let format = match kind {
+                AttributeKind::String => strings.get(name).and_then(text_format),
+                AttributeKind::Memo => memos.get(name).and_then(text_format),
+                _ => None,
+            };
             out.push(Attribute {
                 logical_name: name.to_owned(),
                 display_name: item.get("DisplayName").and_then(label),
                 kind,
+                format,
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_format;
+    use serde_json::json;
+
+    #[test]
+    fn text_format_prefers_format_name() {
+        // A rich-text column: the legacy Format cannot say RichText (api docs: "Format and
+        // FormatName columns").
+        let rich =
+            json!({"LogicalName": "x", "Format": "Text", "FormatName": {"Value": "RichText"}});
+        assert_eq!(text_format(&rich).as_deref(), Some("RichText"));
+        let area =
+            json!({"LogicalName": "x", "Format": "TextArea", "FormatName": {"Value": "TextArea"}});
+        assert_eq!(text_format(&area).as_deref(), Some("TextArea"));
+        // Older answers: only Format.
+        let legacy = json!({"LogicalName": "x", "Format": "TextArea"});
+        assert_eq!(text_format(&legacy).as_deref(), Some("TextArea"));
+        let null_name = json!({"LogicalName": "x", "Format": "Email", "FormatName": null});
+        assert_eq!(text_format(&null_name).as_deref(), Some("Email"));
+        assert_eq!(text_format(&json!({"LogicalName": "x"})), None);
     }
 }

@@ -143,6 +143,21 @@ pub struct Attribute {
     pub logical_name: String,
     pub display_name: Option<String>,
     pub kind: AttributeKind,
+    /// For text columns (String, Memo): the column's `FormatName` (`Text`, `TextArea`, `Email`,
+    /// `Url`, `Json`, `RichText`...), else its legacy `Format`; `None` for other columns or when
+    /// Dataverse gave neither. A `RichText` column stores HTML (Microsoft Learn: "Format and
+    /// FormatName columns", "Data type format conversions").
+    pub format: Option<String>,
+}
+
+impl Attribute {
+    /// Whether the column is a rich-text column (`FormatName` `RichText`): its values are HTML
+    /// written by Dynamics' rich-text editor.
+    pub fn is_rich_text(&self) -> bool {
+        self.format
+            .as_deref()
+            .is_some_and(|format| format.eq_ignore_ascii_case("RichText"))
+    }
 }
 
 /// A choice value with its label (and, for state/status columns, how they pair up).

@@ -232,6 +232,7 @@ mod tests {
             kind: AttributeKind::Picklist {
                 options: vec![option(1, "High"), option(2, "Normal"), option(3, "Low")],
             },
+            format: None,
         };
         let AttributeKind::Picklist { options } = &column.kind else {
             unreachable!("built as a picklist above")

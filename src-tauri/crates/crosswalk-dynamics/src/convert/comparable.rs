@@ -7,7 +7,10 @@
 //!    other side back converts to the same comparable value on the side it came from:
 //!    `comparable_dataverse(read(to_dataverse(read(to_jira(v))))) == comparable_dataverse(v)`,
 //!    and the same for a Jira value through Dynamics. For lossy pairs this holds for the values
-//!    the pair carries (plain text for Jira rich text, labels without spaces, and so on).
+//!    the pair carries (plain text for Jira rich text and a plain text column, labels without
+//!    spaces, and so on). A rich-text column carries the rich-text subset of `rich` both ways.
+//!    Its values compare by their normalized document, never by their HTML, so markup that
+//!    Dynamics' editor rewrites without changing what it shows is no change.
 //! 2. Sides that agree compare equal where the vocabularies meet: text (plain text, or the
 //!    normalized ADF when it has formatting), numbers (shortest form: `12`, `12.5`), date-only
 //!    ↔ date (`2025-01-31`), instants (`2025-01-31T13:45:00Z`, UTC, whole seconds) and choices
@@ -22,7 +25,8 @@ use super::dates;
 use super::kinds::{Behavior, Column, Field};
 use super::rich;
 use super::values::{
-    bool_of, canonical_number, integer_of, is_blank, jira_terms, number_of, text_of, JiraField,
+    bool_of, canonical_number, integer_of, is_blank, jira_terms, number_of, text_doc, text_of,
+    JiraField,
 };
 use crosswalk_dataverse::Attribute;
 use crosswalk_jira::adf;
@@ -74,7 +78,9 @@ pub fn comparable_dataverse(column: &Attribute, value: &Value) -> Value {
         return Value::Null;
     }
     match Column::of(column) {
-        Column::Text { .. } => comparable_text(&rich::dataverse_text_to_adf(&text_of(value))),
+        // Rich text by its normalized document, never its HTML: Dynamics' editor may rewrite
+        // the markup of a value the connector wrote without changing what it shows.
+        Column::Text { rich, .. } => comparable_text(&text_doc(&text_of(value), rich)),
         Column::Number { .. } => {
             number_of(value).map_or(Value::Null, |number| canonical_number(&number))
         }

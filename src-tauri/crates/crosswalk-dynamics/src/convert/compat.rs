@@ -41,10 +41,17 @@ pub(crate) fn check(column: Column<'_>, field: &Field, from: &str, to: &str) -> 
         (Column::Unsupported, _) => no("Crosswalk does not convert this column type"),
         (_, Field::Unsupported) => no("Crosswalk does not convert this field type"),
 
-        (Column::Text { multiline: false }, Field::Plain) => Exact,
-        (Column::Text { multiline: true }, Field::Plain) => {
+        (Column::Text { rich: true, .. }, Field::Plain) => lossy(
+            "formatting is dropped, line breaks become spaces and Jira keeps the first 255 characters",
+        ),
+        (Column::Text { multiline: false, .. }, Field::Plain) => Exact,
+        (Column::Text { multiline: true, .. }, Field::Plain) => {
             lossy("line breaks become spaces and Jira keeps the first 255 characters")
         }
+        (Column::Text { rich: true, .. }, Field::Rich) => lossy(
+            "formatting goes both ways (paragraphs, line breaks, bold, italic, links, lists, headings); \
+             tables, images, colours and mentions arrive as plain text",
+        ),
         (Column::Text { .. }, Field::Rich) => {
             lossy("formatting reaches Jira; Jira's formatting comes back as plain text")
         }

@@ -30,6 +30,9 @@ pub(crate) enum ChoiceRole {
 pub(crate) enum Column<'a> {
     Text {
         multiline: bool,
+        /// A rich-text column (`FormatName` `RichText`): its values are HTML, read and
+        /// written as such.
+        rich: bool,
     },
     Number {
         whole: bool,
@@ -57,8 +60,15 @@ pub(crate) enum Column<'a> {
 impl<'a> Column<'a> {
     pub(crate) fn of(column: &'a Attribute) -> Column<'a> {
         match &column.kind {
-            AttributeKind::String => Column::Text { multiline: false },
-            AttributeKind::Memo => Column::Text { multiline: true },
+            // A rich single line of text holds HTML paragraphs: multi-line as far as Jira goes.
+            AttributeKind::String => Column::Text {
+                multiline: column.is_rich_text(),
+                rich: column.is_rich_text(),
+            },
+            AttributeKind::Memo => Column::Text {
+                multiline: true,
+                rich: column.is_rich_text(),
+            },
             AttributeKind::Integer => Column::Number {
                 whole: true,
                 big: false,
@@ -113,6 +123,9 @@ impl<'a> Column<'a> {
     /// The column's type as the admin knows it from Dynamics ("Decimal", "Lookup to account").
     pub(crate) fn type_name(column: &Attribute) -> String {
         match &column.kind {
+            AttributeKind::String | AttributeKind::Memo if column.is_rich_text() => {
+                "Rich text".into()
+            }
             AttributeKind::String => "Text".into(),
             AttributeKind::Memo => "Multiline text".into(),
             AttributeKind::Integer => "Whole number".into(),

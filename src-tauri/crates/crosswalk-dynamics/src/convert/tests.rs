@@ -15,6 +15,15 @@ fn column(name: &str, kind: AttributeKind) -> Attribute {
         logical_name: name.into(),
         display_name: Some(name.into()),
         kind,
+        format: None,
+    }
+}
+
+/// A rich-text column (`FormatName` `RichText`): it holds HTML.
+fn rich_notes() -> Attribute {
+    Attribute {
+        format: Some("RichText".into()),
+        ..column("cw_richnotes", AttributeKind::Memo)
     }
 }
 
@@ -1336,4 +1345,215 @@ fn comparable_values_ignore_what_does_not_matter() {
         )
     );
     assert_ne!(comparable_jira(&description(), &bold), json!("Hello world"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rich-text columns.
+
+fn adf(content: Value) -> Value {
+    json!({"type": "doc", "version": 1, "content": content})
+}
+
+fn text(text: &str) -> Value {
+    json!({"type": "text", "text": text})
+}
+
+fn marked(text: &str, marks: Value) -> Value {
+    json!({"type": "text", "text": text, "marks": marks})
+}
+
+fn item(text_node: Value) -> Value {
+    json!({"type": "listItem", "content": [{"type": "paragraph", "content": [text_node]}]})
+}
+
+/// Paragraphs, a line break, bold, italic, a link and both kinds of list.
+fn formatted_description() -> Value {
+    adf(json!([
+        {"type": "paragraph", "content": [
+            text("Printer "),
+            marked("jammed", json!([{"type": "strong"}])),
+            marked(" again", json!([{"type": "em"}])),
+            {"type": "hardBreak"},
+            text("see "),
+            marked("the runbook", json!([{"type": "link", "attrs": {"href": "https://example.com/runbook?a=1&b=2"}}])),
+        ]},
+        {"type": "paragraph", "content": [marked("Both", json!([{"type": "strong"}, {"type": "em"}]))]},
+        {"type": "bulletList", "content": [item(text("Tray 1")), item(text("Tray 2"))]},
+        {"type": "orderedList", "content": [item(text("Open the door")), item(text("Pull"))]},
+    ]))
+}
+
+#[test]
+fn rich_text_columns_take_jira_formatting_as_html_losslessly() {
+    let case = Case::new(rich_notes(), description());
+    let doc = formatted_description();
+    let written = case.dataverse(doc.clone()).unwrap();
+    let html = written["cw_richnotes"].as_str().unwrap().to_owned();
+    assert_eq!(
+        html,
+        "<p>Printer <strong>jammed</strong><em> again</em><br>see \
+         <a href=\"https://example.com/runbook?a=1&amp;b=2\">the runbook</a></p>\
+         <p><strong><em>Both</em></strong></p>\
+         <ul><li>Tray 1</li><li>Tray 2</li></ul>\
+         <ol><li>Open the door</li><li>Pull</li></ol>"
+    );
+    // Back to Jira as the same document, and both sides agree, so nothing echoes.
+    assert_eq!(case.jira(json!(html), None), Ok(doc.clone()));
+    assert_eq!(
+        comparable_dataverse(&case.column, &json!(html)),
+        comparable_jira(&case.field, &doc)
+    );
+    case.jira_round_trip(doc.clone(), None);
+    case.round_trip_equal(json!(html), None);
+    // The same through a Jira multi-line text field.
+    Case::new(rich_notes(), textarea()).jira_round_trip(doc, None);
+    // Blank documents clear the column.
+    assert_eq!(
+        case.dataverse(adf(json!([{"type": "paragraph", "content": []}]))),
+        Ok(fragment("cw_richnotes", Value::Null))
+    );
+    assert_eq!(
+        case.dataverse(Value::Null),
+        Ok(fragment("cw_richnotes", Value::Null))
+    );
+}
+
+#[test]
+fn line_breaks_close_only_the_marks_that_end_with_them() {
+    let doc = adf(json!([{"type": "paragraph", "content": [
+        marked("one", json!([{"type": "strong"}])),
+        {"type": "hardBreak"},
+        marked("two", json!([{"type": "strong"}])),
+        {"type": "hardBreak"},
+        marked("link", link_to("https://example.com")),
+        {"type": "hardBreak"},
+        text("end"),
+    ]}]));
+    let html = rich::adf_to_html(&doc);
+    assert_eq!(
+        html,
+        "<p><strong>one<br>two</strong><br><a href=\"https://example.com\">link</a><br>end</p>"
+    );
+    assert_eq!(rich::html_to_adf(&html), doc);
+}
+
+fn link_to(href: &str) -> Value {
+    json!([{"type": "link", "attrs": {"href": href}}])
+}
+
+#[test]
+fn rich_text_compares_by_what_it_shows_not_by_its_markup() {
+    let case = Case::new(rich_notes(), description());
+    let ours = case.dataverse(formatted_description()).unwrap()["cw_richnotes"].clone();
+    // The same content as Dynamics' editor might save it: a wrapper div with attributes,
+    // <b>/<i> for <strong>/<em>, list items without paragraphs, link attributes, other
+    // whitespace between tags.
+    let edited = json!(
+        "<div class=\"ck-content\" data-wrapper=\"true\" dir=\"ltr\" style=\"font-family: Segoe UI;\">\n\
+         <p>Printer <b>jammed</b><i> again</i><br/>see \
+         <a href=\"https://example.com/runbook?a=1&amp;b=2\" target=\"_blank\" rel=\"noopener noreferrer\">the runbook</a></p>\n\
+         <p><em><strong>Both</strong></em></p>\n\
+         <ul>\n  <li>Tray 1</li>\n  <li>Tray 2</li>\n</ul>\n\
+         <ol><li>Open the door</li><li>Pull</li></ol></div>"
+    );
+    assert_eq!(
+        comparable_dataverse(&case.column, &edited),
+        comparable_dataverse(&case.column, &ours)
+    );
+    assert_eq!(
+        comparable_dataverse(&case.column, &edited),
+        comparable_jira(&case.field, &formatted_description())
+    );
+    // A real edit is a change.
+    let bolder = json!("<p><strong>Printer jammed again</strong></p>");
+    assert_ne!(
+        comparable_dataverse(&case.column, &bolder),
+        comparable_dataverse(&case.column, &ours)
+    );
+    // A rich-text column's value is read as HTML even without tags, as Dynamics shows it.
+    assert_eq!(
+        comparable_dataverse(&case.column, &json!("Tom &amp; Jerry")),
+        json!("Tom & Jerry")
+    );
+    assert_eq!(
+        Case::new(rich_notes(), summary())
+            .jira(json!("<p>Tom &amp; <b>Jerry</b></p><p>again</p>"), None),
+        Ok(json!("Tom & Jerry again"))
+    );
+}
+
+#[test]
+fn rich_text_columns_get_other_jira_text_as_escaped_html() {
+    let case = Case::new(rich_notes(), summary());
+    assert_eq!(
+        case.dataverse(json!("a < b & <b>c</b>")),
+        Ok(fragment(
+            "cw_richnotes",
+            json!("<p>a &lt; b &amp; &lt;b&gt;c&lt;/b&gt;</p>")
+        ))
+    );
+    case.jira_round_trip(json!("a < b & <b>c</b>"), None);
+    // Jira text in v2 shape (a string) into a rich column keeps its line breaks.
+    let rich = Case::new(rich_notes(), description());
+    assert_eq!(
+        rich.dataverse(json!("one\ntwo\n\nthree")),
+        Ok(fragment(
+            "cw_richnotes",
+            json!("<p>one<br>two</p><p>three</p>")
+        ))
+    );
+    // Labels are joined, as for any text column.
+    let labels = Case::new(rich_notes(), labels());
+    assert_eq!(
+        labels.dataverse(json!(["red", "blue"])),
+        Ok(fragment("cw_richnotes", json!("<p>red, blue</p>")))
+    );
+}
+
+#[test]
+fn plain_multiline_columns_still_get_plain_text_with_line_breaks() {
+    let case = Case::new(column("description", AttributeKind::Memo), description());
+    let written = case.dataverse(formatted_description()).unwrap();
+    let text = written["description"].as_str().unwrap();
+    assert!(!text.contains('<'), "{text}");
+    assert_eq!(
+        text,
+        "Printer jammed again\nsee the runbook\n\nBoth\n\n- Tray 1\n- Tray 2\n\n1. Open the door\n2. Pull"
+    );
+    // The plain text reaches Jira with its paragraphs and line breaks (not its formatting),
+    // and that plain document is stable both ways.
+    case.jira_round_trip(case.jira(json!(text), None).unwrap(), None);
+}
+
+#[test]
+fn rich_text_compatibility_reads_for_the_admin() {
+    assert_eq!(
+        compatibility(&rich_notes(), &description()),
+        Compatibility::Lossy(
+            "Rich text → Jira rich text: formatting goes both ways (paragraphs, line breaks, bold, \
+             italic, links, lists, headings); tables, images, colours and mentions arrive as \
+             plain text"
+                .into()
+        )
+    );
+    assert_eq!(
+        compatibility(&rich_notes(), &summary()),
+        Compatibility::Lossy(
+            "Rich text → Jira text: formatting is dropped, line breaks become spaces and Jira \
+             keeps the first 255 characters"
+                .into()
+        )
+    );
+    let rich_line = Attribute {
+        format: Some("RichText".into()),
+        ..column("cw_line", AttributeKind::String)
+    };
+    assert!(matches!(
+        compatibility(&rich_line, &summary()),
+        Compatibility::Lossy(reason) if reason.starts_with("Rich text → Jira text")
+    ));
+    assert_eq!(
+        compatibility(&column("t", AttributeKind::String), &summary()),
+        Compatibility::Exact
+    );
 }

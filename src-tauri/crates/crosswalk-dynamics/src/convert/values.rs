@@ -11,9 +11,12 @@
 //!   and to case), else as `{"value"}`/`{"name"}`.
 //! - Between a date and a date-time the Jira account's zone ([`Ctx::time_zone`]) decides: a
 //!   date is midnight at its start there, an instant is the date it falls on there.
-//! - Text columns receive plain text from Jira. The column metadata does not say whether a
-//!   Memo uses Dynamics' rich-text format, and HTML shows as raw tags in a plain one, so Jira
-//!   formatting comes back as plain text (rich text from Dynamics still reaches Jira as ADF).
+//! - Text columns: a rich-text column (`FormatName` `RichText`; Microsoft Learn, "Format and
+//!   FormatName columns") holds HTML, so Jira rich text is written to it as HTML
+//!   ([`rich::adf_to_html`]) and any other Jira text as escaped HTML paragraphs; its values are
+//!   always read as HTML. Other text columns receive plain text (HTML would show as raw tags
+//!   there), so Jira formatting comes back to them as plain text with its line breaks; HTML
+//!   found in them still reaches Jira as ADF.
 //! - Lookups to users are written as `"<nav>@odata.bind": "/systemusers(<id>)"`, with the
 //!   navigation property `ownerid` for the owner, the column's logical name for a lookup with
 //!   one target and `<logical name>_systemuser` for one with several (custom lookups whose
@@ -83,7 +86,9 @@ pub fn to_jira(
         expected,
     };
     match source {
-        Column::Text { .. } => text_to_jira(field, &target, &text_of(record_value), ctx),
+        Column::Text { rich, .. } => {
+            text_to_jira(field, &target, &text_of(record_value), rich, ctx)
+        }
         Column::Number { .. } => {
             let number = number_of(record_value).ok_or_else(|| invalid("a number"))?;
             Ok(match target {
@@ -160,18 +165,31 @@ pub fn to_dataverse(
             .collect();
     }
     match source {
-        Column::Text { .. } => {
+        Column::Text { rich, .. } => {
+            if rich {
+                // Everything reaches a rich-text column as an HTML document; plain text from
+                // Jira as its paragraphs and line breaks, escaped.
+                let doc = match (&target, jira_value) {
+                    (Field::Rich, doc @ Value::Object(_)) => doc.clone(),
+                    (Field::Plain | Field::Rich, value) => {
+                        crosswalk_jira::adf::from_plain_text(&text_of(value))
+                    }
+                    _ => crosswalk_jira::adf::from_plain_text(&joined_terms(&terms, ctx)),
+                };
+                let blank = crosswalk_jira::adf::to_plain_text(&doc).trim().is_empty();
+                return Ok(single(if blank {
+                    Value::Null
+                } else {
+                    Value::String(rich::adf_to_dataverse_text(&doc, true))
+                }));
+            }
             let text = match target {
                 Field::Plain => text_of(jira_value),
                 Field::Rich => match jira_value {
                     Value::String(text) => text.clone(),
                     doc => rich::adf_to_dataverse_text(doc, false),
                 },
-                _ => terms
-                    .iter()
-                    .map(|(label, id)| map_to_dataverse(ctx.values, &[label, id]).unwrap_or(label))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                _ => joined_terms(&terms, ctx),
             };
             Ok(single(if text.trim().is_empty() {
                 Value::Null
@@ -270,6 +288,15 @@ pub fn to_dataverse(
         Column::Lookup { targets } => lookup_to_dataverse(column, field, targets, jira_value, ctx),
         Column::Unsupported => Err(incompatible(column, field, "unsupported column type")),
     }
+}
+
+/// Jira's terms for a text column, value-mapped, joined with commas.
+fn joined_terms(terms: &[(String, String)], ctx: &Ctx) -> String {
+    terms
+        .iter()
+        .map(|(label, id)| map_to_dataverse(ctx.values, &[label, id]).unwrap_or(label))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn incompatible(column: &Attribute, field: &JiraField, reason: &str) -> ConvertError {
@@ -410,9 +437,19 @@ pub(crate) fn label_of(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join("_")
 }
 
+/// The ADF document of a Dataverse text value: a rich-text column's value is always HTML
+/// (as Dynamics shows it), another column's only when it looks like HTML.
+pub(crate) fn text_doc(text: &str, rich: bool) -> Value {
+    if rich {
+        rich::html_to_adf(text)
+    } else {
+        rich::dataverse_text_to_adf(text)
+    }
+}
+
 /// Plain text of a Dataverse text value, reading HTML as a browser shows it.
-fn plain_of(text: &str) -> String {
-    if rich::looks_like_html(text) {
+fn plain_of(text: &str, rich: bool) -> String {
+    if rich || rich::looks_like_html(text) {
         crosswalk_jira::adf::to_plain_text(&rich::html_to_adf(text))
     } else {
         text.to_owned()
@@ -476,12 +513,14 @@ fn text_to_jira(
     field: &JiraField,
     target: &Field,
     text: &str,
+    rich: bool,
     ctx: &Ctx,
 ) -> Result<Value, ConvertError> {
+    let plain_of = |text: &str| plain_of(text, rich);
     match target {
         Field::Plain => Ok(single_line(&plain_of(text))),
         Field::Rich => {
-            let doc = rich::dataverse_text_to_adf(text);
+            let doc = text_doc(text, rich);
             // Blank text (even as HTML paragraphs of `&nbsp;`) clears rather than writing a
             // document of empty paragraphs.
             let blank = crosswalk_jira::adf::to_plain_text(&doc).trim().is_empty();

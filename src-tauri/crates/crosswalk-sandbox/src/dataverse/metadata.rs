@@ -149,12 +149,21 @@ fn attribute_json(t: &TableMeta, a: &AttributeMeta) -> Map<String, Value> {
     });
     if let Some(max) = a.max_length {
         v["MaxLength"] = json!(max);
-        v["Format"] = json!(if a.attribute_type == AttributeType::Memo {
+        // `FormatName` (a complex type) says the format; the legacy `Format` enum has no
+        // `RichText`, so a rich-text column answers with its type's default there.
+        let default = if a.attribute_type == AttributeType::Memo {
             "TextArea"
         } else {
             "Text"
-        });
-        v["FormatName"] = json!({ "Value": if a.attribute_type == AttributeType::Memo { "TextArea" } else { "Text" } });
+        };
+        let name = a.format_name.unwrap_or(default);
+        let legacy = match name {
+            "Email" | "Text" | "TextArea" | "Url" | "TickerSymbol" | "PhoneticGuide"
+            | "VersionNumber" | "Phone" => name,
+            _ => default,
+        };
+        v["Format"] = json!(legacy);
+        v["FormatName"] = json!({ "Value": name });
     }
     if let Some(behavior) = &a.date_time_behavior {
         v["DateTimeBehavior"] = json!({ "Value": behavior });
@@ -621,4 +630,34 @@ pub(crate) fn csdl(dv: &mut DataverseState, ctx: &Ctx) -> Response {
         .headers_mut()
         .insert("odata-version", HeaderValue::from_static("4.0"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attribute_json;
+    use crate::generator::dataverse::tables;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    #[test]
+    fn text_columns_say_their_format_as_dataverse_does() {
+        let all = tables(&mut StdRng::seed_from_u64(1));
+        let incident = all.iter().find(|t| t.logical_name == "incident").unwrap();
+        let column = |name: &str| attribute_json(incident, incident.attribute(name).unwrap());
+        let rich = column("cw_richnotes");
+        assert_eq!(
+            rich["@odata.type"],
+            "#Microsoft.Dynamics.CRM.MemoAttributeMetadata"
+        );
+        // FormatName says RichText; the legacy Format enum has no such member.
+        assert_eq!(rich["FormatName"], json!({"Value": "RichText"}));
+        assert_eq!(rich["Format"], "TextArea");
+        let plain = column("description");
+        assert_eq!(plain["FormatName"], json!({"Value": "TextArea"}));
+        assert_eq!(plain["Format"], "TextArea");
+        let title = column("title");
+        assert_eq!(title["FormatName"], json!({"Value": "Text"}));
+        assert_eq!(title["Format"], "Text");
+    }
 }

@@ -134,6 +134,9 @@ pub struct AttributeMeta {
     pub metadata_id: String,
     /// String/Memo maximum length.
     pub max_length: Option<u32>,
+    /// String/Memo `FormatName` (`Text`, `TextArea`, `RichText`...); `None` is the type's
+    /// default (`Text` for String, `TextArea` for Memo). A `RichText` column holds HTML.
+    pub format_name: Option<&'static str>,
     /// DateTime: `UserLocal`, `DateOnly` or `TimeZoneIndependent`.
     pub date_time_behavior: Option<String>,
     /// Choices / state / status / yes-no options (yes-no: value 0 = false, 1 = true).
@@ -318,6 +321,7 @@ impl Builder {
                 AttributeType::Memo => Some(2000),
                 _ => None,
             },
+            format_name: None,
             date_time_behavior: (kind == AttributeType::DateTime).then(|| "UserLocal".into()),
             options: Vec::new(),
             global_option_set: None,
@@ -506,6 +510,11 @@ pub fn tables(rng: &mut StdRng) -> Vec<TableMeta> {
     b.attr("cw_impactcost", "Impact Cost", T::Money, |_| {});
     b.datetime("followupby", "Follow Up By", "UserLocal");
     b.datetime("cw_targetdate", "Target Date", "DateOnly");
+    // A rich-text column (FormatName RichText): Dynamics' editor stores HTML in it.
+    b.attr("cw_richnotes", "Rich Notes", T::Memo, |a| {
+        a.max_length = Some(100_000);
+        a.format_name = Some("RichText");
+    });
     b.common(true);
 
     b.table(

@@ -241,6 +241,21 @@ fn render_inlines(inlines: &[Inline], out: &mut String) {
     for (idx, inline) in inlines.iter().enumerate() {
         let (text, marks) = match inline {
             Inline::Break => {
+                // Marks the next text does not continue close before the break, so a break
+                // never sits at the end of a link or of bold text.
+                let keep = match inlines.get(idx + 1) {
+                    Some(Inline::Text { marks, .. }) => open
+                        .iter()
+                        .zip(marks)
+                        .take_while(|(open, mark)| **open == *mark)
+                        .count(),
+                    _ => 0,
+                };
+                while open.len() > keep {
+                    if let Some(mark) = open.pop() {
+                        out.push_str(&format!("</{}>", mark.tag()));
+                    }
+                }
                 out.push_str("<br>");
                 prev = Prev::LineStart;
                 continue;
