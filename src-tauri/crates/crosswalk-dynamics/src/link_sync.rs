@@ -30,7 +30,8 @@ enum Direction {
     ToDataverse,
 }
 
-fn modified_on(record: &Record) -> Option<String> {
+/// The record's version as the link state keeps it.
+pub(crate) fn modified_on(record: &Record) -> Option<String> {
     record
         .fields
         .get("modifiedon")
@@ -38,7 +39,8 @@ fn modified_on(record: &Record) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn issue_updated(issue: &Issue) -> Option<String> {
+/// The issue's version as the link state keeps it.
+pub(crate) fn issue_updated(issue: &Issue) -> Option<String> {
     issue
         .fields
         .get("updated")

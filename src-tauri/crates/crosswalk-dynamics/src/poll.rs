@@ -3,6 +3,7 @@
 //! cursors.
 
 use crate::error::{Error, Result};
+use crate::link_sync::{issue_updated, modified_on};
 use crate::state::LinkState;
 use crate::sync::{parse_stamp, stamp, Item, CURSOR_CREATED};
 use crosswalk_engine::context::EventAction;
@@ -122,9 +123,20 @@ impl Item {
             .iter()
             .filter(|link| {
                 let state = LinkState::from_json(&link.state);
+                // A version the link already synced (the read window's overlap, or our own
+                // write read back) is no news: re-reading it would cost a comments request
+                // per issue on every poll while the window stays put.
+                let record_changed = changes
+                    .records
+                    .get(&link.dataverse_id)
+                    .is_some_and(|r| modified_on(r) != state.record_at);
+                let issue_changed = changes
+                    .issues
+                    .get(&link.jira_issue_id)
+                    .is_some_and(|i| issue_updated(i) != state.issue_at);
                 !state.initialized
-                    || changes.records.contains_key(&link.dataverse_id)
-                    || changes.issues.contains_key(&link.jira_issue_id)
+                    || record_changed
+                    || issue_changed
                     // A link note that could not be written yet (e.g. no Create on notes).
                     || (self.settings.link_note && !self.dry_run && state.link_note.is_none())
             })
@@ -202,12 +214,33 @@ impl Item {
             None if new => Some(self.read_issue(&link.jira_issue_id).await?),
             None => None,
         };
-        if new {
-            self.all_notes_to_jira(link).await?;
+        let copied = async {
+            if new {
+                self.all_notes_to_jira(link).await?;
+            }
+            if let Some(issue) = &issue {
+                self.issue_items_to_dataverse(link, issue).await?;
+            }
+            Ok(())
         }
-        if let Some(issue) = issue {
-            self.issue_items_to_dataverse(link, &issue).await?;
+        .await;
+        if copied.is_err() {
+            // The fields step already recorded this issue version as synced: forget it, so the
+            // next poll comes back for the comments and attachments that were not copied.
+            if let Some(stored) = self
+                .services
+                .store
+                .find_link_by_issue(self.job_id, &link.jira_issue_id)?
+            {
+                let mut state = LinkState::from_json(&stored.state);
+                state.issue_at = None;
+                self.services.store.set_link_state(
+                    stored.id,
+                    stored.baseline_at,
+                    &state.to_json(),
+                )?;
+            }
         }
-        Ok(())
+        copied
     }
 }

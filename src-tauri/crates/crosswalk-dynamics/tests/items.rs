@@ -279,3 +279,37 @@ async fn display_only_items_synchronize_nothing() {
     assert!(events.iter().any(|e| e.message.contains("Display-only")));
     assert!(h.links().is_empty());
 }
+
+/// The issue asks that an idle poll cost "a handful of requests". Right after a burst the read
+/// windows (which overlap the newest change seen by two minutes) still return every issue and
+/// record of the burst; versions the links already synced must not cost per-link requests.
+#[tokio::test]
+async fn an_idle_poll_right_after_a_burst_costs_a_handful_of_requests() {
+    let mut settings = base_settings();
+    settings["mode"] = json!("two_way");
+    settings["comments"] = json!(true);
+    settings["attachments"] = json!(true);
+    settings["status"] = json!({"enabled": true});
+    let h = Harness::start(settings).await;
+    h.poll().await;
+    h.tick().await;
+    for i in 0..25 {
+        h.create_case(&format!("Burst {i}"), json!({"description": "From the burst"}));
+    }
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "issue", EventAction::Created), 25);
+    // One more poll sees the connector's own writes come back once, then it is quiet.
+    h.poll().await;
+    for _ in 0..2 {
+        let (run, events) = h.poll().await;
+        let writes: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e.action, EventAction::Created | EventAction::Updated))
+            .collect();
+        assert!(writes.is_empty(), "{writes:#?}");
+        let total: u64 = run.requests.values().map(|r| r.requests).sum();
+        // Sign-in, Dataverse changes and notes, one Jira search page: well under ten, and
+        // nothing that grows with the 25 links in the window.
+        assert!(total <= 10, "an idle poll made {total} requests: {:?}", run.requests);
+    }
+}
