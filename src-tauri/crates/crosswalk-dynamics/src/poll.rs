@@ -9,11 +9,15 @@ use crate::sync::{parse_stamp, stamp, Item, CURSOR_CREATED};
 use crosswalk_engine::context::EventAction;
 use crosswalk_engine::RunEvent;
 use crosswalk_store::LinkRow;
+use futures_util::StreamExt as _;
 use time::{Duration, OffsetDateTime};
 
 /// Whether a failure concerns one link only (the poll goes on with the others): the record or
 /// issue is gone, refused or in conflict. Sign-in, throttling and network failures stop the
 /// poll instead, so its cursors stay where they were.
+/// Links synchronized (or issues created) at the same time within one poll.
+const LINKS_IN_FLIGHT: usize = 4;
+
 fn per_link(error: &Error) -> bool {
     use crosswalk_dataverse::Error as Dv;
     let status = match error {
@@ -92,8 +96,13 @@ impl Item {
             // polls: the cursor stays before the oldest such record, or it would fall out of
             // the window once the overlap has passed.
             let mut refused: Option<OffsetDateTime> = None;
-            for record in &records {
-                if self.create_issue_for(record).await?.is_none() && !self.dry_run {
+            let work: Vec<_> = records
+                .iter()
+                .map(|record| async move { (record, self.create_issue_for(record).await) })
+                .collect();
+            let mut created = futures_util::stream::iter(work).buffer_unordered(LINKS_IN_FLIGHT);
+            while let Some((record, outcome)) = created.next().await {
+                if outcome?.is_none() && !self.dry_run {
                     if let Some(at) = record
                         .fields
                         .get("createdon")
@@ -144,13 +153,31 @@ impl Item {
         let total = touched.len() as u64;
         self.journal
             .count_unchanged("link", links.len() as u64 - total);
-        for (done, link) in touched.into_iter().enumerate() {
+        self.journal.progress(
+            0,
+            total,
+            &format!("Synchronizing linked records (0 of {total})"),
+        );
+        // Links are independent (one record, one issue each): a few at a time keeps the poll
+        // latency-bound rather than sequential, well inside both services' limits.
+        let work: Vec<_> = touched
+            .into_iter()
+            .map(|link| {
+                let record = changes.records.remove(&link.dataverse_id);
+                let issue = changes.issues.get(&link.jira_issue_id).cloned();
+                async move { (link, self.sync_one(link, record, issue).await) }
+            })
+            .collect();
+        let mut results = futures_util::stream::iter(work).buffer_unordered(LINKS_IN_FLIGHT);
+        let mut done = 0u64;
+        while let Some((link, outcome)) = results.next().await {
+            done += 1;
             self.journal.progress(
-                done as u64,
+                done,
                 total,
                 &format!("Synchronizing linked records ({done} of {total})"),
             );
-            if let Err(error) = self.sync_one(link, &mut changes).await {
+            if let Err(error) = outcome {
                 if !per_link(&error) {
                     return Err(error);
                 }
@@ -168,6 +195,7 @@ impl Item {
                 self.journal.event(event);
             }
         }
+        drop(results);
 
         for id in std::mem::take(&mut changes.deleted_records) {
             if let Some(link) = store.find_link_by_record(self.job_id, &self.settings.table, &id)? {
@@ -195,11 +223,14 @@ impl Item {
         Ok(())
     }
 
-    async fn sync_one(&self, link: &LinkRow, changes: &mut crate::sync::Changes) -> Result<()> {
+    async fn sync_one(
+        &self,
+        link: &LinkRow,
+        record: Option<crosswalk_dataverse::Record>,
+        issue: Option<crosswalk_jira::Issue>,
+    ) -> Result<()> {
         let state = LinkState::from_json(&link.state);
         let new = !state.initialized;
-        let record = changes.records.remove(&link.dataverse_id);
-        let issue = changes.issues.get(&link.jira_issue_id).cloned();
         self.sync_link(link, record, issue.clone()).await?;
         if self.settings.link_note && !self.dry_run && state.link_note.is_none() && !new {
             // Written when the link was made unless that failed: try again (same note id, so
