@@ -30,8 +30,21 @@ enum Direction {
     ToDataverse,
 }
 
-/// The record's version as the link state keeps it.
-pub(crate) fn modified_on(record: &Record) -> Option<String> {
+/// The record's version as the link state keeps it: its ETag (the row version, which changes
+/// with every write) or, without one, `modifiedon` — whole seconds, so an edit in the same
+/// second as the connector's read-back would look like a version already seen.
+pub(crate) fn record_version(record: &Record) -> Option<String> {
+    record.etag.as_ref().map(|etag| etag.0.clone()).or_else(|| {
+        record
+            .fields
+            .get("modifiedon")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    })
+}
+
+/// When the record last changed (for "most recent wins"; whole seconds).
+fn modified_on(record: &Record) -> Option<String> {
     record
         .fields
         .get("modifiedon")
@@ -73,7 +86,8 @@ impl Item {
     ) -> Result<()> {
         let mut state = LinkState::from_json(&link.state);
         // A version we already saw (our own write read back, or a re-read overlap) is no news.
-        let mut record = record.filter(|r| modified_on(r) != state.record_at || !state.initialized);
+        let mut record =
+            record.filter(|r| record_version(r) != state.record_at || !state.initialized);
         let mut issue = issue.filter(|i| issue_updated(i) != state.issue_at || !state.initialized);
         // A new link (a manual or bulk link of records that did not change) syncs once anyway.
         if record.is_none() && issue.is_none() && state.initialized {
@@ -234,7 +248,7 @@ impl Item {
                 .insert(mapping.jira.clone(), FieldState { dataverse, jira });
         }
         if let Some(r) = record {
-            state.record_at = modified_on(r);
+            state.record_at = record_version(r);
         }
         if let Some(i) = issue {
             state.issue_at = issue_updated(i);

@@ -294,7 +294,10 @@ async fn an_idle_poll_right_after_a_burst_costs_a_handful_of_requests() {
     h.poll().await;
     h.tick().await;
     for i in 0..25 {
-        h.create_case(&format!("Burst {i}"), json!({"description": "From the burst"}));
+        h.create_case(
+            &format!("Burst {i}"),
+            json!({"description": "From the burst"}),
+        );
     }
     let (_, events) = h.poll().await;
     assert_eq!(count(&events, "issue", EventAction::Created), 25);
@@ -310,6 +313,26 @@ async fn an_idle_poll_right_after_a_burst_costs_a_handful_of_requests() {
         let total: u64 = run.requests.values().map(|r| r.requests).sum();
         // Sign-in, Dataverse changes and notes, one Jira search page: well under ten, and
         // nothing that grows with the 25 links in the window.
-        assert!(total <= 10, "an idle poll made {total} requests: {:?}", run.requests);
+        assert!(
+            total <= 10,
+            "an idle poll made {total} requests: {:?}",
+            run.requests
+        );
     }
+}
+
+/// `modifiedon` has whole seconds: a Dynamics edit made in the same second as the connector's
+/// last read of the record must still count as a change (the record's version is its ETag).
+#[tokio::test]
+async fn an_edit_in_the_same_second_as_the_last_poll_is_not_lost() {
+    let h = Harness::start(base_settings()).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("Scanner jams", json!({}));
+    h.poll().await;
+    let key = h.link_of(&case).jira_key;
+    // No tick: the edit usually lands in the second the poll just read the case in.
+    h.update_case(&case, json!({"title": "Scanner jams on A3"}));
+    h.poll().await;
+    assert_eq!(h.issue_field(&key, "summary"), json!("Scanner jams on A3"));
 }
