@@ -3,7 +3,7 @@
 //! cursors.
 
 use crate::error::{Error, Result};
-use crate::link_sync::{issue_updated, modified_on};
+use crate::link_sync::{issue_updated, record_version};
 use crate::state::LinkState;
 use crate::sync::{parse_stamp, stamp, Item, CURSOR_CREATED};
 use crosswalk_engine::context::EventAction;
@@ -138,7 +138,7 @@ impl Item {
                 let record_changed = changes
                     .records
                     .get(&link.dataverse_id)
-                    .is_some_and(|r| modified_on(r) != state.record_at);
+                    .is_some_and(|r| record_version(r) != state.record_at);
                 let issue_changed = changes
                     .issues
                     .get(&link.jira_issue_id)

@@ -429,13 +429,16 @@ impl Item {
     }
 
     /// Whether a mapping shows a lookup's name in Jira (a lookup to a field other than a user
-    /// field): records must then be read with formatted values, which change tracking omits.
+    /// field) or a multi-select choice's labels: records must then be read with formatted
+    /// values, which change tracking omits.
     pub fn needs_names(&self) -> bool {
         self.settings.fields.iter().any(|mapping| {
-            matches!(
-                self.meta.columns.get(&mapping.dataverse).map(|c| &c.kind),
+            let column = self.meta.columns.get(&mapping.dataverse);
+            (matches!(
+                column.map(|c| &c.kind),
                 Some(crosswalk_dataverse::AttributeKind::Lookup { .. })
-            ) && !self.is_user_mapping(mapping)
+            ) && !self.is_user_mapping(mapping))
+                || column.is_some_and(crate::convert::labels_from_formatted)
         })
     }
 

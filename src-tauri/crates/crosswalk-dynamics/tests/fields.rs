@@ -676,3 +676,410 @@ async fn labels_components_and_checkboxes_come_back_to_dynamics() {
     assert_eq!(h.case_value(&case, "isescalated"), json!(true));
     assert_quiet(&h, 3).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Versions and multi-select choices. SUP's releases: 2024.4, 2025.1 (released), 2025.2; the
+// Cases' multi-select `cw_regions` ("Affected Regions", a "Choices" column read as a string of
+// option values such as "100000000,100000002"): EMEA 100000000, Americas 100000001, APAC
+// 100000002, LATAM 100000003 (no Jira option of that name).
+
+/// A Jira array as sorted strings (`null` reads as none).
+fn sorted_items(value: &Value) -> Vec<String> {
+    let mut items: Vec<String> = value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    items.sort();
+    items
+}
+
+/// A multi-select choice value as Dataverse holds it, as sorted option values.
+fn option_values(value: &Value) -> Vec<i64> {
+    let mut values: Vec<i64> = value
+        .as_str()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    values.sort_unstable();
+    values
+}
+
+fn version_id(h: &Harness, name: &str) -> String {
+    h.sandbox.handle.jira(|j| {
+        j.project("SUP")
+            .unwrap()
+            .versions
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("SUP has no version {name}"))
+            .id
+            .clone()
+    })
+}
+
+fn region_option_id(h: &Harness, label: &str) -> String {
+    h.sandbox.handle.jira(|j| {
+        j.field("customfield_10015")
+            .unwrap()
+            .options
+            .iter()
+            .find(|(_, v)| v == label)
+            .unwrap()
+            .0
+            .clone()
+    })
+}
+
+/// Value-map pairs for `cw_regions` ↔ the Jira option of the same name.
+fn region_pairs() -> Value {
+    json!([
+        {"dataverse": "100000000", "jira": "EMEA"},
+        {"dataverse": "100000001", "jira": "Americas"},
+        {"dataverse": "100000002", "jira": "APAC"}
+    ])
+}
+
+#[tokio::test]
+async fn fix_and_affects_versions_map_to_choice_and_text_columns_both_ways() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "caseorigincode", "jira": "fixVersions",
+             "values": [{"dataverse": "1", "jira": "2024.4"}, {"dataverse": "2", "jira": "2025.1"},
+                        {"dataverse": "3", "jira": "2025.2"}]},
+            {"dataverse": "ticketnumber", "jira": "versions"}
+        ]),
+    ))
+    .await;
+    let (case, key) = case_with_issue(
+        &h,
+        "Versions",
+        json!({"caseorigincode": 2, "ticketnumber": "2025.1, 2024.4"}),
+    )
+    .await;
+    assert_eq!(h.issue_shown(&key, "fixVersions"), json!(["2025.1"]));
+    assert_eq!(
+        sorted_items(&h.issue_shown(&key, "versions")),
+        vec!["2024.4", "2025.1"]
+    );
+    // Written by id (createmeta lists SUP's versions).
+    let stored = h.issue_field(&key, "fixVersions");
+    assert_eq!(stored, json!([version_id(&h, "2025.1")]), "{stored}");
+    assert_quiet(&h, 2).await;
+
+    // Dynamics edits reach Jira by value map (choice) and by name (text).
+    h.update_case(
+        &case,
+        json!({"caseorigincode": 3, "ticketnumber": "2025.2"}),
+    );
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.issue_shown(&key, "fixVersions"), json!(["2025.2"]));
+    assert_eq!(h.issue_shown(&key, "versions"), json!(["2025.2"]));
+    assert_quiet(&h, 2).await;
+
+    // Jira edits come back: the fix version through the value map, the affects versions as
+    // their names joined with commas.
+    h.tick().await;
+    h.edit_issue(
+        &key,
+        json!({
+            "fixVersions": [{"name": "2024.4"}],
+            "versions": [{"id": version_id(&h, "2025.1")}, {"name": "2025.2"}]
+        }),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        count(&events, "record", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.case_value(&case, "caseorigincode"), json!(1), "value map");
+    let text = h.case_value(&case, "ticketnumber");
+    let mut names: Vec<&str> = text.as_str().unwrap().split(", ").collect();
+    names.sort_unstable();
+    assert_eq!(names, vec!["2025.1", "2025.2"], "{text}");
+    assert_quiet(&h, 3).await;
+
+    // Clearing the versions in Jira clears the text column.
+    h.tick().await;
+    h.edit_issue(&key, json!({"versions": []}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert!(h.case_value(&case, "ticketnumber").is_null());
+    assert_eq!(h.case_value(&case, "caseorigincode"), json!(1));
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn an_unknown_version_is_reported_with_a_fix_and_the_rest_still_syncs() {
+    let h = Harness::start(settings(
+        "one_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "ticketnumber", "jira": "fixVersions"},
+            {"dataverse": "cw_affectedusers", "jira": "customfield_10022"}
+        ]),
+    ))
+    .await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case(
+        "Unknown version",
+        json!({"ticketnumber": "3.0", "cw_affectedusers": 12}),
+    );
+    let (_, _, events) = h.run_events().await;
+    let key = h.link_of(&case).jira_key;
+    assert_eq!(h.issue_shown(&key, "summary"), json!("Unknown version"));
+    assert_eq!(h.issue_shown(&key, "customfield_10022"), json!(12));
+    let versions = h.issue_shown(&key, "fixVersions");
+    assert!(versions.is_null() || versions == json!([]), "{versions}");
+    let problems: Vec<&EventRow> = events
+        .iter()
+        .filter(|e| e.message.contains("\"3.0\""))
+        .collect();
+    assert!(!problems.is_empty(), "{events:#?}");
+    let all = format!("{problems:?}");
+    assert!(all.contains("value-map pair"), "{all}");
+    // The message lists the versions there are.
+    assert!(all.contains("2025.1"), "{all}");
+
+    // Fixed in Dynamics: the version is set, nothing else is written again.
+    h.tick().await;
+    h.update_case(&case, json!({"ticketnumber": "2025.1"}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(h.issue_shown(&key, "fixVersions"), json!(["2025.1"]));
+    assert_eq!(h.issue_shown(&key, "customfield_10022"), json!(12));
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn a_multi_select_choice_reaches_jira_multi_selects_labels_and_components() {
+    let h = Harness::start(settings(
+        "one_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "cw_regions", "jira": "customfield_10015"},
+            {"dataverse": "cw_regions", "jira": "labels"},
+            {"dataverse": "cw_regions", "jira": "components",
+             "values": [{"dataverse": "EMEA", "jira": "Network"},
+                        {"dataverse": "100000001", "jira": "Access"},
+                        {"dataverse": "APAC", "jira": "Hardware"}]}
+        ]),
+    ))
+    .await;
+    let (case, key) =
+        case_with_issue(&h, "Regions", json!({"cw_regions": "100000000,100000002"})).await;
+    // Labels come from Dynamics' formatted value ("EMEA; APAC").
+    assert_eq!(
+        sorted_items(&h.issue_shown(&key, "customfield_10015")),
+        vec!["APAC", "EMEA"]
+    );
+    assert_eq!(
+        sorted_items(&h.issue_shown(&key, "labels")),
+        vec!["APAC", "EMEA"]
+    );
+    assert_eq!(
+        sorted_items(&h.issue_shown(&key, "components")),
+        vec!["Hardware", "Network"],
+        "value map by label"
+    );
+    assert_quiet(&h, 2).await;
+
+    h.tick().await;
+    h.update_case(&case, json!({"cw_regions": "100000001"}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.issue_shown(&key, "customfield_10015"),
+        json!(["Americas"])
+    );
+    assert_eq!(h.issue_shown(&key, "labels"), json!(["Americas"]));
+    assert_eq!(
+        h.issue_shown(&key, "components"),
+        json!(["Access"]),
+        "value map by option value"
+    );
+    assert_quiet(&h, 2).await;
+
+    // Cleared in Dynamics: every field is emptied.
+    h.tick().await;
+    h.update_case(&case, json!({"cw_regions": null}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    for field in ["customfield_10015", "labels", "components"] {
+        let value = h.issue_shown(&key, field);
+        assert!(value.is_null() || value == json!([]), "{field}: {value}");
+    }
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn jira_multi_selects_come_back_to_a_multi_select_choice_column() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "cw_regions", "jira": "customfield_10015", "values": region_pairs()}
+        ]),
+    ))
+    .await;
+    let (case, key) = case_with_issue(&h, "Regions back", json!({"cw_regions": "100000002"})).await;
+    assert_eq!(h.issue_shown(&key, "customfield_10015"), json!(["APAC"]));
+    assert_quiet(&h, 2).await;
+
+    // Two options set in Jira: Dataverse receives "100000000,100000002".
+    h.tick().await;
+    let (emea, apac) = (region_option_id(&h, "EMEA"), region_option_id(&h, "APAC"));
+    h.edit_issue(
+        &key,
+        json!({"customfield_10015": [{"id": emea}, {"id": apac}]}),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        count(&events, "record", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    let stored = h.case_value(&case, "cw_regions");
+    assert!(stored.is_string(), "a comma-separated string: {stored}");
+    assert_eq!(
+        option_values(&stored),
+        vec![100000000, 100000002],
+        "{stored}"
+    );
+    assert_quiet(&h, 3).await;
+
+    // Cleared in Jira: the column is cleared.
+    h.tick().await;
+    h.edit_issue(&key, json!({"customfield_10015": []}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert!(h.case_value(&case, "cw_regions").is_null());
+    assert_quiet(&h, 2).await;
+
+    // And a Dynamics edit goes out again.
+    h.tick().await;
+    h.update_case(&case, json!({"cw_regions": "100000001,100000000"}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        sorted_items(&h.issue_shown(&key, "customfield_10015")),
+        vec!["Americas", "EMEA"]
+    );
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn jira_labels_come_back_to_a_multi_select_choice_and_unknown_ones_are_reported() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "cw_regions", "jira": "labels", "values": region_pairs()}
+        ]),
+    ))
+    .await;
+    let (case, key) =
+        case_with_issue(&h, "Region labels", json!({"cw_regions": "100000000"})).await;
+    assert_eq!(h.issue_shown(&key, "labels"), json!(["EMEA"]));
+    assert_quiet(&h, 1).await;
+
+    h.tick().await;
+    h.edit_issue(&key, json!({"labels": ["APAC", "Americas"]}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        option_values(&h.case_value(&case, "cw_regions")),
+        vec![100000001, 100000002]
+    );
+    assert_quiet(&h, 3).await;
+
+    // A label with no option: reported with the fix; the summary edited with it still syncs
+    // and the column keeps its value.
+    h.tick().await;
+    h.edit_issue(
+        &key,
+        json!({"labels": ["APAC", "Moon"], "summary": "Region labels, renamed"}),
+    );
+    let (_, _, events) = h.run_events().await;
+    let problems: Vec<&EventRow> = events
+        .iter()
+        .filter(|e| e.message.contains("\"Moon\""))
+        .collect();
+    assert_eq!(problems.len(), 1, "{events:#?}");
+    assert!(
+        problems[0].message.contains("value-map pair"),
+        "{:?}",
+        problems[0]
+    );
+    assert_eq!(
+        h.case_value(&case, "title"),
+        json!("Region labels, renamed")
+    );
+    assert_eq!(
+        option_values(&h.case_value(&case, "cw_regions")),
+        vec![100000001, 100000002]
+    );
+}
+
+#[tokio::test]
+async fn a_choice_without_a_jira_option_is_reported_and_the_rest_still_syncs() {
+    let h = Harness::start(settings(
+        "one_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "cw_regions", "jira": "customfield_10015"},
+            {"dataverse": "ticketnumber", "jira": "customfield_10010"}
+        ]),
+    ))
+    .await;
+    h.poll().await;
+    h.tick().await;
+    // LATAM is a Dynamics option with no Jira option of that name.
+    let case = h.create_case(
+        "Unmapped region",
+        json!({"cw_regions": "100000003,100000000", "ticketnumber": "CAS-M-1"}),
+    );
+    let (_, _, events) = h.run_events().await;
+    let key = h.link_of(&case).jira_key;
+    assert_eq!(h.issue_shown(&key, "customfield_10010"), json!("CAS-M-1"));
+    let regions = h.issue_shown(&key, "customfield_10015");
+    assert!(regions.is_null() || regions == json!([]), "{regions}");
+    let problems: Vec<&EventRow> = events
+        .iter()
+        .filter(|e| e.message.contains("LATAM"))
+        .collect();
+    assert!(!problems.is_empty(), "{events:#?}");
+    let all = format!("{problems:?}");
+    assert!(all.contains("value-map pair"), "{all}");
+
+    // Once LATAM is off the case, the rest of the selection reaches Jira.
+    h.tick().await;
+    h.update_case(&case, json!({"cw_regions": "100000000"}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(h.issue_shown(&key, "customfield_10015"), json!(["EMEA"]));
+    assert_quiet(&h, 2).await;
+}

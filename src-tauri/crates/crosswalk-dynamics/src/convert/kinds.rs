@@ -120,6 +120,12 @@ impl<'a> Column<'a> {
         }
     }
 
+    /// Whether converting the column's values to Jira needs Dynamics' formatted values: a
+    /// multi-select choice's labels exist only there (its metadata as read lists no options).
+    pub(crate) fn labels_from_formatted(column: &Attribute) -> bool {
+        matches!(Column::of(column), Column::MultiChoice)
+    }
+
     /// The column's type as the admin knows it from Dynamics ("Decimal", "Lookup to account").
     pub(crate) fn type_name(column: &Attribute) -> String {
         match &column.kind {

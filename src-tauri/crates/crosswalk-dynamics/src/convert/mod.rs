@@ -27,5 +27,11 @@ pub use error::ConvertError;
 pub use users::UserDirectory;
 pub use values::{to_dataverse, to_jira, Ctx, JiraField};
 
+/// Whether a column's values reach Jira only with Dynamics' formatted values (see
+/// [`kinds::Column::labels_from_formatted`]).
+pub(crate) fn labels_from_formatted(column: &crosswalk_dataverse::Attribute) -> bool {
+    kinds::Column::labels_from_formatted(column)
+}
+
 #[cfg(test)]
 mod tests;

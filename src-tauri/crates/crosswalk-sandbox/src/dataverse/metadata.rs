@@ -133,7 +133,7 @@ fn attribute_json(t: &TableMeta, a: &AttributeMeta) -> Map<String, Value> {
         "SchemaName": a.schema_name,
         "EntityLogicalName": t.logical_name,
         "AttributeType": a.attribute_type.as_str(),
-        "AttributeTypeName": { "Value": format!("{}Type", a.attribute_type.as_str()) },
+        "AttributeTypeName": { "Value": a.attribute_type.type_name() },
         "AttributeOf": null,
         "DisplayName": label(&a.display_name, &format!("{}.{}#dn", t.logical_name, a.logical_name)),
         "Description": label("", &format!("{}.{}#d", t.logical_name, a.logical_name)),
@@ -190,7 +190,7 @@ fn attribute_json(t: &TableMeta, a: &AttributeMeta) -> Map<String, Value> {
         AttributeType::Boolean => {
             v["DefaultValue"] = json!(false);
         }
-        AttributeType::Picklist => {
+        AttributeType::Picklist | AttributeType::MultiSelectPicklist => {
             v["DefaultFormValue"] = json!(-1);
         }
         AttributeType::Status | AttributeType::State => {
@@ -313,6 +313,7 @@ fn cast_types(cast: &str) -> Option<Vec<AttributeType>> {
         AttributeType::DateTime,
         AttributeType::Boolean,
         AttributeType::Picklist,
+        AttributeType::MultiSelectPicklist,
         AttributeType::State,
         AttributeType::Status,
         AttributeType::Lookup,
@@ -324,6 +325,7 @@ fn cast_types(cast: &str) -> Option<Vec<AttributeType>> {
     let types: Vec<AttributeType> = if name == "EnumAttributeMetadata" {
         vec![
             AttributeType::Picklist,
+            AttributeType::MultiSelectPicklist,
             AttributeType::State,
             AttributeType::Status,
             AttributeType::Boolean,

@@ -229,6 +229,20 @@ fn formatted(attr: &AttributeMeta, value: &Value) -> Option<String> {
                 .find(|o| i64::from(o.value) == v)
                 .map(|o| o.label.clone())
         }
+        // The labels of the selected options, separated by "; " (Microsoft Learn, "Choices
+        // columns": formatted values are a semicolon-separated string of the labels).
+        AttributeType::MultiSelectPicklist => {
+            let labels: Vec<String> = multi_values(value.as_str()?)?
+                .into_iter()
+                .map(|v| {
+                    attr.options
+                        .iter()
+                        .find(|o| i64::from(o.value) == v)
+                        .map_or_else(|| v.to_string(), |o| o.label.clone())
+                })
+                .collect();
+            (!labels.is_empty()).then(|| labels.join("; "))
+        }
         AttributeType::Boolean => {
             let v = i32::from(value.as_bool()?);
             attr.options
@@ -1203,8 +1217,47 @@ fn check_value(meta: &TableMeta, attr: &AttributeMeta, value: &Value) -> Result<
                 )))
             }
         }
+        // Written as a string of option values separated by commas ("1,3"), stored and read
+        // back the same way; an empty string clears the column.
+        AttributeType::MultiSelectPicklist => {
+            let text = value.as_str().ok_or_else(wrong)?;
+            let values = multi_values(text).ok_or_else(wrong)?;
+            if let Some(v) = values
+                .iter()
+                .find(|v| !attr.options.iter().any(|o| i64::from(o.value) == **v))
+            {
+                return Err(validation(format!(
+                    "A validation error occurred. The value {v} of '{}' on record of type '{table}' is outside the valid range.",
+                    attr.logical_name
+                )));
+            }
+            Ok(if values.is_empty() {
+                Value::Null
+            } else {
+                Value::String(
+                    values
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+            })
+        }
         AttributeType::Lookup | AttributeType::Customer | AttributeType::Owner => Err(wrong()),
     }
+}
+
+/// The option values of a multi-select choice value (`"1,3"`), distinct, in order; `None`
+/// when a part is not a whole number.
+fn multi_values(text: &str) -> Option<Vec<i64>> {
+    let mut out: Vec<i64> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let v: i64 = part.parse().ok()?;
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Some(out)
 }
 
 fn edm_type(kind: AttributeType) -> &'static str {

@@ -1469,3 +1469,90 @@ async fn dataverse_notes_filter_by_regarded_table_and_modifiedon() {
     assert_eq!(tasks["value"].as_array().unwrap().len(), 1);
     assert_eq!(tasks["value"][0]["subject"], "On a task");
 }
+
+/// A multi-select choice ("Choices"): `Virtual` / `MultiSelectPicklistType` metadata with its
+/// options on the `MultiSelectPicklistAttributeMetadata` cast; values written and read as a
+/// string of option values separated by commas; formatted values are the labels separated by
+/// "; " (Microsoft Learn, "Choices columns").
+#[tokio::test]
+async fn dataverse_multi_select_choices_are_comma_separated_values() {
+    let dv = Dv::start().await;
+    let (status, body) = dv
+        .get(
+            "EntityDefinitions(LogicalName='incident')/Attributes(LogicalName='cw_regions')",
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["AttributeType"], "Virtual");
+    assert_eq!(
+        body["AttributeTypeName"]["Value"],
+        "MultiSelectPicklistType"
+    );
+    let (status, body) = dv
+        .get(
+            "EntityDefinitions(LogicalName='incident')/Attributes/Microsoft.Dynamics.CRM.MultiSelectPicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options)",
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let columns = body["value"].as_array().unwrap();
+    assert_eq!(columns.len(), 1, "{body}");
+    assert_eq!(columns[0]["LogicalName"], "cw_regions");
+    assert_eq!(
+        columns[0]["OptionSet"]["Options"].as_array().unwrap().len(),
+        4
+    );
+
+    let id = dv.new_case("Regions").await;
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({id})"),
+            Some(json!({"cw_regions": "100000000, 100000002"})),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (_, row) = dv
+        .get(
+            &format!("incidents({id})?$select=cw_regions"),
+            &[(
+                "Prefer",
+                "odata.include-annotations=\"OData.Community.Display.V1.FormattedValue\"",
+            )],
+        )
+        .await;
+    assert_eq!(row["cw_regions"], "100000000,100000002");
+    assert_eq!(
+        row["cw_regions@OData.Community.Display.V1.FormattedValue"],
+        "EMEA; APAC"
+    );
+
+    // An option the column does not have, or a value that is not a list of numbers.
+    for bad in [json!("100000000,7"), json!(100000000), json!("EMEA")] {
+        let response = dv
+            .send(
+                Method::PATCH,
+                &format!("incidents({id})"),
+                Some(json!({"cw_regions": bad})),
+                &[],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // Cleared with null.
+    let response = dv
+        .send(
+            Method::PATCH,
+            &format!("incidents({id})"),
+            Some(json!({"cw_regions": null})),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (_, row) = dv
+        .get(&format!("incidents({id})?$select=cw_regions"), &[])
+        .await;
+    assert!(row["cw_regions"].is_null(), "{row}");
+}

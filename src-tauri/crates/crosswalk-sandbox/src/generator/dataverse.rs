@@ -23,6 +23,9 @@ pub enum AttributeType {
     DateTime,
     Boolean,
     Picklist,
+    /// A multi-select choice ("Choices"): values are read and written as a string of the
+    /// selected option values separated by commas (`"100000000,100000002"`).
+    MultiSelectPicklist,
     State,
     Status,
     Lookup,
@@ -46,6 +49,9 @@ impl AttributeType {
             AttributeType::DateTime => "DateTime",
             AttributeType::Boolean => "Boolean",
             AttributeType::Picklist => "Picklist",
+            // Multi-select choices report the `Virtual` AttributeType; their
+            // AttributeTypeName says what they are.
+            AttributeType::MultiSelectPicklist => "Virtual",
             AttributeType::State => "State",
             AttributeType::Status => "Status",
             AttributeType::Lookup => "Lookup",
@@ -69,6 +75,7 @@ impl AttributeType {
             AttributeType::DateTime => "DateTimeAttributeMetadata",
             AttributeType::Boolean => "BooleanAttributeMetadata",
             AttributeType::Picklist => "PicklistAttributeMetadata",
+            AttributeType::MultiSelectPicklist => "MultiSelectPicklistAttributeMetadata",
             AttributeType::State => "StateAttributeMetadata",
             AttributeType::Status => "StatusAttributeMetadata",
             AttributeType::Lookup | AttributeType::Customer | AttributeType::Owner => {
@@ -76,6 +83,14 @@ impl AttributeType {
             }
             AttributeType::Uniqueidentifier => "UniqueIdentifierAttributeMetadata",
             AttributeType::EntityName => "EntityNameAttributeMetadata",
+        }
+    }
+
+    /// `AttributeTypeName.Value` (`StringType`, `MultiSelectPicklistType`...).
+    pub fn type_name(self) -> String {
+        match self {
+            AttributeType::MultiSelectPicklist => "MultiSelectPicklistType".into(),
+            other => format!("{}Type", other.as_str()),
         }
     }
 
@@ -92,6 +107,7 @@ impl AttributeType {
         matches!(
             self,
             AttributeType::Picklist
+                | AttributeType::MultiSelectPicklist
                 | AttributeType::State
                 | AttributeType::Status
                 | AttributeType::Boolean
@@ -309,6 +325,19 @@ impl Builder {
         tweak: impl FnOnce(&mut AttributeMeta),
     ) {
         let metadata_id = guid(&mut self.rng);
+        self.attr_with_id(metadata_id, logical, display, kind, tweak);
+    }
+
+    /// [`Builder::attr`] with a given metadata id: columns added after the first release take
+    /// no number from the random stream, so every other generated id stays as it was.
+    fn attr_with_id(
+        &mut self,
+        metadata_id: String,
+        logical: &str,
+        display: &str,
+        kind: AttributeType,
+        tweak: impl FnOnce(&mut AttributeMeta),
+    ) {
         let is_custom = logical.starts_with("cw_");
         let mut attribute = AttributeMeta {
             logical_name: logical.into(),
@@ -444,6 +473,14 @@ impl Builder {
     }
 }
 
+/// Options of the Cases' multi-select `cw_regions`.
+pub const REGIONS: [(i32, &str); 4] = [
+    (100000000, "EMEA"),
+    (100000001, "Americas"),
+    (100000002, "APAC"),
+    (100000003, "LATAM"),
+];
+
 /// The tables of the sandbox environment.
 pub fn tables(rng: &mut StdRng) -> Vec<TableMeta> {
     use AttributeType as T;
@@ -515,6 +552,20 @@ pub fn tables(rng: &mut StdRng) -> Vec<TableMeta> {
         a.max_length = Some(100_000);
         a.format_name = Some("RichText");
     });
+    // A multi-select choice ("Choices") with a local option set; LATAM has no Jira
+    // counterpart among Affected Regions' options (customfield_10015).
+    b.attr_with_id(
+        "5c0d6a2e-93b4-4f1e-a8c7-2d1e6f0b9a31".into(),
+        "cw_regions",
+        "Affected Regions",
+        T::MultiSelectPicklist,
+        |a| {
+            a.options = REGIONS
+                .iter()
+                .map(|(v, l)| OptionMeta::plain(*v, l))
+                .collect();
+        },
+    );
     b.common(true);
 
     b.table(
@@ -1150,6 +1201,17 @@ pub fn generate(size: Size, seed: u64) -> DataverseSeed {
             "customerid".into(),
             customers[rng.random_range(0..customers.len())].clone(),
         );
+        // Derived from the index, not the random stream: the other generated values stay
+        // as they were before the column existed.
+        let regions = match i % 5 {
+            0 => Some("100000000"),
+            2 => Some("100000000,100000002"),
+            3 => Some("100000001"),
+            _ => None,
+        };
+        if let Some(regions) = regions {
+            rec.values.insert("cw_regions".into(), json!(regions));
+        }
         let owner = pick_user(&mut rng);
         stamp(&mut rng, &mut rec, Some(&owner), &app_user);
         records.push(rec);

@@ -576,6 +576,8 @@ fn issue_types() -> Vec<IssueType> {
         "reporter",
         "duedate",
         "components",
+        "fixVersions",
+        "versions",
         "customfield_10010",
         "customfield_10012",
         "customfield_10013",
@@ -845,7 +847,31 @@ pub fn generate(size: Size, seed: u64) -> JiraSeed {
                     description: format!("{n} requests"),
                 })
                 .collect(),
-            versions: Vec::new(),
+            // Service releases, so Case columns can map to fix / affects versions there too.
+            // Version ids are site-wide: ENG's are 10000-10002.
+            versions: vec![
+                Version {
+                    id: "10003".into(),
+                    name: "2024.4".into(),
+                    released: true,
+                    archived: false,
+                    release_date: Some("2024-12-02".into()),
+                },
+                Version {
+                    id: "10004".into(),
+                    name: "2025.1".into(),
+                    released: true,
+                    archived: false,
+                    release_date: Some("2025-03-03".into()),
+                },
+                Version {
+                    id: "10005".into(),
+                    name: "2025.2".into(),
+                    released: false,
+                    archived: false,
+                    release_date: None,
+                },
+            ],
         },
         Project {
             id: "10001".into(),
@@ -1051,5 +1077,30 @@ mod tests {
         assert_eq!(a.issues.len(), 200);
         assert_eq!(format!("{:?}", a.issues), format!("{:?}", b.issues));
         assert_eq!(generate(Size::Tiny, 1).issues.len(), 10);
+    }
+
+    #[test]
+    fn the_service_project_has_versions_on_its_screens() {
+        let site = generate(Size::Tiny, 1);
+        let sup = site.projects.iter().find(|p| p.key == "SUP").unwrap();
+        assert_eq!(sup.versions.len(), 3);
+        let mut ids: Vec<&str> = site
+            .projects
+            .iter()
+            .flat_map(|p| p.versions.iter().map(|v| v.id.as_str()))
+            .collect();
+        let all = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all, "version ids are site-wide");
+        for t in site
+            .issue_types
+            .iter()
+            .filter(|t| sup.issue_types.contains(&t.id))
+        {
+            for field in ["fixVersions", "versions"] {
+                assert!(t.screen.iter().any(|f| f == field), "{} {field}", t.name);
+            }
+        }
     }
 }
