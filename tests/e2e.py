@@ -316,8 +316,14 @@ def demo_dynamics_item(driver, wait):
     job_row(driver, ITEM_JOB).find_element(By.CSS_SELECTOR, '[data-action="links"]').click()
     link = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-link][data-managed="auto"]'))
     key = link.get_attribute("data-link")
+    # Names come after the list, in one batched read per side: the task's subject is both the
+    # record's name and the issue's summary.
+    link = wait.until(lambda d: d.find_element(
+        By.CSS_SELECTOR, f'tr[data-link="{key}"][data-names="loaded"]'))
+    assert link.text.count(subject) == 2, link.text
     print("PASS links panel lists", key, "|", link.text.replace("\n", " | ")[:120])
     if SHOT:
+        time.sleep(0.5)  # let WebKit paint the names just filled in before the capture
         driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-dynamics-links.png")
 
     # Jira holds that issue, named after the task.

@@ -100,8 +100,24 @@ async fn dynamics_catalogue(
 }
 
 #[tauri::command]
-fn dynamics_links(api: State<'_, Api>, job: String) -> Res<Vec<DynamicsLinkRow>> {
-    Ok(api.dynamics_links(&job)?)
+fn dynamics_link_page(
+    api: State<'_, Api>,
+    job: String,
+    query: DynamicsLinkQuery,
+) -> Res<DynamicsLinkPage> {
+    Ok(api.dynamics_link_page(&job, &query)?)
+}
+
+#[tauri::command]
+async fn dynamics_link_names(
+    api: State<'_, Api>,
+    job: String,
+    issue_keys: Vec<String>,
+    record_ids: Vec<String>,
+) -> Res<DynamicsLinkNames> {
+    Ok(api
+        .dynamics_link_names(&job, &issue_keys, &record_ids)
+        .await?)
 }
 
 #[tauri::command]
@@ -258,7 +274,8 @@ pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         entra_catalogue,
         list_asset_schemas,
         dynamics_catalogue,
-        dynamics_links,
+        dynamics_link_page,
+        dynamics_link_names,
         dynamics_search,
         dynamics_link,
         dynamics_unlink,

@@ -1,6 +1,9 @@
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
+import type { DynamicsLinkNames } from '../lib/bindings/DynamicsLinkNames';
+import type { DynamicsLinkPage } from '../lib/bindings/DynamicsLinkPage';
+import type { DynamicsLinkQuery } from '../lib/bindings/DynamicsLinkQuery';
 import type { DynamicsLinkRow } from '../lib/bindings/DynamicsLinkRow';
 import { notices } from '../lib/notices.svelte';
 import { fakeBackend, reject, type FakeBackend } from '../test/backend';
@@ -24,7 +27,8 @@ const MANUAL = linkRow({
 function backend(initial: DynamicsLinkRow[] = [AUTO, MANUAL]): { fake: FakeBackend; stored: DynamicsLinkRow[] } {
   const stored = [...initial];
   const fake = fakeBackend({
-    dynamics_links: () => [...stored],
+    dynamics_link_page: (args) => page(stored, args.query as DynamicsLinkQuery),
+    dynamics_link_names: (args) => names(args),
     dynamics_search: (args) =>
       args.side === 'jira'
         ? {
@@ -50,6 +54,28 @@ function backend(initial: DynamicsLinkRow[] = [AUTO, MANUAL]): { fake: FakeBacke
   return { fake, stored };
 }
 
+/** The backend's paging: newest first as stored, filtered by key or record id in any case. */
+function page(stored: DynamicsLinkRow[], query: DynamicsLinkQuery): DynamicsLinkPage {
+  const needle = query.filter.trim().toLowerCase();
+  const matching = stored.filter(
+    (row) => needle === '' || row.jiraKey.toLowerCase().includes(needle) || row.recordId.includes(needle),
+  );
+  const offset = Math.min(query.offset, matching.length);
+  return { rows: matching.slice(offset, offset + query.limit), offset, matching: matching.length, total: stored.length };
+}
+
+/** Names of the issues and records asked about: "Summary of SUP-1", "Record 6f1c…01". */
+function names(args: Record<string, unknown>): DynamicsLinkNames {
+  const keys = args.issueKeys as string[];
+  const ids = args.recordIds as string[];
+  return {
+    issues: keys.filter((key) => key !== 'SUP-404').map((key) => ({ id: key, name: `Summary of ${key}` })),
+    records: ids.map((id) => ({ id, name: `Record ${id.slice(-2)}` })),
+    issuesError: null,
+    recordsError: null,
+  };
+}
+
 function linkOf(key: string): HTMLElement {
   const element = document.querySelector<HTMLElement>(`[data-link="${key}"]`);
   if (element === null) throw new Error(`no link row ${key}`);
@@ -67,15 +93,136 @@ describe('DynamicsLinksPanel', () => {
   it('lists the links with who made them; auto-managed links cannot be unlinked, and say why', async () => {
     const { fake } = backend();
     await open();
-    expect(fake.callsOf('dynamics_links')).toEqual([{ job: 'cases' }]);
+    expect(fake.callsOf('dynamics_link_page')).toEqual([{ job: 'cases', query: { filter: '', offset: 0, limit: 50 } }]);
     expect(screen.getByRole('dialog', { name: 'Links of “cases”' })).toBeInTheDocument();
     expect(linkOf('SUP-1')).toHaveTextContent('Auto');
     expect(linkOf('SUP-1')).toHaveTextContent(AUTO.recordId);
+    // The reason is a tooltip and a short note under the badge, not text crowding the actions.
+    expect(within(linkOf('SUP-1')).getByText('Auto').parentElement).toHaveTextContent('Stays while the item exists');
     expect(linkOf('SUP-2')).toHaveTextContent('Manual');
     const autoUnlink = within(linkOf('SUP-1')).getByRole('button', { name: 'Unlink SUP-1' });
     expect(autoUnlink).toBeDisabled();
     expect(autoUnlink).toHaveAccessibleDescription(/auto-managed links stay while the item exists and cannot be unlinked/);
     expect(within(linkOf('SUP-2')).getByRole('button', { name: 'Unlink SUP-2' })).toBeEnabled();
+  });
+
+  it('shows the list at once and fills in issue summaries and record names, read once per page', async () => {
+    const { fake } = backend([AUTO, MANUAL, linkRow({ jiraKey: 'SUP-404', jiraIssueId: '10404', recordId: 'ab000000-0000-4000-8000-000000000404' })]);
+    let answer: (names: DynamicsLinkNames) => void = () => undefined;
+    const asked: Record<string, unknown>[] = [];
+    fake.set({
+      dynamics_link_names: (args) => {
+        asked.push(args);
+        return new Promise<DynamicsLinkNames>((resolve) => {
+          answer = resolve;
+        });
+      },
+    });
+    render(DynamicsLinksPanel, { job: 'cases', onclose: vi.fn() });
+    await screen.findByRole('heading', { name: 'Links (3)' });
+    // Rows are there before any name: the key and the record id, names on their way.
+    expect(linkOf('SUP-1')).toHaveAttribute('data-names', 'loading');
+    expect(linkOf('SUP-1')).toHaveTextContent(AUTO.recordId);
+    await waitFor(() => expect(asked).toHaveLength(1));
+    // One call for the whole page, with every key and id of it.
+    expect(asked[0]).toEqual({
+      job: 'cases',
+      issueKeys: ['SUP-1', 'SUP-2', 'SUP-404'],
+      recordIds: [AUTO.recordId, MANUAL.recordId, 'ab000000-0000-4000-8000-000000000404'],
+    });
+    answer(names(asked[0] ?? {}));
+    await waitFor(() => expect(linkOf('SUP-1')).toHaveAttribute('data-names', 'loaded'));
+    expect(linkOf('SUP-1')).toHaveTextContent('Summary of SUP-1');
+    expect(linkOf('SUP-1')).toHaveTextContent('Record 01');
+    expect(within(linkOf('SUP-2')).getByRole('rowheader')).toHaveTextContent('SUP-2 Summary of SUP-2');
+    // An issue Jira no longer has says so instead of waiting forever.
+    expect(linkOf('SUP-404')).toHaveTextContent('Not found in Jira');
+    // The GUID stays, small, for copying.
+    expect(linkOf('SUP-2').querySelector('.link-guid')).toHaveTextContent(MANUAL.recordId);
+  });
+
+  it('says which side’s names could not be read, and keeps the list', async () => {
+    const { fake } = backend();
+    fake.set({
+      dynamics_link_names: (args) => ({ ...names(args), issues: [], issuesError: 'Jira is not reachable.' }),
+    });
+    await open();
+    expect(await screen.findByText(/Some names could not be read: Jira: Jira is not reachable\./)).toBeInTheDocument();
+    expect(linkOf('SUP-1')).toHaveTextContent('Record 01');
+    expect(linkOf('SUP-1')).not.toHaveTextContent('Not found in Jira');
+  });
+
+  it('pages a long list 50 at a time and filters it by key or record id', async () => {
+    const many = Array.from({ length: 120 }, (_, i) =>
+      linkRow({
+        jiraKey: `SUP-${1000 + i}`,
+        jiraIssueId: String(20000 + i),
+        recordId: `6f1c2d3e-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      }),
+    );
+    const { fake } = backend(many);
+    const user = userEvent.setup();
+    render(DynamicsLinksPanel, { job: 'cases', onclose: vi.fn() });
+    await screen.findByRole('heading', { name: 'Links (120)' });
+    expect(document.querySelectorAll('tr[data-link]')).toHaveLength(50);
+    expect(screen.getByText('1–50 of 120')).toBeInTheDocument();
+    const pages = screen.getByRole('navigation', { name: 'Pages of links' });
+    expect(pages).toHaveTextContent('Page 1 of 3');
+    expect(within(pages).getByRole('button', { name: /Previous/ })).toBeDisabled();
+    // Names are read for the rows shown only.
+    await waitFor(() => expect(fake.callsOf('dynamics_link_names')).toHaveLength(1));
+    expect(fake.callsOf('dynamics_link_names')[0]?.issueKeys).toHaveLength(50);
+
+    await user.click(within(pages).getByRole('button', { name: /Next/ }));
+    await waitFor(() => expect(document.querySelector('[data-link="SUP-1050"]')).not.toBeNull());
+    expect(document.querySelector('[data-link="SUP-1000"]')).toBeNull();
+    expect(screen.getByText('51–100 of 120')).toBeInTheDocument();
+    expect(fake.callsOf('dynamics_link_page').at(-1)).toEqual({ job: 'cases', query: { filter: '', offset: 50, limit: 50 } });
+    await waitFor(() => expect(fake.callsOf('dynamics_link_names')).toHaveLength(2));
+
+    await user.type(screen.getByRole('searchbox', { name: 'Filter links by issue key or record id' }), 'sup-111{Enter}');
+    await waitFor(() => expect(document.querySelectorAll('tr[data-link]')).toHaveLength(10));
+    expect(fake.callsOf('dynamics_link_page').at(-1)).toEqual({ job: 'cases', query: { filter: 'sup-111', offset: 0, limit: 50 } });
+    expect(screen.getByText('1–10 of 10 matching (of 120)')).toBeInTheDocument();
+    expect(screen.queryByRole('navigation', { name: 'Pages of links' })).toBeNull();
+    // Those ten were on the third page, not read yet: one more call, for them only.
+    await waitFor(() => expect(fake.callsOf('dynamics_link_names')).toHaveLength(3));
+    expect(fake.callsOf('dynamics_link_names')[2]?.issueKeys).toHaveLength(10);
+    // Back on the first page: its names were read already, so nothing is asked again.
+    await user.clear(screen.getByRole('searchbox', { name: 'Filter links by issue key or record id' }));
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(document.querySelectorAll('tr[data-link]')).toHaveLength(50));
+    expect(fake.callsOf('dynamics_link_names')).toHaveLength(3);
+  });
+
+  it('says “just now” for a link made seconds ago, even if its time is a little ahead', async () => {
+    const soon = new Date(Date.now() + 20_000).toISOString();
+    backend([linkRow({ jiraKey: 'SUP-9', jiraIssueId: '10009', createdAt: soon, managed: 'auto' }), MANUAL]);
+    await open();
+    const time = within(linkOf('SUP-9')).getByText('just now');
+    expect(time.tagName).toBe('TIME');
+    expect(linkOf('SUP-9')).not.toHaveTextContent('in a moment');
+  });
+
+  it('keeps the actions column narrow: two buttons, the auto reason as tooltip and description', async () => {
+    backend();
+    await open();
+    const actions = within(linkOf('SUP-1')).getByRole('button', { name: 'Unlink SUP-1' }).closest('td');
+    expect(actions).not.toBeNull();
+    expect(within(actions as HTMLElement).getAllByRole('button')).toHaveLength(2);
+    // Only the button labels are visible text in the cell (the reason is screen-reader only).
+    const visible = [...(actions as HTMLElement).childNodes]
+      .filter((node) => !(node instanceof HTMLElement && node.classList.contains('sr-only')))
+      .map((node) => node.textContent?.trim() ?? '')
+      .join(' ')
+      .trim();
+    expect(visible.replace(/\s+/g, ' ')).toBe('Preview Unlink');
+    expect(within(actions as HTMLElement).getByRole('button', { name: 'Unlink SUP-1' })).toHaveAttribute(
+      'title',
+      expect.stringMatching(/cannot be unlinked by hand/),
+    );
+    expect(document.querySelector('.dialog')).toHaveClass('dialog-large');
+    expect(document.querySelector('table.links-table')).not.toBeNull();
   });
 
   it('searches both sides, links the chosen pair and shows its preview', async () => {

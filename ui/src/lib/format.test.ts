@@ -22,6 +22,11 @@ describe('formatRelative', () => {
     expect(formatRelative('2025-11-18T12:00:00Z', now)).toBe('2 days ago');
     expect(formatRelative('not a date', now)).toBe('—');
   });
+  it('never puts a time that already happened in the future', () => {
+    expect(formatRelative('2025-11-20T12:00:20Z', now)).toBe('in a moment');
+    expect(formatRelative('2025-11-20T12:00:20Z', now, true)).toBe('just now');
+    expect(formatRelative('2025-11-20T11:55:00Z', now, true)).toBe('5 min ago');
+  });
 });
 
 describe('labels and counts', () => {

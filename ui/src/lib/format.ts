@@ -92,10 +92,13 @@ export function formatShortDate(iso: string | null | undefined): string {
 }
 
 /** "just now", "5 min ago", "in 3 h", "2 days ago". */
-export function formatRelative(iso: string | null | undefined, now: number): string {
+export function formatRelative(iso: string | null | undefined, now: number, past = false): string {
   const date = parseDate(iso);
   if (date === null) return '—';
   const deltaSeconds = Math.round((date.getTime() - now) / 1000);
+  // A time that already happened (`past`) cannot be ahead of now: only a stale `now` or clock
+  // skew makes it look so, and "in a moment" would be nonsense for it.
+  if (past && deltaSeconds > 0) return 'just now';
   const future = deltaSeconds > 0;
   const seconds = Math.abs(deltaSeconds);
   const phrase = (amount: string): string => (future ? `in ${amount}` : `${amount} ago`);

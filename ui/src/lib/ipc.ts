@@ -39,7 +39,9 @@ import type { DynamicsBulkRule } from './bindings/DynamicsBulkRule';
 import type { DynamicsCatalogue } from './bindings/DynamicsCatalogue';
 import type { DynamicsCatalogueQuery } from './bindings/DynamicsCatalogueQuery';
 import type { DynamicsHits } from './bindings/DynamicsHits';
-import type { DynamicsLinkRow } from './bindings/DynamicsLinkRow';
+import type { DynamicsLinkNames } from './bindings/DynamicsLinkNames';
+import type { DynamicsLinkPage } from './bindings/DynamicsLinkPage';
+import type { DynamicsLinkQuery } from './bindings/DynamicsLinkQuery';
 import type { DynamicsSide } from './bindings/DynamicsSide';
 import type { LinkPreview } from './bindings/LinkPreview';
 import { toNumber, type Int } from './ids';
@@ -216,9 +218,17 @@ export function dynamicsCatalogue(query: DynamicsCatalogueQuery): Promise<Dynami
   return call('dynamics_catalogue', { ...query });
 }
 
-/** An item's stored links, newest first (no remote calls). */
-export function dynamicsLinks(job: string): Promise<DynamicsLinkRow[]> {
-  return call('dynamics_links', { job });
+/** One page of an item's stored links, newest first, filtered by issue key or record id (no remote calls). */
+export function dynamicsLinkPage(job: string, query: DynamicsLinkQuery): Promise<DynamicsLinkPage> {
+  return call('dynamics_link_page', { job, query });
+}
+
+/**
+ * Issue summaries and record names for the links of one page: one batched read per side
+ * (a JQL `key in (…)` search, a Dataverse read by ids); not-found ones are left out.
+ */
+export function dynamicsLinkNames(job: string, issueKeys: string[], recordIds: string[]): Promise<DynamicsLinkNames> {
+  return call('dynamics_link_names', { job, issueKeys, recordIds });
 }
 
 /** Issues of the item's project (`jira`) or records of its table (`dynamics`) matching `text`. */

@@ -245,7 +245,8 @@ describe('Jobs screen', () => {
     const backend = fakeBackend({
       list_job_kinds: () => KINDS,
       list_jobs: () => [dynamicsJobView({ runningRunId: 5 }), entraJobView()],
-      dynamics_links: () => [linkRow({ managed: 'auto' })],
+      dynamics_link_page: () => ({ rows: [linkRow({ managed: 'auto' })], offset: 0, matching: 1, total: 1 }),
+      dynamics_link_names: () => ({ issues: [], records: [], issuesError: null, recordsError: null }),
     });
     const user = userEvent.setup();
     render(Jobs);
@@ -254,8 +255,42 @@ describe('Jobs screen', () => {
     await user.click(within(row('cases')).getByRole('button', { name: 'Links of cases' }));
     const panel = await screen.findByRole('dialog', { name: 'Links of “cases”' });
     await within(panel).findByRole('heading', { name: 'Links (1)' });
-    expect(backend.callsOf('dynamics_links')).toEqual([{ job: 'cases' }]);
+    expect(backend.callsOf('dynamics_link_page')).toEqual([{ job: 'cases', query: { filter: '', offset: 0, limit: 50 } }]);
     await user.click(within(panel).getByRole('button', { name: 'Done' }));
     expect(screen.queryByRole('dialog')).toBeNull();
+  });
+
+  it('keeps one labelled primary action per row and the others as named icon buttons', async () => {
+    fakeBackend({
+      list_job_kinds: () => KINDS,
+      list_jobs: () => [dynamicsJobView(), entraJobView(), dynamicsJobView({ name: 'busy', runningRunId: 5 })],
+    });
+    render(Jobs);
+    await screen.findByText('cases');
+    const actionsOf = (name: string): HTMLElement => {
+      const cell = row(name).querySelector<HTMLElement>('td.cell-actions');
+      if (cell === null) throw new Error(`no actions for ${name}`);
+      return cell;
+    };
+    // One text button (Sync now, or Cancel while running); the rest are icon buttons with a
+    // name for screen readers and a tooltip, so the row fits the window.
+    for (const [name, primary, icons] of [
+      ['cases', 'sync-now', ['links', 'edit', 'delete']],
+      ['demo-entra-to-assets', 'sync-now', ['preview', 'edit', 'delete']],
+      ['busy', 'cancel', ['links', 'edit', 'delete']],
+    ] as const) {
+      const cell = actionsOf(name);
+      const textButtons = [...cell.querySelectorAll<HTMLElement>('button.button')];
+      expect(textButtons.map((b) => b.dataset.action)).toEqual([primary]);
+      const iconButtons = [...cell.querySelectorAll<HTMLButtonElement>('button.icon-button')];
+      expect(iconButtons.map((b) => b.dataset.action)).toEqual(icons);
+      for (const button of iconButtons) {
+        expect(button).toHaveAccessibleName(new RegExp(name));
+        expect(button.title).not.toBe('');
+        expect(button.textContent.trim()).toBe('');
+      }
+    }
+    expect(within(actionsOf('busy')).getByRole('button', { name: 'Delete busy' })).toBeDisabled();
+    expect(document.querySelector('table.jobs-table')).not.toBeNull();
   });
 });

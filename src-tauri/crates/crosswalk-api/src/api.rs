@@ -444,6 +444,25 @@ impl Api {
         crate::dynamics::links(self.engine.services(), job_name)
     }
 
+    /// One page of a Smart Connected Item's stored links, filtered (no remote calls).
+    pub fn dynamics_link_page(
+        &self,
+        job_name: &str,
+        query: &crate::dto::DynamicsLinkQuery,
+    ) -> anyhow::Result<crate::dto::DynamicsLinkPage> {
+        crate::dynamics::link_page(self.engine.services(), job_name, query)
+    }
+
+    /// Issue summaries and record names for one page of links (batched remote reads).
+    pub async fn dynamics_link_names(
+        &self,
+        job_name: &str,
+        issue_keys: &[String],
+        record_ids: &[String],
+    ) -> anyhow::Result<crate::dto::DynamicsLinkNames> {
+        crate::dynamics::link_names(self.engine.services(), job_name, issue_keys, record_ids).await
+    }
+
     /// Searches the item's Jira project or Dataverse table for the links panel.
     pub async fn dynamics_search(
         &self,

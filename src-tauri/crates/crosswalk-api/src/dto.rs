@@ -594,6 +594,60 @@ pub struct DynamicsLinkRow {
     pub baseline_at: Option<String>,
 }
 
+/// Which page of a Smart Connected Item's links the panel asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsLinkQuery {
+    /// Keeps links whose issue key, issue id or record id contains it (any case); empty: all.
+    pub filter: String,
+    /// Rows to skip (of those matching).
+    pub offset: u32,
+    /// Rows per page (at most [`MAX_LINKS_PER_PAGE`]).
+    pub limit: u32,
+}
+
+/// Most links one page holds.
+pub const MAX_LINKS_PER_PAGE: u32 = 200;
+
+/// One page of an item's stored links, newest first (no remote calls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsLinkPage {
+    pub rows: Vec<DynamicsLinkRow>,
+    /// The first row's position among the matching links.
+    pub offset: u32,
+    /// Links matching the filter.
+    pub matching: u32,
+    /// All links of the item.
+    pub total: u32,
+}
+
+/// The display name of an issue (its summary, by key) or a record (its primary name, by id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsName {
+    pub id: String,
+    pub name: String,
+}
+
+/// The names of the links on one page, read in batches from Jira and Dataverse. Issues and
+/// records that were not found (deleted, or not visible) are missing; a side that could not
+/// be read has its error instead, so the other side's names still show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DynamicsLinkNames {
+    /// Issue key → summary.
+    pub issues: Vec<DynamicsName>,
+    /// Record id → primary name.
+    pub records: Vec<DynamicsName>,
+    pub issues_error: Option<String>,
+    pub records_error: Option<String>,
+}
+
 /// Which side a links-panel search looks in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -5,9 +5,10 @@
 use crate::api::timestamp;
 use crate::dto::{
     CompatibilityLevel, DynamicsCatalogue, DynamicsCatalogueQuery, DynamicsColumnView,
-    DynamicsCompatibilityView, DynamicsHits, DynamicsLinkRow, DynamicsMappingCatalogue,
-    DynamicsModuleView, DynamicsOptionView, DynamicsSide, DynamicsTableView, JiraFieldView,
-    JiraIssueTypeView, JiraProjectView, JiraStatusView, LinkManaged,
+    DynamicsCompatibilityView, DynamicsHits, DynamicsLinkNames, DynamicsLinkPage,
+    DynamicsLinkQuery, DynamicsLinkRow, DynamicsMappingCatalogue, DynamicsModuleView, DynamicsName,
+    DynamicsOptionView, DynamicsSide, DynamicsTableView, JiraFieldView, JiraIssueTypeView,
+    JiraProjectView, JiraStatusView, LinkManaged, MAX_LINKS_PER_PAGE,
 };
 use crosswalk_core::Trigger;
 use crosswalk_core::{Code, UserFacing};
@@ -15,6 +16,7 @@ use crosswalk_dataverse::{Attribute, AttributeKind, DataverseClient, EntityInfo,
 use crosswalk_dynamics::convert::{self, Compatibility, JiraField};
 use crosswalk_dynamics::linking::{self, BulkPair, BulkPreview, BulkRule, LinkPreview};
 use crosswalk_dynamics::status::{DataverseStates, StatusMap};
+use crosswalk_dynamics::sync::Item;
 use crosswalk_dynamics::DynamicsItemSettings;
 use crosswalk_engine::{Engine, RunRequest, Services};
 use crosswalk_jira::{FieldSchema, JiraClient, Status};
@@ -619,6 +621,193 @@ pub fn links(services: &Services, job_name: &str) -> anyhow::Result<Vec<Dynamics
             .then_with(|| b.id.0.cmp(&a.id.0))
     });
     Ok(links.into_iter().map(link_row).collect())
+}
+
+/// One page of the item's links, newest first, keeping those whose issue key, issue id or
+/// record id contains `query.filter` (any case); no remote calls.
+///
+/// # Errors
+/// `NotFound` for an unknown job, `Validation` for a job of another kind or a page size of 0.
+pub fn link_page(
+    services: &Services,
+    job_name: &str,
+    query: &DynamicsLinkQuery,
+) -> anyhow::Result<DynamicsLinkPage> {
+    if query.limit == 0 {
+        return Err(facing(UserFacing::new(
+            Code::Validation,
+            "A page of links holds at least one row.",
+        )));
+    }
+    let all = links(services, job_name)?;
+    let total = count(all.len());
+    let needle = query.filter.trim().to_lowercase();
+    let matching: Vec<DynamicsLinkRow> = if needle.is_empty() {
+        all
+    } else {
+        all.into_iter()
+            .filter(|row| {
+                row.jira_key.to_lowercase().contains(&needle)
+                    || row.jira_issue_id.contains(&needle)
+                    || row.record_id.to_lowercase().contains(&needle)
+            })
+            .collect()
+    };
+    let limit = query.limit.min(MAX_LINKS_PER_PAGE) as usize;
+    let offset = (query.offset as usize).min(matching.len());
+    let matching_count = count(matching.len());
+    let rows = matching.into_iter().skip(offset).take(limit).collect();
+    Ok(DynamicsLinkPage {
+        rows,
+        offset: count(offset),
+        matching: matching_count,
+        total,
+    })
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Issue summaries and record names for the links on one page: one Jira search
+/// (`key in (…)`, summary only) and one Dataverse read by ids (primary name only) per
+/// [`MAX_LINKS_PER_PAGE`] links, both at once. Keys and ids that are not found are left out;
+/// a side that fails reports its error and the other side's names are still returned.
+///
+/// # Errors
+/// As [`linking::open`]; `Validation` for more keys or ids than a page holds.
+pub async fn link_names(
+    services: &Services,
+    job_name: &str,
+    issue_keys: &[String],
+    record_ids: &[String],
+) -> anyhow::Result<DynamicsLinkNames> {
+    item_job(services, job_name)?;
+    let limit = MAX_LINKS_PER_PAGE as usize;
+    if issue_keys.len() > limit || record_ids.len() > limit {
+        return Err(facing(UserFacing::new(
+            Code::Validation,
+            format!("Names are read for one page of links at a time (at most {limit})."),
+        )));
+    }
+    let item = linking::open(services, job_name).await?;
+    let (issues, records) = tokio::join!(
+        issue_summaries(&item, issue_keys),
+        record_names(&item, record_ids)
+    );
+    let (issues, issues_error) = split_side(issues);
+    let (records, records_error) = split_side(records);
+    Ok(DynamicsLinkNames {
+        issues,
+        records,
+        issues_error,
+        records_error,
+    })
+}
+
+fn split_side(side: Result<Vec<DynamicsName>, UserFacing>) -> (Vec<DynamicsName>, Option<String>) {
+    match side {
+        Ok(names) => (names, None),
+        Err(problem) => (Vec::new(), Some(problem.message.clone())),
+    }
+}
+
+/// Issue keys as Jira writes them (`SUP-12`); anything else cannot be in a JQL `key in`.
+fn is_issue_key(key: &str) -> bool {
+    key.rsplit_once('-').is_some_and(|(project, number)| {
+        !project.is_empty()
+            && project
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !number.is_empty()
+            && number.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Summaries by key, in one search per batch. Jira refuses a whole `key in (…)` search when
+/// one key no longer exists (a deleted issue), so a refused batch is split in halves until the
+/// missing keys are alone; with no deleted issue that is exactly one request.
+async fn issue_summaries(item: &Item, keys: &[String]) -> Result<Vec<DynamicsName>, UserFacing> {
+    let mut wanted: Vec<String> = Vec::new();
+    for key in keys {
+        let key = key.trim().to_ascii_uppercase();
+        if is_issue_key(&key) && !wanted.contains(&key) {
+            wanted.push(key);
+        }
+    }
+    let mut names = Vec::new();
+    let mut batches = vec![wanted];
+    while let Some(batch) = batches.pop() {
+        if batch.is_empty() {
+            continue;
+        }
+        let jql = format!("key in ({})", batch.join(", "));
+        let max = count(batch.len());
+        match item
+            .clients
+            .jira
+            .search_jql(&jql, &["summary"], None, max)
+            .await
+        {
+            Ok(page) => names.extend(page.issues.into_iter().map(|issue| {
+                DynamicsName {
+                    name: issue
+                        .fields
+                        .get("summary")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    id: issue.key,
+                }
+            })),
+            Err(crosswalk_jira::Error::Http(error)) if error.status() == Some(400) => {
+                if batch.len() > 1 {
+                    let (left, right) = batch.split_at(batch.len() / 2);
+                    batches.push(left.to_vec());
+                    batches.push(right.to_vec());
+                }
+                // A single refused key is an issue that is gone: it simply has no name.
+            }
+            Err(error) => return Err(error.user_facing()),
+        }
+    }
+    Ok(names)
+}
+
+/// Primary names by record id: `list_by_ids` with the id and name columns only (one request
+/// per 50 ids).
+async fn record_names(item: &Item, ids: &[String]) -> Result<Vec<DynamicsName>, UserFacing> {
+    let entity = &item.meta.entity;
+    let Some(name) = entity.primary_name_attribute.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<String> = ids
+        .iter()
+        .map(|id| id.trim().to_ascii_lowercase())
+        .filter(|id| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let id_attr = entity.primary_id_attribute.as_str();
+    let records = item
+        .clients
+        .dataverse
+        .list_by_ids(item.entity_set(), id_attr, &ids, &[id_attr, name], false)
+        .await
+        .map_err(|error| error.user_facing())?;
+    Ok(records
+        .into_iter()
+        .map(|record| DynamicsName {
+            name: record
+                .fields
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            id: record.id,
+        })
+        .collect())
 }
 
 fn item_error(error: crosswalk_dynamics::Error) -> anyhow::Error {

@@ -452,6 +452,146 @@ async fn auto_managed_links_cannot_be_unlinked_and_other_jobs_have_no_links() {
     assert_eq!(no_job.code, Code::NotFound);
 }
 
+#[tokio::test]
+async fn links_page_filters_and_names_come_in_one_batch_per_side() {
+    let world = world().await;
+    let services = &world.services;
+    let job = services.store.get_job(JOB).unwrap();
+    let records = search(services, JOB, DynamicsSide::Dynamics, "")
+        .await
+        .unwrap()
+        .records;
+    let issues = search(services, JOB, DynamicsSide::Jira, "")
+        .await
+        .unwrap()
+        .issues;
+    let pairs = records.len().min(issues.len());
+    assert!(pairs >= 5, "{pairs} pairs");
+    for (record, issue) in records.iter().zip(&issues) {
+        services
+            .store
+            .insert_link(&NewLink {
+                job_id: job.id,
+                jira_issue_id: issue.id.clone(),
+                jira_key: issue.key.clone(),
+                dataverse_table: "incident".into(),
+                dataverse_id: record.id.clone(),
+                managed: Managed::Manual,
+                baseline_at: None,
+                state: json!({}),
+            })
+            .unwrap();
+    }
+    let page_query = |filter: &str, offset: u32, limit: u32| DynamicsLinkQuery {
+        filter: filter.into(),
+        offset,
+        limit,
+    };
+
+    // Pages of 2, newest first, over all links.
+    let first = link_page(services, JOB, &page_query("", 0, 2)).unwrap();
+    assert_eq!(first.rows.len(), 2);
+    assert_eq!(
+        (first.offset, first.matching, first.total),
+        (0, count(pairs), count(pairs))
+    );
+    let second = link_page(services, JOB, &page_query("", 2, 2)).unwrap();
+    let all = links(services, JOB).unwrap();
+    assert_eq!(first.rows[..], all[..2]);
+    assert_eq!(second.rows[..], all[2..4]);
+    // Past the end: an empty page at the end, not an error.
+    let beyond = link_page(services, JOB, &page_query("", 10_000, 2)).unwrap();
+    assert!(beyond.rows.is_empty());
+    assert_eq!(beyond.offset, count(pairs));
+    // The filter matches keys and record ids, in any case.
+    let key = issues[3].key.to_lowercase();
+    let by_key = link_page(services, JOB, &page_query(&key, 0, 50)).unwrap();
+    assert!(by_key.rows.iter().any(|row| row.jira_key == issues[3].key));
+    assert!(by_key.matching < by_key.total);
+    let id_part = records[4].id[..13].to_uppercase();
+    let by_record = link_page(services, JOB, &page_query(&id_part, 0, 50)).unwrap();
+    assert_eq!(by_record.matching, 1);
+    assert_eq!(by_record.rows[0].record_id, records[4].id);
+    let zero = app_error(link_page(services, JOB, &page_query("", 0, 0)).unwrap_err());
+    assert_eq!(zero.code, Code::Validation);
+
+    // Names of a page: summaries by key, record names by id.
+    let keys: Vec<String> = all.iter().map(|row| row.jira_key.clone()).collect();
+    let ids: Vec<String> = all.iter().map(|row| row.record_id.clone()).collect();
+    let warm = link_names(services, JOB, &keys, &ids).await.unwrap();
+    let jira_before = world
+        ._sandbox
+        .handle
+        .requests(crosswalk_sandbox::Server::Jira);
+    let dv_before = world
+        ._sandbox
+        .handle
+        .requests(crosswalk_sandbox::Server::Dataverse);
+    let names = link_names(services, JOB, &keys, &ids).await.unwrap();
+    let jira_requests = world
+        ._sandbox
+        .handle
+        .requests(crosswalk_sandbox::Server::Jira)
+        - jira_before;
+    let dv_requests = world
+        ._sandbox
+        .handle
+        .requests(crosswalk_sandbox::Server::Dataverse)
+        - dv_before;
+    assert_eq!(names, warm);
+    assert_eq!(
+        (names.issues_error.as_ref(), names.records_error.as_ref()),
+        (None, None)
+    );
+    assert!(
+        jira_requests <= 2,
+        "{jira_requests} Jira requests for one page"
+    );
+    assert!(
+        dv_requests <= 2,
+        "{dv_requests} Dataverse requests for one page"
+    );
+    for issue in issues.iter().take(pairs) {
+        let named = names.issues.iter().find(|n| n.id == issue.key);
+        assert_eq!(
+            named.map(|n| n.name.as_str()),
+            Some(issue.summary.as_str()),
+            "{}",
+            issue.key
+        );
+    }
+    for record in records.iter().take(pairs) {
+        let named = names.records.iter().find(|n| n.id == record.id);
+        assert_eq!(
+            named.map(|n| n.name.as_str()),
+            Some(record.name.as_str()),
+            "{}",
+            record.id
+        );
+    }
+
+    // An issue or record that is gone has no name; the others still have theirs.
+    let gone_key = "SUP-999999".to_owned();
+    let gone_id = "00000000-0000-4000-8000-000000000001".to_owned();
+    let some_keys = vec![keys[0].clone(), gone_key.clone(), keys[1].clone()];
+    let some_ids = vec![ids[0].clone(), gone_id.clone()];
+    let partial = link_names(services, JOB, &some_keys, &some_ids)
+        .await
+        .unwrap();
+    assert_eq!(partial.issues_error, None);
+    let mut named: Vec<&str> = partial.issues.iter().map(|n| n.id.as_str()).collect();
+    named.sort_unstable();
+    let mut expected = vec![keys[0].as_str(), keys[1].as_str()];
+    expected.sort_unstable();
+    assert_eq!(named, expected);
+    assert_eq!(partial.records.len(), 1);
+    assert_eq!(partial.records[0].id, ids[0]);
+
+    let too_many = vec![gone_key; MAX_LINKS_PER_PAGE as usize + 1];
+    let refused = app_error(link_names(services, JOB, &too_many, &[]).await.unwrap_err());
+    assert_eq!(refused.code, Code::Validation);
+}
+
 #[test]
 fn modules_follow_the_seed_and_leave_out_tables_without_a_name_column() {
     let table = |name: &str, display: &str, primary_name: Option<&str>| EntityInfo {
