@@ -73,7 +73,8 @@ fn record_status(record: &Record) -> Option<(i32, i32)> {
 }
 
 impl Item {
-    /// Syncs one link given what changed (`None`: that side did not change this poll).
+    /// Syncs one link given what changed (`None`: that side did not change this poll); returns
+    /// the newest copy of the issue it read, if any, so the comments step need not read it again.
     ///
     /// # Errors
     /// Store failures and remote failures that stop the whole item (sign-in, throttling that
@@ -83,7 +84,7 @@ impl Item {
         link: &LinkRow,
         record: Option<Record>,
         issue: Option<Issue>,
-    ) -> Result<()> {
+    ) -> Result<Option<Issue>> {
         let mut state = LinkState::from_json(&link.state);
         // A version we already saw (our own write read back, or a re-read overlap) is no news.
         let mut record =
@@ -91,7 +92,7 @@ impl Item {
         let mut issue = issue.filter(|i| issue_updated(i) != state.issue_at || !state.initialized);
         // A new link (a manual or bulk link of records that did not change) syncs once anyway.
         if record.is_none() && issue.is_none() && state.initialized {
-            return Ok(());
+            return Ok(None);
         }
         if !state.initialized {
             if record.is_none() {
@@ -181,7 +182,7 @@ impl Item {
             wrote_dataverse |= d;
         }
         if self.dry_run {
-            return Ok(());
+            return Ok(issue);
         }
 
         // Read back what was written, so the next poll recognises it.
@@ -194,7 +195,7 @@ impl Item {
         self.remember(&mut state, record.as_ref(), issue.as_ref());
         state.initialized = true;
         self.save_state(link, &state)?;
-        Ok(())
+        Ok(issue)
     }
 
     fn field_failure(

@@ -231,7 +231,8 @@ impl Item {
     ) -> Result<()> {
         let state = LinkState::from_json(&link.state);
         let new = !state.initialized;
-        self.sync_link(link, record, issue.clone()).await?;
+        let newest = self.sync_link(link, record, issue.clone()).await?;
+        let issue = newest.or(issue);
         if self.settings.link_note && !self.dry_run && state.link_note.is_none() && !new {
             // Written when the link was made unless that failed: try again (same note id, so
             // never a second note); a failure is the link's event again, with the fix.

@@ -299,8 +299,16 @@ async fn an_idle_poll_right_after_a_burst_costs_a_handful_of_requests() {
             json!({"description": "From the burst"}),
         );
     }
-    let (_, events) = h.poll().await;
+    let (run, events) = h.poll().await;
     assert_eq!(count(&events, "issue", EventAction::Created), 25);
+    let jira = run.requests.get("jira").map_or(0, |r| r.requests);
+    // Per new issue: create, remote link, one read, the status move (transitions, transition,
+    // read back) and its comments; reading the issue a third time for the comments step would
+    // add 25.
+    assert!(
+        jira <= 25 * 7 + 5,
+        "the burst poll made {jira} Jira requests"
+    );
     // One more poll sees the connector's own writes come back once, then it is quiet.
     h.poll().await;
     for _ in 0..2 {
