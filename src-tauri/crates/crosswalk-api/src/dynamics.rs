@@ -270,6 +270,7 @@ fn column_type(column: &Attribute) -> String {
         AttributeKind::Picklist { .. } => "Choice".into(),
         AttributeKind::State { .. } => "Status".into(),
         AttributeKind::Status { .. } => "Status reason".into(),
+        AttributeKind::MultiSelect { .. } => "Choices".into(),
         AttributeKind::Lookup { targets } if targets.is_empty() => "Lookup".into(),
         AttributeKind::Lookup { targets } => format!("Lookup to {}", targets.join("/")),
         AttributeKind::Other(other) => match other.as_str() {
@@ -298,6 +299,7 @@ fn option_views(options: &[OptionValue]) -> Vec<DynamicsOptionView> {
 fn column_options(column: &Attribute) -> Vec<DynamicsOptionView> {
     match &column.kind {
         AttributeKind::Picklist { options }
+        | AttributeKind::MultiSelect { options }
         | AttributeKind::State { options }
         | AttributeKind::Status { options } => option_views(options),
         AttributeKind::Boolean {

@@ -224,8 +224,9 @@ impl DataverseClient {
         Ok((pick(&states, "statecode"), pick(&statuses, "statuscode")))
     }
 
-    /// A table's columns with their types, choice options, date behaviours, lookup targets and
-    /// text formats (rich text or not), in nine requests (one per typed cast).
+    /// A table's columns with their types, choice options (multi-select choices included),
+    /// date behaviours, lookup targets and text formats (rich text or not), in ten requests
+    /// (the generic list and one per typed cast).
     ///
     /// # Errors
     /// `Http(NotFound)` when the table does not exist.
@@ -235,17 +236,25 @@ impl DataverseClient {
             .send_json(RequestSpec::get(
                 ROUTE_ATTRIBUTES,
                 format!(
-                    "{API}/EntityDefinitions(LogicalName={})/Attributes?$select=LogicalName,AttributeType,DisplayName",
+                    "{API}/EntityDefinitions(LogicalName={})/Attributes?$select=LogicalName,AttributeType,AttributeTypeName,DisplayName",
                     literal(logical_name)
                 ),
             ))
             .await?;
         let options_query = "$select=LogicalName&$expand=OptionSet($select=Options)";
+        // Choice and multi-select choice columns may use a global choice (`GlobalOptionSet`).
+        let enum_query =
+            "$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)";
         let picklists = self
+            .cast(logical_name, "PicklistAttributeMetadata", enum_query)
+            .await?;
+        // A multi-select choice reads `AttributeType` `Virtual` on the generic list; this cast
+        // both identifies it and carries its options.
+        let multi_selects = self
             .cast(
                 logical_name,
-                "PicklistAttributeMetadata",
-                "$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)",
+                "MultiSelectPicklistAttributeMetadata",
+                enum_query,
             )
             .await?;
         let states = self
@@ -301,6 +310,16 @@ impl DataverseClient {
                 .unwrap_or_default();
             let opts =
                 |map: &HashMap<String, Value>| map.get(name).map(option_set).unwrap_or_default();
+            let type_name = item
+                .pointer("/AttributeTypeName/Value")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let kind_name =
+                if multi_selects.contains_key(name) || type_name == "MultiSelectPicklistType" {
+                    "MultiSelectPicklist"
+                } else {
+                    kind_name
+                };
             let kind = match kind_name {
                 "String" => AttributeKind::String,
                 "Memo" => AttributeKind::Memo,
@@ -335,6 +354,9 @@ impl DataverseClient {
                 "Status" => AttributeKind::Status {
                     options: opts(&statuses),
                 },
+                "MultiSelectPicklist" => AttributeKind::MultiSelect {
+                    options: opts(&multi_selects),
+                },
                 "Lookup" | "Customer" | "Owner" => AttributeKind::Lookup {
                     targets: lookups
                         .get(name)
@@ -368,8 +390,46 @@ impl DataverseClient {
 
 #[cfg(test)]
 mod tests {
-    use super::text_format;
+    use super::{option_set, text_format};
+    use crate::models::OptionValue;
     use serde_json::json;
+
+    #[test]
+    fn multi_select_options_come_from_a_local_or_global_option_set() {
+        let option = |value: i32, label: &str| OptionValue {
+            value,
+            label: label.into(),
+            state: None,
+            default_status: None,
+        };
+        // A `MultiSelectPicklistAttributeMetadata` item as the cast answers it with
+        // `$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)`: a local choice
+        // has its options on OptionSet and no GlobalOptionSet.
+        let local = json!({
+            "LogicalName": "cw_regions",
+            "OptionSet": {"Options": [
+                {"Value": 100000000, "Label": {"UserLocalizedLabel": {"Label": "EMEA"}}},
+                {"Value": 100000001, "Label": {"LocalizedLabels": [{"Label": "Americas"}],
+                                               "UserLocalizedLabel": null}}
+            ]},
+            "GlobalOptionSet": null
+        });
+        assert_eq!(
+            option_set(&local),
+            vec![option(100_000_000, "EMEA"), option(100_000_001, "Americas")]
+        );
+        // A column using a global choice: OptionSet comes back null, the options are on
+        // GlobalOptionSet.
+        let global = json!({
+            "LogicalName": "cw_days",
+            "OptionSet": null,
+            "GlobalOptionSet": {"Options": [
+                {"Value": 1, "Label": {"UserLocalizedLabel": {"Label": "Monday"}}}
+            ]}
+        });
+        assert_eq!(option_set(&global), vec![option(1, "Monday")]);
+        assert!(option_set(&json!({"LogicalName": "x"})).is_empty());
+    }
 
     #[test]
     fn text_format_prefers_format_name() {

@@ -197,11 +197,19 @@ pub enum AttributeKind {
     Status {
         options: Vec<OptionValue>,
     },
+    /// A multi-select choice ("Choices"): `AttributeType` `Virtual`, `AttributeTypeName`
+    /// `MultiSelectPicklistType`, its options on the `MultiSelectPicklistAttributeMetadata`
+    /// cast. Values are the selected option values joined with commas (`"1,3"`); formatted
+    /// values are their labels joined with `"; "`.
+    MultiSelect {
+        options: Vec<OptionValue>,
+    },
     /// A lookup (also Customer and Owner) with the tables it can point to.
     Lookup {
         targets: Vec<String>,
     },
-    /// Any other `AttributeType` (Uniqueidentifier, Virtual, Double, BigInt...).
+    /// Any other `AttributeType` (Uniqueidentifier, Double, BigInt, a `Virtual` column that is
+    /// not a multi-select choice...).
     Other(String),
 }
 

@@ -725,7 +725,7 @@ async fn state_options_pair_states_with_their_statuses() {
         (Some(0), Some(1), Some(2))
     );
     assert_eq!(status(1000).label, "Information Provided");
-    // The same options `attributes` reports, in two requests instead of nine.
+    // The same options `attributes` reports, in two requests instead of ten.
     let attributes = client.attributes("incident").await.unwrap();
     let kind = |name: &str| {
         attributes
@@ -855,4 +855,56 @@ async fn user_privileges_say_what_the_application_users_role_grants() {
         client.user_privileges("not-a-guid").await,
         Err(Error::InvalidArgument { .. })
     ));
+}
+
+/// A multi-select choice ("Choices") reads `AttributeType` `Virtual` on the generic list; the
+/// `MultiSelectPicklistAttributeMetadata` cast identifies it and gives its options, so it is a
+/// `MultiSelect` with them (Microsoft Learn, "Choices columns"), read in the same pass.
+#[tokio::test]
+async fn multi_select_choices_come_with_their_options() {
+    let (_sandbox, client) = start().await;
+    let requests = || {
+        client
+            .http()
+            .counter()
+            .snapshot()
+            .get("dataverse")
+            .map_or(0, |stats| stats.requests)
+    };
+    let before = requests();
+    let attributes = client.attributes("incident").await.unwrap();
+    // The generic list and one request per typed cast.
+    assert_eq!(requests() - before, 10);
+    let regions = attributes
+        .iter()
+        .find(|a| a.logical_name == "cw_regions")
+        .expect("cw_regions");
+    let AttributeKind::MultiSelect { options } = &regions.kind else {
+        panic!("cw_regions is not a multi-select: {:?}", regions.kind);
+    };
+    let pairs: Vec<(i32, &str)> = options
+        .iter()
+        .map(|o| (o.value, o.label.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![
+            (100_000_000, "EMEA"),
+            (100_000_001, "Americas"),
+            (100_000_002, "APAC"),
+            (100_000_003, "LATAM"),
+        ]
+    );
+    assert_eq!(regions.format, None);
+    // Single choices stay choices; no other column is taken for a multi-select.
+    let multi: Vec<&str> = attributes
+        .iter()
+        .filter(|a| matches!(a.kind, AttributeKind::MultiSelect { .. }))
+        .map(|a| a.logical_name.as_str())
+        .collect();
+    assert_eq!(multi, vec!["cw_regions"]);
+    assert!(attributes
+        .iter()
+        .any(|a| a.logical_name == "prioritycode"
+            && matches!(a.kind, AttributeKind::Picklist { .. })));
 }

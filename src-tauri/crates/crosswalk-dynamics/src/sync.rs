@@ -429,8 +429,9 @@ impl Item {
     }
 
     /// Whether a mapping shows a lookup's name in Jira (a lookup to a field other than a user
-    /// field) or a multi-select choice's labels: records must then be read with formatted
-    /// values, which change tracking omits.
+    /// field) or the labels of a multi-select choice whose options the metadata did not list:
+    /// records must then be read with formatted values, which change tracking omits. A
+    /// multi-select with known options takes its labels from them, so it costs no re-read.
     pub fn needs_names(&self) -> bool {
         self.settings.fields.iter().any(|mapping| {
             let column = self.meta.columns.get(&mapping.dataverse);

@@ -886,7 +886,7 @@ async fn a_multi_select_choice_reaches_jira_multi_selects_labels_and_components(
     .await;
     let (case, key) =
         case_with_issue(&h, "Regions", json!({"cw_regions": "100000000,100000002"})).await;
-    // Labels come from Dynamics' formatted value ("EMEA; APAC").
+    // Labels come from the column's options in the metadata (EMEA, APAC).
     assert_eq!(
         sorted_items(&h.issue_shown(&key, "customfield_10015")),
         vec!["APAC", "EMEA"]
@@ -1082,4 +1082,161 @@ async fn a_choice_without_a_jira_option_is_reported_and_the_rest_still_syncs() {
     assert!(failed(&events).is_empty(), "{events:#?}");
     assert_eq!(h.issue_shown(&key, "customfield_10015"), json!(["EMEA"]));
     assert_quiet(&h, 2).await;
+}
+
+/// Dataverse requests of a poll, sign-in excluded.
+fn dataverse_requests(run: &crosswalk_store::RunRow) -> u64 {
+    run.requests.get("dataverse").map_or(0, |r| r.requests)
+}
+
+/// The Dataverse metadata lists `cw_regions`' options, so Jira labels come back by option label
+/// (spaces as '_', any case) without a value map, and nothing echoes across polls.
+#[tokio::test]
+async fn jira_labels_reach_a_multi_select_choice_by_option_label_without_a_value_map() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "cw_regions", "jira": "labels"}
+        ]),
+    ))
+    .await;
+    let (case, key) = case_with_issue(
+        &h,
+        "Region labels by name",
+        json!({"cw_regions": "100000003"}),
+    )
+    .await;
+    // Labels from the options, without formatted values.
+    assert_eq!(h.issue_shown(&key, "labels"), json!(["LATAM"]));
+    assert_quiet(&h, 2).await;
+
+    h.tick().await;
+    h.edit_issue(&key, json!({"labels": ["apac", "EMEA", "Americas"]}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        count(&events, "record", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    let stored = h.case_value(&case, "cw_regions");
+    assert!(stored.is_string(), "a comma-separated string: {stored}");
+    assert_eq!(
+        option_values(&stored),
+        vec![100000000, 100000001, 100000002],
+        "{stored}"
+    );
+    // Jira keeps its labels as typed; the connector's write is no change on either side.
+    assert_eq!(
+        sorted_items(&h.issue_shown(&key, "labels")),
+        vec!["Americas", "EMEA", "apac"]
+    );
+    assert_quiet(&h, 3).await;
+
+    // A label with no option: reported with the options there are; the column keeps its value.
+    h.tick().await;
+    h.edit_issue(&key, json!({"labels": ["EMEA", "Moon"]}));
+    let (_, _, events) = h.run_events().await;
+    let problems: Vec<&EventRow> = events
+        .iter()
+        .filter(|e| e.message.contains("\"Moon\""))
+        .collect();
+    assert_eq!(problems.len(), 1, "{events:#?}");
+    let message = &problems[0].message;
+    assert!(message.contains("value-map pair"), "{message}");
+    assert!(
+        message.contains("EMEA, Americas, APAC, LATAM"),
+        "the fix lists the options: {message}"
+    );
+    assert_eq!(
+        option_values(&h.case_value(&case, "cw_regions")),
+        vec![100000000, 100000001, 100000002]
+    );
+
+    // Fixed in Jira: the selection is written, then quiet.
+    h.tick().await;
+    h.edit_issue(&key, json!({"labels": ["EMEA", "LATAM"]}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        option_values(&h.case_value(&case, "cw_regions")),
+        vec![100000000, 100000003]
+    );
+    assert_quiet(&h, 3).await;
+}
+
+/// A Jira multi-select comes back to `cw_regions` by option label without a value map; a
+/// Dynamics edit of the multi-select costs a poll no more Dataverse requests than a text edit
+/// (its labels come from the metadata, not from re-reading the record with formatted values).
+#[tokio::test]
+async fn jira_multi_selects_reach_a_multi_select_choice_without_a_value_map() {
+    let h = Harness::start(settings(
+        "two_way",
+        json!([
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "cw_regions", "jira": "customfield_10015"}
+        ]),
+    ))
+    .await;
+    let (case, key) =
+        case_with_issue(&h, "Regions by name", json!({"cw_regions": "100000001"})).await;
+    assert_eq!(
+        h.issue_shown(&key, "customfield_10015"),
+        json!(["Americas"])
+    );
+    assert_quiet(&h, 2).await;
+
+    h.tick().await;
+    let (emea, apac) = (region_option_id(&h, "EMEA"), region_option_id(&h, "APAC"));
+    h.edit_issue(
+        &key,
+        json!({"customfield_10015": [{"id": apac}, {"id": emea}]}),
+    );
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        count(&events, "record", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        option_values(&h.case_value(&case, "cw_regions")),
+        vec![100000000, 100000002]
+    );
+    assert_quiet(&h, 3).await;
+
+    // Cleared in Jira: the column is cleared, then quiet.
+    h.tick().await;
+    h.edit_issue(&key, json!({"customfield_10015": []}));
+    let (_, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert!(h.case_value(&case, "cw_regions").is_null());
+    assert_quiet(&h, 2).await;
+
+    // A Dynamics edit of the multi-select costs no more Dataverse requests than an idle poll:
+    // change tracking answers no formatted values, and the labels come from the metadata
+    // instead of a re-read of the record (which would cost one more).
+    let (idle_run, _) = h.poll().await;
+    h.tick().await;
+    h.update_case(&case, json!({"cw_regions": "100000001,100000002"}));
+    let (choice_run, events) = h.poll().await;
+    assert!(failed(&events).is_empty(), "{events:#?}");
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        sorted_items(&h.issue_shown(&key, "customfield_10015")),
+        vec!["APAC", "Americas"]
+    );
+    assert_eq!(
+        dataverse_requests(&choice_run),
+        dataverse_requests(&idle_run),
+        "idle poll: {:?}; multi-select edit: {:?}",
+        idle_run.requests,
+        choice_run.requests
+    );
+    assert_quiet(&h, 3).await;
 }

@@ -94,7 +94,7 @@ pub fn comparable_dataverse(column: &Attribute, value: &Value) -> Value {
             || value.clone(),
             |number| lower(&super::choices::option_label(options, number, None)),
         ),
-        Column::MultiChoice => {
+        Column::MultiChoice { .. } => {
             let mut numbers: Vec<i64> = match value {
                 Value::Array(items) => items.iter().filter_map(integer_of).collect(),
                 other => text_of(other)

@@ -147,10 +147,24 @@ pub(crate) fn check(column: Column<'_>, field: &Field, from: &str, to: &str) -> 
             }
         }
 
-        (Column::MultiChoice, Field::Many(_) | Field::Labels | Field::Plain) => lossy(
-            "labels come from Dynamics' formatted values; Jira → Dynamics needs a value-map pair per option, as Dataverse does not list this column's options",
+        // Options unknown (a column typed only `Virtual`).
+        (Column::MultiChoice { options: [] }, Field::Many(_) | Field::Labels | Field::Plain) => {
+            lossy(
+                "labels come from Dynamics' formatted values; Jira → Dynamics needs a value-map pair per option, as Dataverse does not list this column's options",
+            )
+        }
+        (Column::MultiChoice { .. }, Field::Labels) => lossy(
+            "each option by value map, then by label; labels are written with spaces as '_'",
         ),
-        (Column::MultiChoice, _) => no("multi-select choices go to multi-select lists, labels or text"),
+        (Column::MultiChoice { .. }, Field::Many(_)) => {
+            lossy("each option by value map, then by label")
+        }
+        (Column::MultiChoice { .. }, Field::Plain) => lossy(
+            "labels joined with commas; text from Jira must list labels or value-map pairs",
+        ),
+        (Column::MultiChoice { .. }, _) => {
+            no("multi-select choices go to multi-select lists, labels or text")
+        }
 
         (Column::Lookup { targets }, Field::User) => {
             if targets.iter().all(|target| target == "systemuser") && !targets.is_empty() {

@@ -48,9 +48,12 @@ pub(crate) enum Column<'a> {
         options: &'a [OptionValue],
         role: ChoiceRole,
     },
-    /// A multi-select choice (`"1,3"`). The dataverse crate reads its type as `Virtual` and no
-    /// options, so labels come from formatted values and Jira → Dynamics needs a value map.
-    MultiChoice,
+    /// A multi-select choice (`"1,3"`) with its options from the metadata. Empty when they are
+    /// unknown (a column typed only `Virtual` / `MultiSelectPicklistType`): labels then come
+    /// from formatted values and Jira → Dynamics needs a value map.
+    MultiChoice {
+        options: &'a [OptionValue],
+    },
     Lookup {
         targets: &'a [String],
     },
@@ -101,6 +104,7 @@ impl<'a> Column<'a> {
                 options,
                 role: ChoiceRole::Status,
             },
+            AttributeKind::MultiSelect { options } => Column::MultiChoice { options },
             AttributeKind::Lookup { targets } => Column::Lookup { targets },
             AttributeKind::Other(other) => match other.as_str() {
                 "Double" => Column::Number {
@@ -112,7 +116,7 @@ impl<'a> Column<'a> {
                     big: true,
                 },
                 "MultiSelectPicklist" | "MultiSelectPicklistType" | "Virtual" => {
-                    Column::MultiChoice
+                    Column::MultiChoice { options: &[] }
                 }
                 _ => Column::Unsupported,
             },
@@ -120,10 +124,10 @@ impl<'a> Column<'a> {
         }
     }
 
-    /// Whether converting the column's values to Jira needs Dynamics' formatted values: a
-    /// multi-select choice's labels exist only there (its metadata as read lists no options).
+    /// Whether converting the column's values to Jira needs Dynamics' formatted values: only a
+    /// multi-select choice whose options the metadata did not list (labels exist only there).
     pub(crate) fn labels_from_formatted(column: &Attribute) -> bool {
-        matches!(Column::of(column), Column::MultiChoice)
+        matches!(Column::of(column), Column::MultiChoice { options } if options.is_empty())
     }
 
     /// The column's type as the admin knows it from Dynamics ("Decimal", "Lookup to account").
@@ -146,6 +150,7 @@ impl<'a> Column<'a> {
             AttributeKind::Picklist { .. } => "Choice".into(),
             AttributeKind::State { .. } => "Status".into(),
             AttributeKind::Status { .. } => "Status reason".into(),
+            AttributeKind::MultiSelect { .. } => "Choices".into(),
             AttributeKind::Lookup { targets } if targets.is_empty() => "Lookup".into(),
             AttributeKind::Lookup { targets } => format!("Lookup to {}", targets.join("/")),
             AttributeKind::Other(other) => match other.as_str() {

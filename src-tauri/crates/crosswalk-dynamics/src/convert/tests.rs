@@ -1124,6 +1124,156 @@ fn multi_select_choices_need_labels_or_a_value_map() {
     );
 }
 
+/// A multi-select choice with its options read from the metadata (`MultiSelect`).
+fn colors() -> Attribute {
+    column(
+        "new_colors",
+        AttributeKind::MultiSelect {
+            options: vec![
+                option(1, "Red"),
+                option(2, "Green"),
+                option(3, "Blue"),
+                option(4, "Dark Blue"),
+                option(5, "Black"),
+            ],
+        },
+    )
+}
+
+#[test]
+fn multi_select_choices_with_known_options_match_labels_without_a_value_map() {
+    // Dynamics → Jira: labels from the options, no formatted value needed.
+    let case = Case::new(colors(), checkboxes());
+    assert_eq!(
+        case.jira(json!("3,1"), None),
+        Ok(json!([{"id": "10203"}, {"id": "10201"}]))
+    );
+    // The metadata's label wins over a formatted value in another language.
+    assert_eq!(
+        case.jira(json!("1"), Some("Rouge")),
+        Ok(json!([{"id": "10201"}]))
+    );
+    assert_eq!(case.jira(json!(null), None), Ok(json!([])));
+    // Jira → Dynamics by option label, ignoring case, by the id's label too.
+    assert_eq!(
+        case.dataverse(json!([{"id": "10203", "value": "Blue"}, {"id": "10201", "value": "red"}])),
+        Ok(fragment("new_colors", json!("3,1")))
+    );
+    assert_eq!(
+        case.dataverse(json!([])),
+        Ok(fragment("new_colors", Value::Null))
+    );
+    case.round_trip(json!("1,2,3"), None);
+    case.jira_round_trip(json!([{"id": "10202", "value": "Green"}]), None);
+
+    // Labels: spaces become '_' and come back as the option.
+    let case = Case::new(colors(), labels());
+    assert_eq!(
+        case.jira(json!("4,2"), None),
+        Ok(json!(["Dark_Blue", "Green"]))
+    );
+    assert_eq!(
+        case.dataverse(json!(["green", "Dark_Blue", "GREEN"])),
+        Ok(fragment("new_colors", json!("2,4")))
+    );
+    case.round_trip(json!("4,5"), None);
+    case.jira_round_trip(json!(["Black", "Red"]), None);
+
+    // Components and text: by name.
+    let case = Case::new(colors(), components());
+    assert!(matches!(
+        case.jira(json!("1"), None),
+        Err(ConvertError::NoMatchingOption { .. })
+    ));
+    let case = Case::new(colors(), textfield());
+    assert_eq!(case.jira(json!("1,4"), None), Ok(json!("Red, Dark Blue")));
+    assert_eq!(
+        case.dataverse(json!("Black, red")),
+        Ok(fragment("new_colors", json!("5,1")))
+    );
+    // Known options need no formatted values.
+    assert!(!super::labels_from_formatted(&colors()));
+    assert!(super::labels_from_formatted(&multi()));
+}
+
+#[test]
+fn multi_select_value_maps_still_win_over_labels() {
+    // "Red" in Jira stands for Blue (3); "Crimson" names the option by its label.
+    let values = [pair("3", "Red"), pair("Red", "Crimson"), pair("9", "Ghost")];
+    let case = Case {
+        values: &values,
+        ..Case::new(colors(), labels())
+    };
+    assert_eq!(
+        case.dataverse(json!(["Red", "Crimson", "Green"])),
+        Ok(fragment("new_colors", json!("3,1,2")))
+    );
+    assert_eq!(case.jira(json!("3,2"), None), Ok(json!(["Red", "Green"])));
+    // A pair naming an option value the column does not have is reported, not written.
+    let error = case.dataverse(json!(["Ghost"])).unwrap_err();
+    assert!(
+        error.to_string().contains("\"9\" matches no option"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unknown_label_for_a_multi_select_lists_its_options() {
+    let case = Case::new(colors(), labels());
+    let error = case.dataverse(json!(["Red", "Moon"])).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "\"Moon\" matches no option of Dynamics column new_colors (choices: Red, Green, Blue, Dark Blue, Black); add a value-map pair for \"Moon\" to this field mapping"
+    );
+    // An option value missing from the metadata (deleted since) is reported with the options.
+    let error = case.jira(json!("1,7"), None).unwrap_err();
+    assert_eq!(
+        error,
+        ConvertError::NoMatchingOption {
+            value: "7".into(),
+            field: "Dynamics column new_colors".into(),
+            choices: ["Red", "Green", "Blue", "Dark Blue", "Black"]
+                .map(str::to_owned)
+                .to_vec(),
+        }
+    );
+    // Black has no Jira option: Jira's options are listed.
+    let error = Case::new(colors(), checkboxes())
+        .jira(json!("5"), None)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("(choices: Red, Green, Blue, Escalated)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn multi_select_compatibility_says_how_options_match() {
+    let lossy = |text: &str| Compatibility::Lossy(text.to_owned());
+    assert_eq!(
+        compatibility(&colors(), &checkboxes()),
+        lossy("Choices → multi-select list: each option by value map, then by label")
+    );
+    assert_eq!(
+        compatibility(&colors(), &labels()),
+        lossy("Choices → Labels: each option by value map, then by label; labels are written with spaces as '_'")
+    );
+    assert_eq!(
+        compatibility(&colors(), &textfield()),
+        lossy("Choices → Jira text: labels joined with commas; text from Jira must list labels or value-map pairs")
+    );
+    assert!(matches!(
+        compatibility(&multi(), &checkboxes()),
+        Compatibility::Lossy(reason) if reason.contains("formatted values")
+    ));
+    assert!(matches!(
+        compatibility(&colors(), &number()),
+        Compatibility::Incompatible(_)
+    ));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lookups.
 

@@ -120,8 +120,8 @@ pub fn to_jira(
             let text = map_to_jira(ctx.values, &[&number.to_string(), &label]).unwrap_or(&label);
             terms_to_jira(field, &target, &[text.to_owned()])
         }
-        Column::MultiChoice => {
-            let terms = multi_choice_terms(column, record_value, formatted, ctx)?;
+        Column::MultiChoice { options } => {
+            let terms = multi_choice_terms(column, options, record_value, formatted, ctx)?;
             terms_to_jira(field, &target, &terms)
         }
         Column::Lookup { .. } => {
@@ -157,7 +157,7 @@ pub fn to_dataverse(
         expected,
     };
     let mut terms = jira_terms(&target, jira_value);
-    if matches!(source, Column::MultiChoice) && target == Field::Plain {
+    if matches!(source, Column::MultiChoice { .. }) && target == Field::Plain {
         // A list typed into a text field.
         terms = split_commas(&text_of(jira_value))
             .into_iter()
@@ -259,16 +259,17 @@ pub fn to_dataverse(
                 column, options, &target, &terms, ctx,
             )?))
         }
-        Column::MultiChoice => {
+        Column::MultiChoice { options } => {
             let mut numbers: Vec<i64> = Vec::new();
             for (label, id) in &terms {
-                let number = map_to_dataverse(ctx.values, &[label, id, &label.replace('_', " ")])
-                    .and_then(|mapped| mapped.parse::<i64>().ok())
-                    .ok_or_else(|| ConvertError::NoMatchingOption {
-                        value: label.clone(),
-                        field: Column::describe(column),
-                        choices: Vec::new(),
-                    })?;
+                // The value map (by option value or label), then the option labels; a Jira
+                // label has '_' for the spaces of an option label.
+                let spaced = label.replace('_', " ");
+                let keys: Vec<&str> = [label.as_str(), id.as_str(), spaced.as_str()]
+                    .into_iter()
+                    .filter(|key| !key.is_empty())
+                    .collect();
+                let number = i64::from(option_for(column, options, ctx.values, &keys)?);
                 if !numbers.contains(&number) {
                     numbers.push(number);
                 }
@@ -648,11 +649,13 @@ fn date_to_jira(
     Some(result.map(Value::String))
 }
 
-/// Each option of a multi-select value (`"1,3"`), as Jira text: the value map by integer, else
-/// the label at the same position of the formatted value (`"Red; Blue"`), which Dataverse
-/// renders in the order of the stored values.
+/// Each option of a multi-select value (`"1,3"`), as Jira text: the value map by integer or
+/// label, else the option's label from the metadata, else (options unknown) the label at the
+/// same position of the formatted value (`"Red; Blue"`), which Dataverse renders in the order
+/// of the stored values.
 fn multi_choice_terms(
     column: &Attribute,
+    options: &[OptionValue],
     value: &Value,
     formatted: Option<&str>,
     ctx: &Ctx,
@@ -672,7 +675,11 @@ fn multi_choice_terms(
         .iter()
         .enumerate()
         .map(|(idx, number)| {
-            let label = labels.get(idx).copied();
+            let label = options
+                .iter()
+                .find(|option| i64::from(option.value) == *number)
+                .map(|option| option.label.as_str())
+                .or_else(|| labels.get(idx).copied());
             let mut keys = vec![number.to_string()];
             keys.extend(label.map(str::to_owned));
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -682,7 +689,7 @@ fn multi_choice_terms(
                 .ok_or_else(|| ConvertError::NoMatchingOption {
                     value: number.to_string(),
                     field: Column::describe(column),
-                    choices: Vec::new(),
+                    choices: options.iter().map(|option| option.label.clone()).collect(),
                 })
         })
         .collect()
