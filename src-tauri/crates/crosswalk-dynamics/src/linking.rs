@@ -16,6 +16,7 @@ use crosswalk_engine::{RunContext, RunEvent, Services};
 use crosswalk_http::RequestCounter;
 use crosswalk_jira::SearchRequest;
 use crosswalk_store::{LinkRow, Managed, NewLink};
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -478,6 +479,8 @@ const BULK_RECORD_PAGE: u32 = 1000;
 const BULK_ISSUE_PAGE: u32 = 100;
 /// Issue ids per verification search (`id in (…)`).
 const BULK_VERIFY_IDS: usize = 50;
+/// Pairs a bulk link run links at the same time (as a poll syncs links).
+const BULK_IN_FLIGHT: usize = 4;
 /// Ambiguous values listed in a preview (all are counted).
 const AMBIGUOUS_SHOWN: usize = 100;
 
@@ -887,98 +890,136 @@ impl Item {
             .map(|r| r.id.to_ascii_lowercase())
             .collect();
 
-        let store = &self.services.store;
-        for (done, pair) in plan.pairs.iter().enumerate() {
+        // Pairs are independent (one issue, one record each), so a few are linked at a time; a
+        // pair naming an issue or record an earlier pair already names is skipped, so two
+        // concurrent links can never race for the same side.
+        let mut seen_issues = HashSet::new();
+        let mut seen_records = HashSet::new();
+        let mut work = Vec::new();
+        for pair in &plan.pairs {
+            let fresh_issue = seen_issues.insert(pair.issue_id.clone());
+            let fresh_record = seen_records.insert(pair.record_id.to_ascii_lowercase());
+            if fresh_issue && fresh_record {
+                work.push(self.link_pair(pair, &issues_ok, &records_ok));
+            } else {
+                self.journal.event(RunEvent::object(
+                    "link",
+                    &pair.issue_key,
+                    &pair.record_id,
+                    EventAction::Skipped,
+                    "The plan names this issue or record twice; only its first pair is linked",
+                ));
+            }
+        }
+        let planned = work.len() as u64;
+        let mut results = futures_util::stream::iter(work).buffer_unordered(BULK_IN_FLIGHT);
+        let mut done = 0u64;
+        while let Some(outcome) = results.next().await {
+            outcome?;
+            done += 1;
+            self.journal.progress(
+                done,
+                planned,
+                &format!("Linking pairs ({done} of {planned})"),
+            );
             if let Journal::Run(ctx) = &self.journal {
                 if ctx.is_cancelled() {
                     return Ok(());
                 }
             }
-            self.journal.progress(
-                done as u64,
-                total,
-                &format!("Linking pairs ({done} of {total})"),
-            );
-            let label = if pair.record_name.is_empty() {
-                pair.record_id.clone()
-            } else {
-                pair.record_name.clone()
-            };
-            let skip = |message: String| {
+        }
+        drop(results);
+        self.journal.progress(total, total, "Done");
+        Ok(())
+    }
+
+    /// Links one previewed pair after checking both sides still hold it (a retry of a pair
+    /// already linked only makes sure of its note and remote link).
+    async fn link_pair(
+        &self,
+        pair: &BulkPair,
+        issues_ok: &HashMap<String, String>,
+        records_ok: &HashSet<String>,
+    ) -> Result<()> {
+        let store = &self.services.store;
+        let label = if pair.record_name.is_empty() {
+            pair.record_id.clone()
+        } else {
+            pair.record_name.clone()
+        };
+        let skip = |message: String| {
+            RunEvent::object(
+                "link",
+                &pair.issue_key,
+                &label,
+                EventAction::Skipped,
+                message,
+            )
+        };
+        let Some(key) = issues_ok.get(&pair.issue_id) else {
+            self.journal.event(
                 RunEvent::object(
                     "link",
                     &pair.issue_key,
                     &label,
-                    EventAction::Skipped,
-                    message,
+                    EventAction::Failed,
+                    format!(
+                        "{} is not an issue of project {} (deleted or moved since the preview)",
+                        pair.issue_key, self.settings.jira_project
+                    ),
                 )
-            };
-            let Some(key) = issues_ok.get(&pair.issue_id) else {
-                self.journal.event(
-                    RunEvent::object(
-                        "link",
-                        &pair.issue_key,
-                        &label,
-                        EventAction::Failed,
-                        format!(
-                            "{} is not an issue of project {} (deleted or moved since the preview)",
-                            pair.issue_key, self.settings.jira_project
-                        ),
-                    )
-                    .with_fix("Preview the bulk link again"),
-                );
-                continue;
-            };
-            if !records_ok.contains(&pair.record_id.to_ascii_lowercase()) {
-                self.journal.event(
-                    RunEvent::object(
-                        "link",
-                        key,
-                        &label,
-                        EventAction::Failed,
-                        format!(
-                            "Record {} is not in table {} (deleted since the preview?)",
-                            pair.record_id, self.settings.table
-                        ),
-                    )
-                    .with_fix("Preview the bulk link again"),
-                );
-                continue;
-            }
-            let by_issue = store.find_link_by_issue(self.job_id, &pair.issue_id)?;
-            let by_record =
-                store.find_link_by_record(self.job_id, &self.settings.table, &pair.record_id)?;
-            match (by_issue, by_record) {
-                (Some(link), _) if link.dataverse_id.eq_ignore_ascii_case(&pair.record_id) => {
-                    // A retry: make sure of the note and the remote link, write nothing else.
-                    if !self.dry_run {
-                        self.ensure_decorated(&link).await?;
-                    }
-                    self.journal
-                        .event(skip(format!("{key} and {label} are linked already")));
-                }
-                (Some(link), _) => self.journal.event(skip(format!(
-                    "{key} is already linked to record {}",
-                    link.dataverse_id
-                ))),
-                (None, Some(link)) => self.journal.event(skip(format!(
-                    "{label} is already linked to {}",
-                    link.jira_key
-                ))),
-                (None, None) if self.dry_run => self.journal.event(RunEvent::object(
+                .with_fix("Preview the bulk link again"),
+            );
+            return Ok(());
+        };
+        if !records_ok.contains(&pair.record_id.to_ascii_lowercase()) {
+            self.journal.event(
+                RunEvent::object(
                     "link",
                     key,
                     &label,
-                    EventAction::Created,
-                    format!("Would link {key} to {label} (bulk link)"),
-                )),
-                (None, None) => {
-                    self.link_new(&pair.record_id, &label, &pair.issue_id, key, "(bulk link)")
-                        .await?;
+                    EventAction::Failed,
+                    format!(
+                        "Record {} is not in table {} (deleted since the preview?)",
+                        pair.record_id, self.settings.table
+                    ),
+                )
+                .with_fix("Preview the bulk link again"),
+            );
+            return Ok(());
+        }
+        let by_issue = store.find_link_by_issue(self.job_id, &pair.issue_id)?;
+        let by_record =
+            store.find_link_by_record(self.job_id, &self.settings.table, &pair.record_id)?;
+        match (by_issue, by_record) {
+            (Some(link), _) if link.dataverse_id.eq_ignore_ascii_case(&pair.record_id) => {
+                // A retry: make sure of the note and the remote link, write nothing else.
+                if !self.dry_run {
+                    self.ensure_decorated(&link).await?;
                 }
+                self.journal
+                    .event(skip(format!("{key} and {label} are linked already")));
+            }
+            (Some(link), _) => self.journal.event(skip(format!(
+                "{key} is already linked to record {}",
+                link.dataverse_id
+            ))),
+            (None, Some(link)) => self.journal.event(skip(format!(
+                "{label} is already linked to {}",
+                link.jira_key
+            ))),
+            (None, None) if self.dry_run => self.journal.event(RunEvent::object(
+                "link",
+                key,
+                &label,
+                EventAction::Created,
+                format!("Would link {key} to {label} (bulk link)"),
+            )),
+            (None, None) => {
+                self.link_new(&pair.record_id, &label, &pair.issue_id, key, "(bulk link)")
+                    .await?;
             }
         }
-        self.journal.progress(total, total, "Done");
         Ok(())
     }
 

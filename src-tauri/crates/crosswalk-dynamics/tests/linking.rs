@@ -403,3 +403,43 @@ async fn bulk_preview_refuses_unknown_columns_and_fields() {
             + preview.no_value
     );
 }
+
+/// Pairs are linked a few at a time; a plan naming the same issue twice (a hand-made or stale
+/// plan) links it once and skips the other pair, so concurrent links never race for one side.
+#[tokio::test]
+async fn a_bulk_plan_naming_an_issue_twice_links_it_once() {
+    let h = Harness::start(manual_settings()).await;
+    h.poll().await;
+    let first = h.create_case("Dup A", json!({}));
+    let second = h.create_case("Dup B", json!({}));
+    let (issue_id, key) = h.create_issue("Shared issue", json!({}));
+    let pair = |record: &str, name: &str| linking::BulkPair {
+        record_id: record.to_owned(),
+        record_name: name.to_owned(),
+        issue_id: issue_id.clone(),
+        issue_key: key.clone(),
+        issue_summary: "Shared issue".to_owned(),
+        value: "shared".to_owned(),
+    };
+    linking::queue_bulk(
+        h.store(),
+        h.job_id(),
+        &[pair(&first, "Dup A"), pair(&second, "Dup B")],
+    )
+    .unwrap();
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "link", EventAction::Created),
+        1,
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == EventAction::Skipped && e.message.contains("twice")),
+        "{events:#?}"
+    );
+    assert_eq!(h.links().len(), 1);
+    assert_eq!(h.link_of(&first).jira_key, key);
+    assert!(h.link_notes_of(&second).is_empty());
+}
