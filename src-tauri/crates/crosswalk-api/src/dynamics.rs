@@ -252,38 +252,6 @@ async fn create_fields(
     Ok(fields)
 }
 
-/// A column's type as Dynamics names it.
-fn column_type(column: &Attribute) -> String {
-    match &column.kind {
-        AttributeKind::String | AttributeKind::Memo if column.is_rich_text() => "Rich text".into(),
-        AttributeKind::String => "Text".into(),
-        AttributeKind::Memo => "Multiline text".into(),
-        AttributeKind::Integer => "Whole number".into(),
-        AttributeKind::Decimal => "Decimal".into(),
-        AttributeKind::Money => "Currency".into(),
-        AttributeKind::DateTime { behavior } => match behavior.as_deref() {
-            Some("DateOnly") => "Date only".into(),
-            Some("TimeZoneIndependent") => "Date and time (time-zone independent)".into(),
-            _ => "Date and time".into(),
-        },
-        AttributeKind::Boolean { .. } => "Yes/no".into(),
-        AttributeKind::Picklist { .. } => "Choice".into(),
-        AttributeKind::State { .. } => "Status".into(),
-        AttributeKind::Status { .. } => "Status reason".into(),
-        AttributeKind::MultiSelect { .. } => "Choices".into(),
-        AttributeKind::Lookup { targets } if targets.is_empty() => "Lookup".into(),
-        AttributeKind::Lookup { targets } => format!("Lookup to {}", targets.join("/")),
-        AttributeKind::Other(other) => match other.as_str() {
-            "Double" => "Floating point number".into(),
-            "BigInt" => "Big integer".into(),
-            "MultiSelectPicklist" | "MultiSelectPicklistType" | "Virtual" => "Choices".into(),
-            "Uniqueidentifier" => "Unique identifier".into(),
-            other => other.to_owned(),
-        },
-        other => format!("{other:?}"),
-    }
-}
-
 fn option_views(options: &[OptionValue]) -> Vec<DynamicsOptionView> {
     options
         .iter()
@@ -484,7 +452,7 @@ async fn mapping_catalogue(
                     .clone()
                     .filter(|name| !name.trim().is_empty())
                     .unwrap_or_else(|| column.logical_name.clone()),
-                data_type: column_type(column),
+                data_type: crosswalk_dynamics::convert::column_type_name(column),
                 options: column_options(column),
             })
             .collect(),

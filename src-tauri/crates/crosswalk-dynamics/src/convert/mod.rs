@@ -35,3 +35,9 @@ pub(crate) fn labels_from_formatted(column: &crosswalk_dataverse::Attribute) -> 
 
 #[cfg(test)]
 mod tests;
+
+/// A column's type as the admin knows it from Dynamics ("Decimal", "Lookup to account"): the
+/// same words the wizard's column list and the compatibility messages use.
+pub fn column_type_name(column: &crosswalk_dataverse::Attribute) -> String {
+    kinds::Column::type_name(column)
+}

@@ -1395,7 +1395,7 @@ fn compatibility_names_every_pair_for_the_admin() {
         (date_column("TimeZoneIndependent"), datetime(), Exact),
         (date_column("DateOnly"), datetime(), lossy("Date only → Jira date-time: written as midnight in the Jira account's time zone; a time of day set in Jira is dropped")),
         (date_column("UserLocal"), duedate(), lossy("Date and time → Jira date: the time of day is dropped; the date is taken in the Jira account's time zone")),
-        (boolean(), select(), lossy("Boolean → select list: by value map or label Yes/No")),
+        (boolean(), select(), lossy("Yes/no → select list: by value map or label Yes/No")),
         (prioritycode(), priority(), Exact),
         (prioritycode(), select(), Exact),
         (prioritycode(), checkboxes(), lossy("Choice → multi-select list: one value; from Jira the first value matching an option counts")),
@@ -1404,7 +1404,7 @@ fn compatibility_names_every_pair_for_the_admin() {
         (customer(), summary(), lossy("Lookup to account/contact → Jira text: read-only name")),
         (customer(), assignee(), Incompatible("Lookup to account/contact → Jira user: only lookups to users go to Jira users".into())),
         (column("title", AttributeKind::String), number(), Incompatible("Text → Jira number: text goes to Jira text, labels or choice fields".into())),
-        (column("id", AttributeKind::Other("Uniqueidentifier".into())), summary(), Incompatible("Uniqueidentifier → Jira text: Crosswalk does not convert this column type".into())),
+        (column("id", AttributeKind::Other("Uniqueidentifier".into())), summary(), Incompatible("Unique identifier → Jira text: Crosswalk does not convert this column type".into())),
         (column("title", AttributeKind::String), cascading(), Incompatible("Text → Jira cascadingselect field: Crosswalk does not convert this field type".into())),
     ];
     for (column, field, expected) in cases {
