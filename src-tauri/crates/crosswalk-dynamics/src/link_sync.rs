@@ -117,33 +117,16 @@ impl Item {
         let mut wrote_jira = false;
         let mut wrote_dataverse = false;
         if !to_jira.0.is_empty() && !self.dry_run {
-            match self
+            let outcome = self
                 .clients
                 .jira
                 .edit_issue(&link.jira_issue_id, Value::Object(to_jira.0.clone()))
                 .await
-            {
-                Ok(()) => {
-                    wrote_jira = true;
-                    self.journal.event(
-                        RunEvent::object(
-                            "issue",
-                            &link.jira_key,
-                            &label,
-                            EventAction::Updated,
-                            format!("Updated {} from Dynamics", to_jira.1.join(", ")),
-                        )
-                        .with_change(
-                            Some(Value::Object(to_jira.2)),
-                            Some(Value::Object(to_jira.3)),
-                        ),
-                    );
-                }
-                Err(error) => self.field_failure(link, &label, "issue", &error.user_facing()),
-            }
+                .map_err(|error| error.user_facing());
+            wrote_jira = self.log_write(link, &label, "issue", "Dynamics", to_jira, outcome);
         }
         if !to_dataverse.0.is_empty() && !self.dry_run {
-            match self
+            let outcome = self
                 .clients
                 .dataverse
                 .update(
@@ -153,25 +136,8 @@ impl Item {
                     None,
                 )
                 .await
-            {
-                Ok(()) => {
-                    wrote_dataverse = true;
-                    self.journal.event(
-                        RunEvent::object(
-                            "record",
-                            &link.jira_key,
-                            &label,
-                            EventAction::Updated,
-                            format!("Updated {} from Jira", to_dataverse.1.join(", ")),
-                        )
-                        .with_change(
-                            Some(Value::Object(to_dataverse.2)),
-                            Some(Value::Object(to_dataverse.3)),
-                        ),
-                    );
-                }
-                Err(error) => self.field_failure(link, &label, "record", &error.user_facing()),
-            }
+                .map_err(|error| error.user_facing());
+            wrote_dataverse = self.log_write(link, &label, "record", "Jira", to_dataverse, outcome);
         }
 
         if self.settings.status.enabled && !self.dry_run {
@@ -196,6 +162,44 @@ impl Item {
         state.initialized = true;
         self.save_state(link, &state)?;
         Ok(issue)
+    }
+
+    /// Logs one side's field write: an `Updated` event with the before/after values, or the
+    /// failure with its fix. Returns whether the write happened.
+    #[allow(clippy::type_complexity)]
+    fn log_write(
+        &self,
+        link: &LinkRow,
+        label: &str,
+        kind: &str,
+        source: &str,
+        (_, names, before, after): (
+            Map<String, Value>,
+            Vec<String>,
+            Map<String, Value>,
+            Map<String, Value>,
+        ),
+        outcome: std::result::Result<(), crosswalk_core::UserFacing>,
+    ) -> bool {
+        match outcome {
+            Ok(()) => {
+                self.journal.event(
+                    RunEvent::object(
+                        kind,
+                        &link.jira_key,
+                        label,
+                        EventAction::Updated,
+                        format!("Updated {} from {source}", names.join(", ")),
+                    )
+                    .with_change(Some(Value::Object(before)), Some(Value::Object(after))),
+                );
+                true
+            }
+            Err(facing) => {
+                self.field_failure(link, label, kind, &facing);
+                false
+            }
+        }
     }
 
     fn field_failure(
