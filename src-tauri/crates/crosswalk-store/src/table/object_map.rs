@@ -158,6 +158,41 @@ fn put(tx: &Transaction<'_>, job_id: JobId, entry: &MapEntry, now: &str) -> rusq
     Ok(())
 }
 
+/// The query for `filter` and its arguments after the job id. The selective filters (open,
+/// unresolved, held back) match a partial index ordered like the result, so they read only
+/// their few rows.
+pub(crate) fn select_sql(filter: &MapFilter) -> (String, Vec<String>) {
+    let (condition, args): (&str, Vec<String>) = match filter {
+        MapFilter::Kind(kind) => ("kind = ?2", vec![kind.clone()]),
+        MapFilter::Unseen { kind, run } => (
+            "kind = ?2 AND removed_at IS NULL AND target_id IS NOT NULL
+             AND (seen_run IS NULL OR seen_run <> CAST(?3 AS INTEGER))",
+            vec![kind.clone(), run.to_string()],
+        ),
+        MapFilter::Unresolved => ("unresolved = 1 AND removed_at IS NULL", vec![]),
+        MapFilter::Open => ("target_id IS NULL", vec![]),
+        MapFilter::Missing => ("missing_since IS NOT NULL AND removed_at IS NULL", vec![]),
+        MapFilter::RemovedBefore { kind, cutoff } => (
+            "kind = ?2 AND removed_at IS NOT NULL AND removed_at < ?3",
+            vec![kind.clone(), ts(*cutoff)],
+        ),
+        MapFilter::MembershipsOfMember(member) => (
+            "member_id = ?2 AND removed_at IS NULL",
+            vec![member.clone()],
+        ),
+        MapFilter::Prefix { kind, prefix } => (
+            "kind = ?2 AND remote_id >= ?3 AND remote_id < ?4 AND removed_at IS NULL",
+            vec![kind.clone(), prefix.clone(), prefix_end(prefix)],
+        ),
+    };
+    (
+        format!(
+            "SELECT {COLUMNS} FROM object_map WHERE job_id = ?1 AND {condition} ORDER BY kind, remote_id"
+        ),
+        args,
+    )
+}
+
 impl Store {
     /// Applies a batch of changes to the job's map in one transaction (all or nothing).
     ///
@@ -250,36 +285,41 @@ impl Store {
 
     /// The entries matching `filter`, ordered by kind and remote id.
     pub fn map_select(&self, job_id: JobId, filter: &MapFilter) -> Result<Vec<MapEntry>> {
-        let base = format!("SELECT {COLUMNS} FROM object_map WHERE job_id = ?1");
-        let (condition, args): (&str, Vec<String>) = match filter {
-            MapFilter::Kind(kind) => ("kind = ?2", vec![kind.clone()]),
-            MapFilter::Unseen { kind, run } => (
-                "kind = ?2 AND removed_at IS NULL AND target_id IS NOT NULL
-                 AND (seen_run IS NULL OR seen_run <> CAST(?3 AS INTEGER))",
-                vec![kind.clone(), run.to_string()],
-            ),
-            MapFilter::Unresolved => ("unresolved = 1 AND removed_at IS NULL", vec![]),
-            MapFilter::Open => ("target_id IS NULL", vec![]),
-            MapFilter::Missing => ("missing_since IS NOT NULL AND removed_at IS NULL", vec![]),
-            MapFilter::RemovedBefore { kind, cutoff } => (
-                "kind = ?2 AND removed_at IS NOT NULL AND removed_at < ?3",
-                vec![kind.clone(), ts(*cutoff)],
-            ),
-            MapFilter::MembershipsOfMember(member) => (
-                "member_id = ?2 AND removed_at IS NULL",
-                vec![member.clone()],
-            ),
-            MapFilter::Prefix { kind, prefix } => (
-                "kind = ?2 AND remote_id >= ?3 AND remote_id < ?4 AND removed_at IS NULL",
-                vec![kind.clone(), prefix.clone(), prefix_end(prefix)],
-            ),
-        };
-        let sql = format!("{base} AND {condition} ORDER BY kind, remote_id");
+        let (sql, args) = select_sql(filter);
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&sql)?;
         let values = std::iter::once(job_id.0.to_string()).chain(args);
         let rows = stmt.query_map(params_from_iter(values), entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` entries of `kind` after `after` in remote-id order: walks a kind of any
+    /// size (1.3 M memberships) in bounded memory.
+    pub fn map_page(
+        &self,
+        job_id: JobId,
+        kind: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MapEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM object_map WHERE job_id = ?1 AND kind = ?2 AND remote_id > ?3
+             ORDER BY remote_id LIMIT ?4"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![job_id.0, kind, after.unwrap_or(""), limit], entry)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether the job has no entry at all: one index probe, where counting would read every
+    /// entry.
+    pub fn map_is_empty(&self, job_id: JobId) -> Result<bool> {
+        let conn = self.conn();
+        let any: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM object_map WHERE job_id = ?1)")?
+            .query_row([job_id.0], |row| row.get(0))?;
+        Ok(!any)
     }
 
     /// Entries per kind, active and removed (for guards and the console).

@@ -176,6 +176,7 @@ const SHIPPED: &[u64] = &[
     0x0c39_7531_cbd5_8c84,
     0xda09_ad2c_3bc8_ca21,
     0xe229_4279_a393_926d,
+    0x0f76_c29d_6dde_e45c,
 ];
 
 #[test]

@@ -191,3 +191,54 @@ fn guard_held_and_long_removed_entries_are_selectable_and_go_with_their_job() {
     let (b, _) = store.upsert_job(&job("b")).unwrap();
     assert_eq!(store.map_clear(b).unwrap(), 0);
 }
+
+#[test]
+fn every_run_s_selective_reads_use_their_partial_index_not_a_scan_of_the_job() {
+    use crate::table::object_map::select_sql;
+    let (store, _) = memory_store();
+    for (filter, index) in [
+        (MapFilter::Open, "object_map_open"),
+        (MapFilter::Unresolved, "object_map_unresolved"),
+        (MapFilter::Missing, "object_map_missing"),
+    ] {
+        let (sql, _) = select_sql(&filter);
+        let conn = store.conn();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(["1"], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let plan = plan.join(" | ");
+        assert!(
+            plan.contains(index) && !plan.contains("TEMP B-TREE"),
+            "{filter:?}: {plan}"
+        );
+    }
+}
+
+#[test]
+fn a_kind_is_walked_page_by_page_and_emptiness_is_one_probe() {
+    let (store, _) = memory_store();
+    let (a, _) = store.upsert_job(&job("a")).unwrap();
+    assert!(store.map_is_empty(a).unwrap());
+    let changes: Vec<MapChange> = (0..25)
+        .map(|i| MapChange::Put(written("membership", &format!("g:{i:02}"), &i.to_string())))
+        .chain([MapChange::Put(written("user", "u1", "900"))])
+        .collect();
+    store.map_apply(a, &changes).unwrap();
+    assert!(!store.map_is_empty(a).unwrap());
+    let mut after: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = store
+            .map_page(a, "membership", after.as_deref(), 10)
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.remote_id.clone());
+        seen.extend(page.into_iter().map(|e| e.remote_id));
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("g:{i:02}")).collect();
+    assert_eq!(seen, expected);
+}
