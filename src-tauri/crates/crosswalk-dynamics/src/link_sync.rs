@@ -1,18 +1,17 @@
-//! Brings one link's mapped fields and status in step.
+//! Brings one link's mapped fields in step, then its status (`link_status`).
 //!
 //! Each side's current value is compared with what both sides held at the last sync (the
 //! link's state); only a side that changed since is copied, in the mode's direction, and a
-//! field changed on both sides is settled by its ownership rule and logged as a conflict. After
-//! writing, the written side is read back so the next poll sees its own write as no change.
+//! field changed on both sides is settled by its ownership rule and logged as a conflict ("most
+//! recent wins" times Jira's side by the field's changelog, see `recency`). After writing, the
+//! written side is read back so the next poll sees its own write as no change.
 
 use crate::convert;
 use crate::error::Result;
-use crate::settings::{Ownership, SyncMode};
+use crate::recency::{judge, JiraTimes};
+use crate::settings::{FieldMapping, Ownership, SyncMode};
 use crate::state::{FieldState, LinkState, StatusState};
-use crate::status::{
-    most_recent_wins, plan_dataverse_write, plan_jira_move, DataverseStatusWrite, JiraStatusMove,
-    Winner,
-};
+use crate::status::Winner;
 use crate::sync::{parse_stamp, Item};
 use crosswalk_core::EventLevel;
 use crosswalk_dataverse::Record;
@@ -23,11 +22,28 @@ use crosswalk_store::LinkRow;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+/// The changelog field id of an issue's status (§B.6).
+pub(crate) const STATUS_FIELD: &str = "status";
+
 /// Which way one field goes this poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
     ToJira,
     ToDataverse,
+}
+
+/// One mapped field on both sides now, compared with the link's state.
+#[derive(Debug, Default)]
+struct FieldChange<'a> {
+    record_value: Option<&'a Value>,
+    issue_value: Option<&'a Value>,
+    /// Comparable values (`None`: that side was not read this poll).
+    d_now: Option<Value>,
+    j_now: Option<Value>,
+    d_changed: bool,
+    j_changed: bool,
+    /// Both sides changed to something new: a conflict in two-way mode.
+    both: bool,
 }
 
 /// The record's version as the link state keeps it: its ETag (the row version, which changes
@@ -43,13 +59,13 @@ pub(crate) fn record_version(record: &Record) -> Option<String> {
     })
 }
 
-/// When the record last changed (for "most recent wins"; whole seconds).
-fn modified_on(record: &Record) -> Option<String> {
+/// When the record last changed, any column (for "most recent wins"; whole seconds).
+pub(crate) fn modified_on(record: &Record) -> Option<OffsetDateTime> {
     record
         .fields
         .get("modifiedon")
         .and_then(Value::as_str)
-        .map(str::to_owned)
+        .and_then(parse_stamp)
 }
 
 /// The issue's version as the link state keeps it.
@@ -61,7 +77,7 @@ pub(crate) fn issue_updated(issue: &Issue) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn record_status(record: &Record) -> Option<(i32, i32)> {
+pub(crate) fn record_status(record: &Record) -> Option<(i32, i32)> {
     let get = |name: &str| {
         record
             .fields
@@ -70,6 +86,27 @@ fn record_status(record: &Record) -> Option<(i32, i32)> {
             .and_then(|v| i32::try_from(v).ok())
     };
     Some((get("statecode")?, get("statuscode")?))
+}
+
+/// Whether the record's and the issue's status changed since the state: (Dynamics, Jira). A
+/// Jira status without a stored pair counts as a change only on a new link.
+pub(crate) fn status_changes(
+    state: &LinkState,
+    record: Option<&Record>,
+    issue: Option<&Issue>,
+) -> (bool, bool) {
+    let previous = state.status.as_ref();
+    let d_changed = match (record.and_then(record_status), previous) {
+        (Some(now), Some(prev)) => now != (prev.state, prev.status),
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let j_changed = match (issue.and_then(Issue::status), previous) {
+        (Some(now), Some(prev)) => now.id != prev.jira,
+        (Some(_), None) => !state.initialized,
+        _ => false,
+    };
+    (d_changed, j_changed)
 }
 
 impl Item {
@@ -90,8 +127,11 @@ impl Item {
         let mut record =
             record.filter(|r| record_version(r) != state.record_at || !state.initialized);
         let mut issue = issue.filter(|i| issue_updated(i) != state.issue_at || !state.initialized);
+        // A Jira status move that failed is tried again at every poll (`state.status_pending`).
+        let retry_status =
+            self.settings.status.enabled && !self.dry_run && state.status_pending.is_some();
         // A new link (a manual or bulk link of records that did not change) syncs once anyway.
-        if record.is_none() && issue.is_none() && state.initialized {
+        if record.is_none() && issue.is_none() && state.initialized && !retry_status {
             return Ok(None);
         }
         if !state.initialized {
@@ -112,8 +152,16 @@ impl Item {
             record = Some(self.read_record(&link.dataverse_id).await?);
         }
         self.resolve_users(record.as_ref(), issue.as_ref()).await;
+        // Jira's changelog is read only for a real "most recent wins" conflict.
+        let conflicts = self.most_recent_conflicts(&state, record.as_ref(), issue.as_ref());
+        let times = if conflicts.is_empty() {
+            JiraTimes::without_changelog(issue.as_ref())
+        } else {
+            self.jira_times(&link.jira_issue_id, issue.as_ref(), &conflicts)
+                .await?
+        };
         let (to_jira, to_dataverse) =
-            self.plan_fields(link, &state, record.as_ref(), issue.as_ref());
+            self.plan_fields(link, &state, record.as_ref(), issue.as_ref(), &times);
         let mut wrote_jira = false;
         let mut wrote_dataverse = false;
         if !to_jira.0.is_empty() && !self.dry_run {
@@ -142,10 +190,19 @@ impl Item {
 
         if self.settings.status.enabled && !self.dry_run {
             let (j, d) = self
-                .sync_status(link, &label, &state, record.as_ref(), issue.as_ref())
+                .sync_status(
+                    link,
+                    &label,
+                    &mut state,
+                    record.as_ref(),
+                    issue.as_ref(),
+                    &times,
+                )
                 .await?;
             wrote_jira |= j;
             wrote_dataverse |= d;
+        } else if !self.settings.status.enabled {
+            state.status_pending = None;
         }
         if self.dry_run {
             return Ok(issue);
@@ -202,7 +259,8 @@ impl Item {
         }
     }
 
-    fn field_failure(
+    /// Logs a write Jira or Dataverse refused for one link, with the fix when there is one.
+    pub(crate) fn field_failure(
         &self,
         link: &LinkRow,
         label: &str,
@@ -285,6 +343,7 @@ impl Item {
         state: &LinkState,
         record: Option<&Record>,
         issue: Option<&Issue>,
+        times: &JiraTimes,
     ) -> (
         (
             Map<String, Value>,
@@ -311,21 +370,15 @@ impl Item {
             ) else {
                 continue;
             };
-            let previous = state.fields.get(&mapping.jira);
-            let record_value = record.map(|r| self.record_value(r, &mapping.dataverse));
-            let issue_value = issue.map(|i| i.fields.get(&mapping.jira).unwrap_or(&Value::Null));
-            let d_now = record_value.map(|v| convert::comparable_dataverse(column, v));
-            let j_now = issue_value.map(|v| convert::comparable_jira(field, v));
-            let d_changed = match (&d_now, previous) {
-                (Some(now), Some(prev)) => *now != prev.dataverse,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            let j_changed = match (&j_now, previous) {
-                (Some(now), Some(prev)) => *now != prev.jira,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
+            let FieldChange {
+                record_value,
+                issue_value,
+                d_now,
+                j_now,
+                d_changed,
+                j_changed,
+                both,
+            } = self.field_change(mapping, state, record, issue);
             let direction = if !state.initialized {
                 // A new link starts from the record: Dynamics' values are pushed once.
                 d_now.as_ref().map(|_| Direction::ToJira)
@@ -337,35 +390,34 @@ impl Item {
                     (SyncMode::TwoWay, true, false) => Some(Direction::ToJira),
                     (SyncMode::TwoWay, false, true) => Some(Direction::ToDataverse),
                     (SyncMode::TwoWay, false, false) => None,
+                    (SyncMode::TwoWay, true, true) if !both => None,
                     (SyncMode::TwoWay, true, true) => {
-                        if d_now == previous.map(|p| p.dataverse.clone())
-                            || j_now == previous.map(|p| p.jira.clone())
-                        {
-                            None
-                        } else {
-                            let winner = self.conflict_winner(mapping.owner, link, record, issue);
-                            self.journal.event(
-                                RunEvent::object(
-                                    "conflict",
-                                    &link.jira_key,
-                                    &label,
-                                    EventAction::Info,
-                                    format!(
-                                        "{} changed in both Jira and Dynamics since the last sync; {}",
-                                        field.name, winner.1
-                                    ),
-                                )
-                                .with_level(EventLevel::Warn)
-                                .with_change(
-                                    Some(json!({"dynamics": record_value, "jira": issue_value})),
-                                    Some(json!({"winner": match winner.0 {
+                        let (direction, why, compared) =
+                            self.conflict_winner(mapping, &field.name, link, record, times);
+                        self.journal.event(
+                            RunEvent::object(
+                                "conflict",
+                                &link.jira_key,
+                                &label,
+                                EventAction::Info,
+                                format!(
+                                    "{} changed in both Jira and Dynamics since the last sync; {why}",
+                                    field.name
+                                ),
+                            )
+                            .with_level(EventLevel::Warn)
+                            .with_change(
+                                Some(json!({"dynamics": record_value, "jira": issue_value})),
+                                Some(json!({
+                                    "winner": match direction {
                                         Direction::ToJira => "dynamics",
                                         Direction::ToDataverse => "jira",
-                                    }})),
-                                ),
-                            );
-                            Some(winner.0)
-                        }
+                                    },
+                                    "compared": compared,
+                                })),
+                            ),
+                        );
+                        Some(direction)
                     }
                 }
             };
@@ -441,370 +493,119 @@ impl Item {
         (jira, dataverse)
     }
 
-    /// Which side wins a field changed on both sides, and why (for the conflict log).
+    /// Which side wins a field changed on both sides, why (for the conflict log) and, for "most
+    /// recent wins", the compared times: Jira's newest changelog entry for the field against
+    /// the record's `modifiedon` (see `recency`).
     fn conflict_winner(
         &self,
-        owner: Ownership,
+        mapping: &FieldMapping,
+        name: &str,
         link: &LinkRow,
         record: Option<&Record>,
-        issue: Option<&Issue>,
-    ) -> (Direction, String) {
-        match owner {
+        times: &JiraTimes,
+    ) -> (Direction, String, Value) {
+        match mapping.owner {
             Ownership::Jira => (
                 Direction::ToDataverse,
                 "Jira's value won (the field is owned by Jira).".to_owned(),
+                Value::Null,
             ),
             Ownership::Dynamics => (
                 Direction::ToJira,
                 "Dynamics' value won (the field is owned by Dynamics).".to_owned(),
+                Value::Null,
             ),
             Ownership::MostRecent => {
-                let d_at = record
-                    .and_then(modified_on)
-                    .as_deref()
-                    .and_then(parse_stamp);
-                let j_at = issue.and_then(Issue::updated);
-                let baseline = link.baseline_at.unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                match most_recent_wins(j_at, d_at, baseline) {
-                    Winner::Jira => (
-                        Direction::ToDataverse,
-                        format!("Jira's value won (changed more recently: Jira {}, Dynamics {}).", show(j_at), show(d_at)),
-                    ),
-                    _ => (
-                        Direction::ToJira,
-                        format!("Dynamics' value won (changed more recently or at the same time: Dynamics {}, Jira {}).", show(d_at), show(j_at)),
-                    ),
-                }
+                let verdict = judge(
+                    name,
+                    times.of(&mapping.jira),
+                    record.and_then(modified_on),
+                    link.baseline_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                );
+                let direction = match verdict.winner {
+                    Winner::Jira => Direction::ToDataverse,
+                    Winner::Dataverse => Direction::ToJira,
+                    // Neither is after the link was made: the record, where the link started.
+                    Winner::Neither => Direction::ToJira,
+                };
+                let why = match verdict.winner {
+                    Winner::Neither => format!("Dynamics' value won: {}", verdict.why),
+                    _ => verdict.why,
+                };
+                (direction, why, verdict.compared)
             }
         }
     }
 
-    /// Status both ways, most recent side winning; returns which sides were written.
-    async fn sync_status(
+    /// One mapped field now on both sides against the state.
+    fn field_change<'a>(
         &self,
-        link: &LinkRow,
-        label: &str,
+        mapping: &FieldMapping,
+        state: &LinkState,
+        record: Option<&'a Record>,
+        issue: Option<&'a Issue>,
+    ) -> FieldChange<'a> {
+        let (Some(column), Some(field)) = (
+            self.meta.columns.get(&mapping.dataverse),
+            self.meta.fields.get(&mapping.jira),
+        ) else {
+            return FieldChange::default();
+        };
+        let previous = state.fields.get(&mapping.jira);
+        let record_value = record.map(|r| self.record_value(r, &mapping.dataverse));
+        let issue_value = issue.map(|i| i.fields.get(&mapping.jira).unwrap_or(&Value::Null));
+        let d_now = record_value.map(|v| convert::comparable_dataverse(column, v));
+        let j_now = issue_value.map(|v| convert::comparable_jira(field, v));
+        let d_changed = match (&d_now, previous) {
+            (Some(now), Some(prev)) => *now != prev.dataverse,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let j_changed = match (&j_now, previous) {
+            (Some(now), Some(prev)) => *now != prev.jira,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let both = d_changed
+            && j_changed
+            && d_now != previous.map(|p| p.dataverse.clone())
+            && j_now != previous.map(|p| p.jira.clone());
+        FieldChange {
+            record_value,
+            issue_value,
+            d_now,
+            j_now,
+            d_changed,
+            j_changed,
+            both,
+        }
+    }
+
+    /// Jira field ids (and `status`) changed on both sides since the last sync and settled by
+    /// "most recent wins": the only case that needs Jira's per-field times.
+    fn most_recent_conflicts(
+        &self,
         state: &LinkState,
         record: Option<&Record>,
         issue: Option<&Issue>,
-    ) -> Result<(bool, bool)> {
-        let d_now = record.and_then(record_status);
-        let j_now = issue.and_then(Issue::status);
-        let previous = state.status.as_ref();
-        let d_changed = match (d_now, previous) {
-            (Some(now), Some(prev)) => now != (prev.state, prev.status),
-            (Some(_), None) => true,
-            _ => false,
-        };
-        let j_changed = match (&j_now, previous) {
-            (Some(now), Some(prev)) => now.id != prev.jira,
-            (Some(_), None) => !state.initialized,
-            _ => false,
-        };
-        let winner = match (d_changed, j_changed) {
-            (false, false) => return Ok((false, false)),
-            (true, false) => Winner::Dataverse,
-            (false, true) => Winner::Jira,
-            (true, true) if !state.initialized => Winner::Dataverse,
-            (true, true) => most_recent_wins(
-                issue.and_then(Issue::updated),
-                record
-                    .and_then(modified_on)
-                    .as_deref()
-                    .and_then(parse_stamp),
-                link.baseline_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            ),
-        };
-        match winner {
-            Winner::Dataverse => {
-                let Some((st, sc)) = d_now else {
-                    return Ok((false, false));
-                };
-                let Some(target) = self.status_map.to_jira(st, sc).map(str::to_owned) else {
-                    self.journal.event(
-                        RunEvent::object(
-                            "status",
-                            &link.jira_key,
-                            label,
-                            EventAction::Skipped,
-                            format!(
-                                "Dynamics status {st}/{sc} has no Jira status in the status map"
-                            ),
-                        )
-                        .with_fix("Add the status to the item's status map"),
-                    );
-                    return Ok((false, false));
-                };
-                let current = match &j_now {
-                    Some(status) => status.id.clone(),
-                    None => match previous {
-                        Some(prev) => prev.jira.clone(),
-                        None => return Ok((false, false)),
-                    },
-                };
-                if current == target {
-                    return Ok((false, false));
-                }
-                let transitions = self.clients.jira.transitions(&link.jira_issue_id).await?;
-                match plan_jira_move(&current, &target, &transitions) {
-                    JiraStatusMove::AlreadyThere => Ok((false, false)),
-                    JiraStatusMove::Transition { transition_id, to } => {
-                        match self
-                            .clients
-                            .jira
-                            .transition(&link.jira_issue_id, &transition_id, None)
-                            .await
-                        {
-                            Ok(()) => {
-                                self.journal.event(
-                                    RunEvent::object(
-                                        "status",
-                                        &link.jira_key,
-                                        label,
-                                        EventAction::Updated,
-                                        format!(
-                                            "Moved the issue to {to} (Dynamics status changed)"
-                                        ),
-                                    )
-                                    .with_change(Some(json!(current)), Some(json!(to))),
-                                );
-                                Ok((true, false))
-                            }
-                            Err(error) => {
-                                self.field_failure(link, label, "status", &error.user_facing());
-                                Ok((false, false))
-                            }
-                        }
-                    }
-                    no_transition @ JiraStatusMove::NoTransition { .. } => {
-                        if st == 0 {
-                            if let Some(wrote) = self
-                                .reopen_issue(link, label, &current, &target, &transitions)
-                                .await?
-                            {
-                                return Ok(wrote);
-                            }
-                        }
-                        self.journal.event(
-                            RunEvent::object("status", &link.jira_key, label, EventAction::Failed,
-                                no_transition.named(&self.meta.statuses).to_string())
-                            .with_fix("Add the transition to the Jira workflow, or map the Dynamics status to a status the issue can reach"),
-                        );
-                        Ok((false, false))
-                    }
-                }
-            }
-            Winner::Jira | Winner::Neither => {
-                let Some(status) = j_now else {
-                    return Ok((false, false));
-                };
-                let Some(target) = self.status_map.to_dataverse(&status.id) else {
-                    self.journal.event(
-                        RunEvent::object(
-                            "status",
-                            &link.jira_key,
-                            label,
-                            EventAction::Skipped,
-                            format!(
-                                "Jira status \"{}\" has no Dynamics status in the status map",
-                                status.name
-                            ),
-                        )
-                        .with_fix("Add the status to the item's status map"),
-                    );
-                    return Ok((false, false));
-                };
-                let current = d_now.or_else(|| previous.map(|p| (p.state, p.status)));
-                let Some(current) = current else {
-                    return Ok((false, false));
-                };
-                let Some(plan) = plan_dataverse_write(&self.settings.table, current, target) else {
-                    return Ok((false, false));
-                };
-                self.write_dataverse_status(link, label, &status.name, current, plan)
-                    .await
-            }
+    ) -> Vec<String> {
+        if !state.initialized || record.is_none() || issue.is_none() {
+            return Vec::new();
         }
-    }
-
-    /// A reactivated record whose closed issue cannot reach the target status directly: most
-    /// workflows reopen to their initial status only. Takes the transition to a status that
-    /// stands for an active Dataverse state, then the one on to the target when the workflow
-    /// has it (the issue is open either way). `None` when the issue is not closed or no
-    /// transition reopens it (then the missing transition is reported as usual).
-    async fn reopen_issue(
-        &self,
-        link: &LinkRow,
-        label: &str,
-        current: &str,
-        target: &str,
-        transitions: &[crosswalk_jira::Transition],
-    ) -> Result<Option<(bool, bool)>> {
-        let active = |status: &str| {
-            self.status_map
-                .to_dataverse(status)
-                .is_some_and(|(state, _)| state == 0)
-        };
-        if active(current) {
-            return Ok(None);
-        }
-        let Some(hop) = transitions
-            .iter()
-            .filter(|t| t.is_available != Some(false) && active(&t.to.id))
-            .min_by_key(|t| t.has_screen)
-        else {
-            return Ok(None);
-        };
-        let jira = &self.clients.jira;
-        if let Err(error) = jira.transition(&link.jira_issue_id, &hop.id, None).await {
-            self.field_failure(link, label, "status", &error.user_facing());
-            return Ok(Some((false, false)));
-        }
-        let mut reached = hop.to.name.clone();
-        if hop.to.id != target {
-            let next = jira.transitions(&link.jira_issue_id).await?;
-            if let JiraStatusMove::Transition { transition_id, to } =
-                plan_jira_move(&hop.to.id, target, &next)
-            {
-                if jira
-                    .transition(&link.jira_issue_id, &transition_id, None)
-                    .await
-                    .is_ok()
+        let mut fields: Vec<String> = Vec::new();
+        if self.settings.mode == SyncMode::TwoWay {
+            for mapping in &self.settings.fields {
+                if mapping.owner == Ownership::MostRecent
+                    && self.field_change(mapping, state, record, issue).both
+                    && !fields.contains(&mapping.jira)
                 {
-                    reached = to;
+                    fields.push(mapping.jira.clone());
                 }
             }
         }
-        self.journal.event(
-            RunEvent::object(
-                "status",
-                &link.jira_key,
-                label,
-                EventAction::Updated,
-                format!("Reopened the issue to {reached} (the Dynamics record was reactivated)"),
-            )
-            .with_change(Some(json!(current)), Some(json!(reached))),
-        );
-        Ok(Some((true, false)))
-    }
-
-    async fn write_dataverse_status(
-        &self,
-        link: &LinkRow,
-        label: &str,
-        jira_status: &str,
-        current: (i32, i32),
-        plan: DataverseStatusWrite,
-    ) -> Result<(bool, bool)> {
-        let result = self
-            .apply_status_write(link, jira_status, label, &plan)
-            .await;
-        let result = match result {
-            Ok(true) => Ok(()),
-            Ok(false) => return Ok((false, false)),
-            Err(error) => Err(error),
-        };
-        match result {
-            Ok(()) => {
-                self.journal.event(
-                    RunEvent::object(
-                        "status",
-                        &link.jira_key,
-                        label,
-                        EventAction::Updated,
-                        format!("Set the Dynamics status from Jira's \"{jira_status}\""),
-                    )
-                    .with_change(Some(json!(current)), Some(json!(format!("{plan:?}")))),
-                );
-                Ok((false, true))
-            }
-            Err(error) => {
-                let facing = error.user_facing();
-                let mut event = RunEvent::object(
-                    "status",
-                    &link.jira_key,
-                    label,
-                    EventAction::Failed,
-                    facing.message.clone(),
-                );
-                event = event.with_fix(facing.fix.clone().unwrap_or_else(|| {
-                    "Check that the application user's role may close or update the record (for Cases: the Case resolution privileges), and whether the environment requires a resolution type".to_owned()
-                }));
-                self.journal.event(event);
-                Ok((false, false))
-            }
+        if self.settings.status.enabled && status_changes(state, record, issue) == (true, true) {
+            fields.push(STATUS_FIELD.to_owned());
         }
+        fields
     }
-}
-
-impl Item {
-    /// Performs one planned Dataverse status write; `Ok(false)` when it is an action Crosswalk
-    /// does not perform (reported as skipped).
-    async fn apply_status_write(
-        &self,
-        link: &LinkRow,
-        jira_status: &str,
-        label: &str,
-        plan: &DataverseStatusWrite,
-    ) -> std::result::Result<bool, crosswalk_dataverse::Error> {
-        let dv = &self.clients.dataverse;
-        match plan {
-            DataverseStatusWrite::Patch { state, status } => {
-                dv.update(
-                    self.entity_set(),
-                    &link.dataverse_id,
-                    &json!({"statecode": state, "statuscode": status}),
-                    None,
-                )
-                .await?;
-                Ok(true)
-            }
-            DataverseStatusWrite::CloseIncident { status } => {
-                let text = self
-                    .settings
-                    .status
-                    .resolution_text
-                    .clone()
-                    .unwrap_or_else(|| {
-                        format!("Resolved in Jira ({}: {jira_status})", link.jira_key)
-                    });
-                dv.close_incident(&link.dataverse_id, &text, Some(*status))
-                    .await?;
-                Ok(true)
-            }
-            DataverseStatusWrite::Reopen { status, then } => {
-                dv.update(
-                    self.entity_set(),
-                    &link.dataverse_id,
-                    &json!({"statecode": 0, "statuscode": status}),
-                    None,
-                )
-                .await?;
-                Box::pin(self.apply_status_write(link, jira_status, label, then)).await
-            }
-            other => {
-                self.journal.event(
-                    RunEvent::object("status", &link.jira_key, label, EventAction::Skipped,
-                        format!("Setting this status needs Dataverse's {} action, which Crosswalk does not perform yet", action_name(other)))
-                    .with_fix("Change the status in Dynamics, or map the Jira status to a status reachable by a plain update"),
-                );
-                Ok(false)
-            }
-        }
-    }
-}
-
-fn action_name(plan: &DataverseStatusWrite) -> &'static str {
-    match plan {
-        DataverseStatusWrite::WinOpportunity { .. } => "WinOpportunity",
-        DataverseStatusWrite::LoseOpportunity { .. } => "LoseOpportunity",
-        DataverseStatusWrite::QualifyLead { .. } => "QualifyLead",
-        DataverseStatusWrite::CloseIncident { .. } => "CloseIncident",
-        DataverseStatusWrite::Patch { .. } | DataverseStatusWrite::Reopen { .. } => "update",
-    }
-}
-
-fn show(at: Option<OffsetDateTime>) -> String {
-    at.map(crate::sync::stamp)
-        .unwrap_or_else(|| "unknown".to_owned())
 }

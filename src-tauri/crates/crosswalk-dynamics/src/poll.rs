@@ -148,6 +148,10 @@ impl Item {
                     || issue_changed
                     // A link note that could not be written yet (e.g. no Create on notes).
                     || (self.settings.link_note && !self.dry_run && state.link_note.is_none())
+                    // A Jira status move that failed is tried again (one transitions read).
+                    || (self.settings.status.enabled
+                        && !self.dry_run
+                        && state.status_pending.is_some())
             })
             .collect();
         let total = touched.len() as u64;

@@ -1,6 +1,7 @@
 //! What a link remembers between polls (stored as JSON in `links.state`): the comparable value
-//! of each mapped field on both sides at the last sync, the status pair, and the versions of
-//! the record and issue it last saw, so its own writes read back as "no change".
+//! of each mapped field on both sides at the last sync, the status pair, the versions of the
+//! record and issue it last saw, so its own writes read back as "no change", and a Jira status
+//! move still to be made.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,6 +25,19 @@ pub struct StatusState {
     pub jira: String,
 }
 
+/// A Jira status move the record's status asks for that failed (no transition to the target,
+/// or Jira refused it): tried again at every poll until it applies or either side's status
+/// changes, and reported again only when the target or the reason changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingStatus {
+    /// The Jira status id the move aims at.
+    pub target: String,
+    /// The last attempt's failure as the admin read it.
+    pub reason: String,
+    /// Failed attempts at this target so far.
+    pub attempts: u32,
+}
+
 /// A link's memory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinkState {
@@ -41,6 +55,9 @@ pub struct LinkState {
     /// The issue's `updated` as last read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_at: Option<String>,
+    /// A status move to Jira still to be made (see [`PendingStatus`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_pending: Option<PendingStatus>,
     /// The "Linked to Jira" note on the record's timeline (never synced as a comment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_note: Option<String>,

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{base_settings, count, Harness, ADMIN_VIEWER};
+use common::{assert_compared, base_settings, conflicts, count, Harness, ADMIN_VIEWER};
 use crosswalk_store::{EventAction, EventRow};
 use serde_json::{json, Value};
 
@@ -1239,4 +1239,136 @@ async fn jira_multi_selects_reach_a_multi_select_choice_without_a_value_map() {
         choice_run.requests
     );
     assert_quiet(&h, 3).await;
+}
+
+/// Two-way title ↔ summary, "most recent wins" (the default ownership).
+fn summary_only() -> Value {
+    settings(
+        "two_way",
+        json!([{"dataverse": "title", "jira": "summary"}]),
+    )
+}
+
+/// Jira's side of a conflict is timed by the field's own changelog entry: a comment on the issue
+/// after both edits moves the issue's `updated` but is no change of the summary.
+#[tokio::test]
+async fn an_unrelated_later_jira_edit_does_not_make_jira_win_a_field_it_changed_earlier() {
+    let h = Harness::start(summary_only()).await;
+    let (case, key) = case_with_issue(&h, "Printer offline", json!({})).await;
+    h.edit_issue(&key, json!({"summary": "Printer offline (Jira)"}));
+    h.tick().await;
+    h.update_case(&case, json!({"title": "Printer offline (Dynamics)"}));
+    h.tick().await;
+    h.comment_on(&key, "Asked the user to restart it");
+    let (jira_at, dynamics_at) = (
+        h.jira_changed_at(&key, "summary"),
+        h.case_modified_at(&case),
+    );
+    assert!(jira_at < dynamics_at && dynamics_at < h.issue_updated_at(&key));
+
+    let (_, events) = h.poll().await;
+    let found = conflicts(&events);
+    assert_eq!(found.len(), 1, "{events:#?}");
+    assert!(
+        found[0].message.contains("Dynamics' value won"),
+        "{}",
+        found[0].message
+    );
+    assert_compared(found[0], "dynamics", jira_at, dynamics_at);
+    assert_eq!(
+        h.issue_field(&key, "summary"),
+        json!("Printer offline (Dynamics)")
+    );
+    assert_eq!(
+        h.case_value(&case, "title"),
+        json!("Printer offline (Dynamics)")
+    );
+    assert_quiet(&h, 2).await;
+}
+
+#[tokio::test]
+async fn a_later_jira_edit_of_the_field_still_wins_when_an_unrelated_jira_edit_follows() {
+    let h = Harness::start(summary_only()).await;
+    let (case, key) = case_with_issue(&h, "Mailbox full", json!({})).await;
+    h.update_case(&case, json!({"title": "Mailbox full (Dynamics)"}));
+    h.tick().await;
+    h.edit_issue(&key, json!({"summary": "Mailbox full (Jira)"}));
+    h.tick().await;
+    h.comment_on(&key, "Quota raised");
+    let (jira_at, dynamics_at) = (
+        h.jira_changed_at(&key, "summary"),
+        h.case_modified_at(&case),
+    );
+
+    let (_, events) = h.poll().await;
+    let found = conflicts(&events);
+    assert_eq!(found.len(), 1, "{events:#?}");
+    assert!(
+        found[0].message.contains("Jira's value won"),
+        "{}",
+        found[0].message
+    );
+    assert_compared(found[0], "jira", jira_at, dynamics_at);
+    assert_eq!(h.case_value(&case, "title"), json!("Mailbox full (Jira)"));
+    assert_eq!(h.issue_field(&key, "summary"), json!("Mailbox full (Jira)"));
+    assert_quiet(&h, 2).await;
+}
+
+/// The documented asymmetry: Dataverse keeps no per-column time without auditing, so the
+/// record's `modifiedon` stands for the field, and a later edit of another column counts.
+#[tokio::test]
+async fn dynamics_is_timed_by_modifiedon_so_a_later_edit_of_another_column_counts() {
+    let h = Harness::start(summary_only()).await;
+    let (case, key) = case_with_issue(&h, "VPN drops", json!({})).await;
+    h.update_case(&case, json!({"title": "VPN drops (Dynamics)"}));
+    h.tick().await;
+    h.edit_issue(&key, json!({"summary": "VPN drops (Jira)"}));
+    h.tick().await;
+    h.update_case(
+        &case,
+        json!({"description": "Happens on the guest Wi-Fi only"}),
+    );
+    let (jira_at, dynamics_at) = (
+        h.jira_changed_at(&key, "summary"),
+        h.case_modified_at(&case),
+    );
+    assert!(jira_at < dynamics_at);
+
+    let (_, events) = h.poll().await;
+    let found = conflicts(&events);
+    assert_eq!(found.len(), 1, "{events:#?}");
+    assert_compared(found[0], "dynamics", jira_at, dynamics_at);
+    assert!(
+        found[0].message.contains("no time per column"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(
+        h.issue_field(&key, "summary"),
+        json!("VPN drops (Dynamics)")
+    );
+}
+
+/// The changelog is read only for a real conflict: a one-sided edit costs what it did.
+#[tokio::test]
+async fn the_changelog_is_read_only_when_both_sides_changed_a_field() {
+    let h = Harness::start(summary_only()).await;
+    let (case, key) = case_with_issue(&h, "Scanner", json!({})).await;
+    h.update_case(&case, json!({"title": "Scanner (Dynamics)"}));
+    let (one_sided, _) = h.poll().await;
+    h.tick().await;
+    // Jira first, so Dynamics wins and both polls write the same side.
+    h.edit_issue(&key, json!({"summary": "Scanner (Jira)"}));
+    h.update_case(&case, json!({"title": "Scanner (Dynamics, again)"}));
+    let (conflict, events) = h.poll().await;
+    assert_eq!(conflicts(&events).len(), 1, "{events:#?}");
+    let jira = |run: &crosswalk_store::RunRow| run.requests.get("jira").map_or(0, |r| r.requests);
+    // The conflict reads the issue's changelog once: one request on top of the same work.
+    assert_eq!(
+        jira(&conflict),
+        jira(&one_sided) + 1,
+        "one-sided: {:?}; conflict: {:?}",
+        one_sided.requests,
+        conflict.requests
+    );
 }

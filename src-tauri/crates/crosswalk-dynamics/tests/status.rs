@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{base_settings, count, Harness};
+use common::{assert_compared, base_settings, conflicts, count, Harness};
 use crosswalk_core::RunStatus;
 use crosswalk_store::{EventAction, EventRow};
 use serde_json::{json, Value};
@@ -384,4 +384,132 @@ async fn status_changes_are_not_echoed_across_many_polls() {
         version
     );
     assert_eq!(h.case_status(&case), (0, 2));
+}
+
+/// Jira's status is timed by its own changelog entry: a comment after both changes moves the
+/// issue's `updated` but is no status change, so the later Dynamics change still wins.
+#[tokio::test]
+async fn an_unrelated_later_jira_edit_does_not_make_jira_win_the_status() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Status race with a comment").await;
+    h.transition(&key, "Waiting for customer");
+    h.tick().await;
+    h.resolve_case(&case, 5, "Solved on the phone");
+    h.tick().await;
+    h.comment_on(&key, "Customer called back");
+    let (jira_at, dynamics_at) = (h.jira_changed_at(&key, "status"), h.case_modified_at(&case));
+    assert!(jira_at < dynamics_at && dynamics_at < h.issue_updated_at(&key));
+
+    let (_, events) = h.poll().await;
+    let found = conflicts(&events);
+    assert_eq!(found.len(), 1, "{events:#?}");
+    assert!(
+        found[0].message.contains("Dynamics' value won"),
+        "{}",
+        found[0].message
+    );
+    assert_compared(found[0], "dynamics", jira_at, dynamics_at);
+    assert_eq!(h.issue_status(&key), "Resolved", "{events:#?}");
+    assert_eq!(h.case_status(&case), (1, 5));
+    assert_eq!(h.resolutions_of(&case).len(), 1, "no resolution from Jira");
+    assert_quiet(&h, 2).await;
+
+    // The reverse still works: Jira's status change after the record's, then a comment.
+    let (other, other_key) = linked_case(&h, "Jira moves last").await;
+    h.update_case(&other, json!({"statuscode": 2}));
+    h.tick().await;
+    h.transition(&other_key, "Resolved");
+    h.tick().await;
+    h.comment_on(&other_key, "Closing note");
+    let (jira_at, dynamics_at) = (
+        h.jira_changed_at(&other_key, "status"),
+        h.case_modified_at(&other),
+    );
+    let (_, events) = h.poll().await;
+    let found = conflicts(&events);
+    assert_eq!(found.len(), 1, "{events:#?}");
+    assert_compared(found[0], "jira", jira_at, dynamics_at);
+    assert_eq!(h.case_status(&other), (1, 5), "{events:#?}");
+    assert_eq!(h.issue_status(&other_key), "Resolved");
+    assert_quiet(&h, 2).await;
+}
+
+/// A status move Jira's workflow cannot make stays pending: tried at every poll, reported once
+/// for the same target and reason, and applied once an admin adds the transition.
+#[tokio::test]
+async fn a_missing_transition_is_retried_every_poll_reported_once_and_applied_once_added() {
+    let mut settings = status_settings("two_way");
+    settings["status"]["map"] = json!([{"jira_status": "6", "state": 1, "status": 1000}]);
+    let h = Harness::start(settings).await;
+    let (case, key) = linked_case(&h, "Closed straight from progress").await;
+    assert_eq!(h.issue_status(&key), "In Progress");
+    h.resolve_case(&case, 1000, "Answered by email");
+
+    let (_, _, events) = h.run_events().await;
+    let mut failed = status_events(&events, EventAction::Failed).len();
+    for _ in 0..2 {
+        h.tick().await;
+        // Poll asserts no failed events: the same failure is not reported again.
+        let (run, events) = h.poll().await;
+        failed += status_events(&events, EventAction::Failed).len();
+        assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+        // A retry costs one transitions read on top of an idle poll's search.
+        let jira = run.requests.get("jira").map_or(0, |r| r.requests);
+        assert!(
+            jira <= 3,
+            "a retry poll made {jira} Jira requests: {:?}",
+            run.requests
+        );
+    }
+    assert_eq!(failed, 1, "one report over three polls");
+    assert_eq!(h.issue_status(&key), "In Progress");
+    let pending = h.link_of(&case).state["status_pending"].clone();
+    assert_eq!(pending["target"], "6", "{pending}");
+    assert_eq!(pending["attempts"], 3, "{pending}");
+
+    // The admin adds the transition: the next poll makes the move and says how it went.
+    h.add_workflow_transition(&key, "Close from progress", &["3"], "6");
+    let (_, events) = h.poll().await;
+    let updated = status_events(&events, EventAction::Updated);
+    assert_eq!(updated.len(), 1, "{events:#?}");
+    assert!(
+        updated[0].message.contains("Closed")
+            && updated[0].message.contains("applied after 4 attempts"),
+        "{}",
+        updated[0].message
+    );
+    assert_eq!(h.issue_status(&key), "Closed");
+    assert_eq!(h.case_status(&case), (1, 1000), "nothing echoed back");
+    assert!(h.link_of(&case).state.get("status_pending").is_none());
+    assert_quiet(&h, 2).await;
+}
+
+/// A Jira status change made while a move is pending wins, as any later change does: the move
+/// is dropped and the record follows Jira.
+#[tokio::test]
+async fn a_jira_status_change_while_a_move_is_pending_takes_over() {
+    let mut settings = status_settings("two_way");
+    settings["status"]["map"] = json!([{"jira_status": "6", "state": 1, "status": 1000}]);
+    let h = Harness::start(settings).await;
+    let (case, key) = linked_case(&h, "Agent resolves by hand").await;
+    h.resolve_case(&case, 1000, "Answered by email");
+    let (_, _, events) = h.run_events().await;
+    assert_eq!(status_events(&events, EventAction::Failed).len(), 1);
+
+    h.tick().await;
+    h.transition(&key, "Waiting for customer");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.case_status(&case).0,
+        0,
+        "the case follows Jira back to active"
+    );
+    assert_eq!(h.issue_status(&key), "Waiting for customer");
+    assert!(h.link_of(&case).state.get("status_pending").is_none());
+    assert_quiet(&h, 2).await;
 }

@@ -1,7 +1,8 @@
 //! Issues (§B.2–§B.7): create, get, edit, transitions, changelog and JQL search.
 
 use crate::models::{
-    ChangelogEntry, CreatedIssue, Issue, Page, PageBean, SearchRequest, Transition,
+    BulkChangelogPage, ChangelogEntry, CreatedIssue, Issue, Page, PageBean, SearchRequest,
+    Transition,
 };
 use crate::{seg, with_query, Error, JiraClient, Result};
 use crosswalk_http::{Method, RequestSpec};
@@ -210,6 +211,60 @@ impl JiraClient {
             ),
         )
         .await
+    }
+
+    /// One page of `POST /rest/api/3/changelog/bulkfetch` (§B.6): the changelogs of up to 1000
+    /// issues, oldest entry first, only entries touching `field_ids` (up to 10) when any are
+    /// given. Pass the previous page's `next_page_token` until it is `None`. The cheapest way to
+    /// learn when a few fields last changed: one request however long the issue's history.
+    ///
+    /// # Errors
+    /// `Error::InvalidArgument` for no issue, more than 1000 issues or more than 10 field ids
+    /// (checked before sending); `Error::Http` with `Remote` 400 for a bad page token.
+    pub async fn bulk_changelogs(
+        &self,
+        issue_ids_or_keys: &[&str],
+        field_ids: &[&str],
+        next_page_token: Option<&str>,
+        max_results: u32,
+    ) -> Result<BulkChangelogPage> {
+        if issue_ids_or_keys.is_empty() || issue_ids_or_keys.len() > 1000 {
+            return Err(Error::InvalidArgument {
+                what: "issueIdsOrKeys",
+                detail: format!(
+                    "Jira fetches changelogs of 1 to 1000 issues at a time, not {}",
+                    issue_ids_or_keys.len()
+                ),
+            });
+        }
+        if field_ids.len() > 10 {
+            return Err(Error::InvalidArgument {
+                what: "fieldIds",
+                detail: format!(
+                    "Jira filters changelogs by at most 10 fields, not {}",
+                    field_ids.len()
+                ),
+            });
+        }
+        let mut body = json!({
+            "issueIdsOrKeys": issue_ids_or_keys,
+            "maxResults": max_results,
+        });
+        if !field_ids.is_empty() {
+            body["fieldIds"] = json!(field_ids);
+        }
+        if let Some(token) = next_page_token {
+            body["nextPageToken"] = json!(token);
+        }
+        // A read, so it may be retried like a GET.
+        let spec = RequestSpec::new(
+            Method::POST,
+            "/rest/api/3/changelog/bulkfetch",
+            "/rest/api/3/changelog/bulkfetch",
+        )
+        .json(&body)
+        .idempotent(true);
+        Ok(self.send(spec).await?.json()?)
     }
 
     /// One page of issues matching `jql` via `POST /rest/api/3/search/jql` (§B.5): pass the

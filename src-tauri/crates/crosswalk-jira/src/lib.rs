@@ -2,12 +2,12 @@
 //!
 //! What for: the calls the Dynamics 365 ↔ Jira connector makes: discovery (myself with its time
 //! zone, projects, workflow statuses per issue type, createmeta field schemas, fields), issues
-//! (create with inline properties, get, edit with `historyMetadata`, transitions, changelog, JQL
-//! search on `/search/jql` with `nextPageToken`, properties and `reconcileIssues`), comments with
-//! ADF bodies and comment properties, attachments, remote links keyed by `globalId`, issue
-//! properties and user search. The [`adf`]
-//! and [`jql`] modules convert plain text to and from ADF and format `updated >=` cursors in the
-//! account's own time zone, which is how Jira reads JQL dates.
+//! (create with inline properties, get, edit with `historyMetadata`, transitions, changelog paged
+//! or in bulk filtered by field, JQL search on `/search/jql` with `nextPageToken`, properties and
+//! `reconcileIssues`), comments with ADF bodies and comment properties, attachments, remote links
+//! keyed by `globalId`, issue properties and user search. The [`adf`] and [`jql`] modules
+//! convert plain text to and from ADF and format `updated >=` cursors in the account's own time
+//! zone, which is how Jira reads JQL dates.
 //!
 //! Not for: jobs, cursors storage, field mapping or echo suppression (the engine's), nor OAuth,
 //! scoped tokens or Jira Data Center. It speaks Jira's vocabulary only.

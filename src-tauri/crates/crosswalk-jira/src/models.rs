@@ -287,6 +287,43 @@ pub struct ChangelogEntry {
     pub history_metadata: Option<Value>,
 }
 
+impl ChangelogEntry {
+    /// When the change was made.
+    pub fn created_at(&self) -> Option<OffsetDateTime> {
+        parse_timestamp(&self.created)
+    }
+
+    /// Whether the entry changed `field_id` (`summary`, `status`, `customfield_10050`); entries
+    /// without a `fieldId` are matched by their `field` name, as older ones only carry that.
+    pub fn touches(&self, field_id: &str) -> bool {
+        self.items.iter().any(|item| match &item.field_id {
+            Some(id) => id == field_id,
+            None => item.field == field_id,
+        })
+    }
+}
+
+/// One page of `POST /changelog/bulkfetch` (§B.6): token paging, no total.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkChangelogPage {
+    #[serde(default)]
+    pub issue_change_logs: Vec<IssueChangelog>,
+    /// Absent (or null) on the last page.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+/// The changelog entries of one issue in a bulk fetch.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueChangelog {
+    #[serde(deserialize_with = "string_or_number")]
+    pub issue_id: String,
+    #[serde(default)]
+    pub change_histories: Vec<ChangelogEntry>,
+}
+
 /// One field change; `from`/`to` are ids, the `*_string` variants display values.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -886,3 +886,93 @@ async fn a_40_mb_attachment_round_trips_and_jira_enforces_the_upload_limit() {
     let meta = client.attachment_meta().await.unwrap();
     assert_eq!(meta.upload_limit, 30 * 1024 * 1024);
 }
+
+#[tokio::test]
+async fn bulk_changelogs_filter_by_field_and_page_with_a_token() {
+    let sandbox = sandbox().await;
+    let client = admin(&sandbox);
+    let first = new_issue(&client, "Bulk one").await;
+    let second = new_issue(&client, "Bulk two").await;
+    client
+        .edit_issue(&first.key, json!({"summary": "Bulk one, renamed"}))
+        .await
+        .unwrap();
+    client
+        .edit_issue(&second.key, json!({"labels": ["vip"]}))
+        .await
+        .unwrap();
+    client
+        .edit_issue(&second.key, json!({"summary": "Bulk two, renamed"}))
+        .await
+        .unwrap();
+    let start = client
+        .transitions(&first.key)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.to.name == "In Progress")
+        .expect("SUP starts progress from Open");
+    client
+        .transition(&first.key, &start.id, None)
+        .await
+        .unwrap();
+
+    // Only entries touching the listed fields come back, grouped by issue id.
+    let page = client
+        .bulk_changelogs(&[&first.id, &second.key], &["summary"], None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(page.next_page_token, None);
+    let ids: Vec<&str> = page
+        .issue_change_logs
+        .iter()
+        .map(|log| log.issue_id.as_str())
+        .collect();
+    assert_eq!(ids, [first.id.as_str(), second.id.as_str()]);
+    for log in &page.issue_change_logs {
+        assert_eq!(log.change_histories.len(), 1, "{log:?}");
+        let entry = &log.change_histories[0];
+        assert!(
+            entry.touches("summary") && !entry.touches("status"),
+            "{entry:?}"
+        );
+        assert!(entry.created_at().is_some(), "{entry:?}");
+    }
+
+    // One entry a page: the token walks every status and summary entry, oldest first.
+    let mut token = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = client
+            .bulk_changelogs(&[&first.key], &["status", "summary"], token.as_deref(), 1)
+            .await
+            .unwrap();
+        for log in page.issue_change_logs {
+            seen.extend(log.change_histories);
+        }
+        match page.next_page_token {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[0].touches("summary") && seen[1].touches("status"),
+        "{seen:?}"
+    );
+    assert!(seen[0].created_at() <= seen[1].created_at());
+
+    // Jira's documented limits are checked before sending.
+    let eleven: Vec<String> = (0..11).map(|i| format!("customfield_{i}")).collect();
+    let eleven: Vec<&str> = eleven.iter().map(String::as_str).collect();
+    for (issues, fields) in [
+        (&[][..], &["summary"][..]),
+        (&[&first.key[..]][..], &eleven[..]),
+    ] {
+        let error = client
+            .bulk_changelogs(issues, fields, None, 1000)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::InvalidArgument { .. }), "{error:?}");
+    }
+}

@@ -234,6 +234,8 @@ pub enum Winner {
 /// Dataverse: the record is where the link started (the item's source side), its stamp moves
 /// only when the record does while Jira's `updated` also moves for comments and links, and
 /// always picking the same side keeps two syncs from swapping statuses back and forth.
+/// The caller picks the stamps: `recency` passes Jira's newest changelog entry for the field
+/// (not the issue's `updated`) and the record's `modifiedon`.
 pub fn most_recent_wins(
     jira_changed_at: Option<OffsetDateTime>,
     dataverse_changed_at: Option<OffsetDateTime>,

@@ -780,3 +780,81 @@ impl Harness {
         })
     }
 }
+
+// --- "Most recent wins" and pending status moves (tests/fields.rs, tests/status.rs) ---
+
+impl Harness {
+    /// When Jira's changelog last recorded a change of `field_id` on the issue.
+    pub fn jira_changed_at(&self, key: &str, field_id: &str) -> time::OffsetDateTime {
+        self.sandbox.handle.jira(|j| {
+            j.issue(key)
+                .unwrap()
+                .histories
+                .iter()
+                .filter(|h| h.items.iter().any(|i| i.field_id == field_id))
+                .map(|h| h.created)
+                .max()
+                .unwrap_or_else(|| panic!("no changelog entry for {field_id} on {key}"))
+        })
+    }
+
+    /// The issue's `updated` as Jira holds it.
+    pub fn issue_updated_at(&self, key: &str) -> time::OffsetDateTime {
+        self.sandbox.handle.jira(|j| j.issue(key).unwrap().updated)
+    }
+
+    /// The case's `modifiedon` as Dataverse holds it.
+    pub fn case_modified_at(&self, id: &str) -> time::OffsetDateTime {
+        let text = self.case_value(id, "modifiedon");
+        crosswalk_dynamics::sync::parse_stamp(text.as_str().unwrap()).unwrap()
+    }
+
+    /// A Jira admin adds a transition from `from` (status ids) to `to` to the issue's workflow.
+    pub fn add_workflow_transition(&self, key: &str, name: &str, from: &[&str], to: &str) {
+        self.sandbox
+            .handle
+            .jira(|j| j.add_workflow_transition(key, name, from, to))
+            .unwrap();
+    }
+}
+
+/// The `conflict` events of a run.
+pub fn conflicts(events: &[EventRow]) -> Vec<&EventRow> {
+    events
+        .iter()
+        .filter(|e| e.object_kind.as_deref() == Some("conflict"))
+        .collect()
+}
+
+/// Asserts a conflict event names the winner and both compared times with their sources.
+pub fn assert_compared(
+    conflict: &EventRow,
+    winner: &str,
+    jira_at: time::OffsetDateTime,
+    dynamics_at: time::OffsetDateTime,
+) {
+    let stamp = crosswalk_dynamics::sync::stamp;
+    let after = conflict.after.as_ref().expect("the conflict's outcome");
+    assert_eq!(after["winner"], winner, "{conflict:#?}");
+    assert_eq!(
+        after["compared"],
+        json!({
+            "jira": {"at": stamp(jira_at), "source": "changelog"},
+            "dynamics": {"at": stamp(dynamics_at), "source": "modifiedon"},
+        }),
+        "{conflict:#?}"
+    );
+    for at in [jira_at, dynamics_at] {
+        assert!(
+            conflict.message.contains(&stamp(at)),
+            "{} not in {}",
+            stamp(at),
+            conflict.message
+        );
+    }
+    assert!(
+        conflict.message.contains("changelog") && conflict.message.contains("modifiedon"),
+        "{}",
+        conflict.message
+    );
+}

@@ -1374,7 +1374,9 @@ pub(super) async fn changelog_list(
     .into_response()
 }
 
-/// `POST /rest/api/3/changelog/bulkfetch` (§B.6): ≤1000 issues, token paging.
+/// `POST /rest/api/3/changelog/bulkfetch` (§B.6): ≤1000 issues, ≤10 field ids (entries
+/// touching none of them are left out, and so are their other items), oldest entry first,
+/// token paging.
 pub(super) async fn changelog_bulkfetch(
     State(world): State<Arc<World>>,
     headers: HeaderMap,
@@ -1416,6 +1418,10 @@ pub(super) async fn changelog_bulkfetch(
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
+    // BulkChangelogRequestBean: `fieldIds` has maxItems 10.
+    if field_ids.len() > 10 {
+        return bad("fieldIds must contain at most 10 fields.");
+    }
     let max = body
         .get("maxResults")
         .and_then(Value::as_u64)
@@ -1444,6 +1450,9 @@ pub(super) async fn changelog_bulkfetch(
             }
         }
     }
+    // "Sorted by changelog date and issue IDs, starting from the oldest changelog and smallest
+    // issue ID" (the operation's description).
+    rows.sort_by_key(|(issue_id, h)| (h.created, *issue_id, h.id));
     let total = rows.len();
     let mut logs: Vec<(u64, Vec<Value>)> = Vec::new();
     for (issue_id, h) in rows.iter().skip(offset).take(max) {

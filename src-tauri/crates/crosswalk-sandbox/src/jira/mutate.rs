@@ -111,6 +111,46 @@ impl JiraState {
             .map_err(|(_, e)| e.to_string())
     }
 
+    /// Adds a transition to the workflow of `key`'s issue type, as a Jira admin editing the
+    /// workflow does (every issue type sharing the workflow gets it): from the status ids in
+    /// `from` (empty: from any status) to the status id `to`. Returns the new transition's id.
+    pub fn add_workflow_transition(
+        &mut self,
+        key: &str,
+        name: &str,
+        from: &[&str],
+        to: &str,
+    ) -> Result<String, String> {
+        let idx = self
+            .issue_index(key)
+            .ok_or_else(|| format!("no issue {key}"))?;
+        if self.status(to).is_none() {
+            return Err(format!("no status {to}"));
+        }
+        let workflow = self
+            .issue_type(&self.issues[idx].issue_type)
+            .map(|t| t.workflow)
+            .ok_or_else(|| format!("{key} has no issue type"))?;
+        let workflow = &mut self.workflows[workflow];
+        let id = workflow
+            .transitions
+            .iter()
+            .filter_map(|t| t.id.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 10;
+        workflow
+            .transitions
+            .push(crate::generator::jira::Transition {
+                id: id.to_string(),
+                name: name.to_owned(),
+                to: to.to_owned(),
+                from: from.iter().map(|s| (*s).to_owned()).collect(),
+                has_screen: false,
+            });
+        Ok(id.to_string())
+    }
+
     /// (transition id, target status name) of the transitions available to `issues[idx]`.
     fn transitions_from(&self, idx: usize) -> Vec<(String, String)> {
         let issue = &self.issues[idx];

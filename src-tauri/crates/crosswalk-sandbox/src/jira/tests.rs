@@ -1146,3 +1146,154 @@ async fn attachment_upload_limit_is_configurable_and_enforced() {
         1
     );
 }
+
+// api/atlassian.md §B.6 `POST /changelog/bulkfetch`: entries of the listed issues touching the
+// listed fields, oldest first across issues, `nextPageToken` paging, 400 `{"errors":[…]}`.
+#[tokio::test]
+async fn changelog_bulkfetch_filters_by_field_sorts_by_date_and_pages() {
+    let site = Site::start().await;
+    let first = site.create("Bulk first").await;
+    let second = site.create("Bulk second").await;
+    let second_id = site.sandbox.handle.jira(|j| j.issue(&second).unwrap().id);
+    let clock = |minutes| {
+        site.sandbox
+            .handle
+            .advance_clock(time::Duration::minutes(minutes))
+    };
+    clock(1);
+    let (status, _) = site
+        .send(
+            reqwest::Method::PUT,
+            &format!("/rest/api/3/issue/{second}"),
+            json!({"fields": {"summary": "Bulk second, renamed"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    clock(1);
+    site.send(
+        reqwest::Method::PUT,
+        &format!("/rest/api/3/issue/{first}"),
+        json!({"fields": {"labels": ["vip"]}}),
+    )
+    .await;
+    clock(1);
+    let (status, _) = site
+        .send(
+            reqwest::Method::POST,
+            &format!("/rest/api/3/issue/{first}/transitions"),
+            json!({"transition": {"id": "11"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let fetch = |token: Option<&str>, max: u64| {
+        let mut body = json!({
+            "issueIdsOrKeys": [first.clone(), second_id.to_string()],
+            "fieldIds": ["summary", "status"],
+            "maxResults": max,
+        });
+        if let Some(token) = token {
+            body["nextPageToken"] = json!(token);
+        }
+        site.send(
+            reqwest::Method::POST,
+            "/rest/api/3/changelog/bulkfetch",
+            body,
+        )
+    };
+    let (status, page) = fetch(None, 1000).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.get("nextPageToken").is_none(), "{page}");
+    let logs = page["issueChangeLogs"].as_array().unwrap();
+    // The older entry (second's summary) comes first; first's labels edit is left out.
+    assert_eq!(logs.len(), 2, "{page}");
+    assert_eq!(logs[0]["issueId"], second_id.to_string());
+    let summary = &logs[0]["changeHistories"][0];
+    assert!(summary["id"].is_string());
+    assert_eq!(
+        summary["author"]["accountId"],
+        crate::generator::jira::ADMIN_ACCOUNT_ID
+    );
+    assert!(summary["created"].as_str().unwrap().ends_with("+0000"));
+    assert_eq!(
+        summary["items"],
+        json!([{"field": "summary", "fieldtype": "jira", "fieldId": "summary",
+            "from": null, "fromString": "Bulk second", "to": null, "toString": "Bulk second, renamed"}])
+    );
+    let moved = &logs[1]["changeHistories"];
+    assert_eq!(moved.as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(moved[0]["items"][0]["fieldId"], "status");
+    assert_eq!(moved[0]["items"][0]["from"], "1");
+    assert_eq!(moved[0]["items"][0]["to"], "3");
+    assert_eq!(moved[0]["items"][0]["toString"], "In Progress");
+
+    // One entry a page: the token leads to the next one; the last page has none.
+    let (_, one) = fetch(None, 1).await;
+    let token = one["nextPageToken"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    assert_eq!(one["issueChangeLogs"][0]["issueId"], second_id.to_string());
+    let (_, two) = fetch(Some(&token), 1).await;
+    assert_eq!(two["issueChangeLogs"][0]["changeHistories"], *moved);
+    assert!(two.get("nextPageToken").is_none(), "{two}");
+
+    // Bad requests: the bulk endpoint's own error shape.
+    let (status, body) = fetch(Some("not-a-token"), 1).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"][0]["message"].is_string(), "{body}");
+    let eleven: Vec<String> = (0..11).map(|i| format!("customfield_{i}")).collect();
+    for body in [
+        json!({"issueIdsOrKeys": [], "fieldIds": ["summary"]}),
+        json!({"issueIdsOrKeys": [first], "fieldIds": eleven}),
+    ] {
+        let (status, answer) = site
+            .send(
+                reqwest::Method::POST,
+                "/rest/api/3/changelog/bulkfetch",
+                body,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer["errors"][0]["message"].is_string(), "{answer}");
+    }
+}
+
+/// Status ids the issue's transitions lead to.
+async fn reachable(site: &Site, key: &str) -> Vec<String> {
+    let (_, body) = site
+        .get(&format!("/rest/api/3/issue/{key}/transitions"))
+        .await;
+    body["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+// A Jira admin adds a transition to the workflow: it is offered and taken at once.
+#[tokio::test]
+async fn a_workflow_transition_added_through_the_handle_is_available() {
+    let site = Site::start().await;
+    let key = site.create("Straight to closed").await;
+    assert!(!reachable(&site, &key).await.contains(&"6".to_owned()));
+    let id = site
+        .sandbox
+        .handle
+        .jira(|j| j.add_workflow_transition(&key, "Close directly", &["1"], "6"))
+        .unwrap();
+    assert!(reachable(&site, &key).await.contains(&"6".to_owned()));
+    let (status, _) = site
+        .send(
+            reqwest::Method::POST,
+            &format!("/rest/api/3/issue/{key}/transitions"),
+            json!({"transition": {"id": id}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, issue) = site
+        .get(&format!("/rest/api/3/issue/{key}?fields=status"))
+        .await;
+    assert_eq!(issue["fields"]["status"]["id"], "6");
+}

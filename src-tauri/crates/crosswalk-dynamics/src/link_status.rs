@@ -1,0 +1,493 @@
+//! Brings one link's status in step, after its fields (`link_sync`).
+//!
+//! The side whose status changed since the last sync wins; when both changed the most recent
+//! change wins (Jira's time is the newest changelog entry of `status`, see `recency`) and the
+//! conflict is logged with the compared times. Jira moves go through workflow transitions: a
+//! move that fails stays pending in the link's state and is tried again at every poll, reported
+//! once per distinct failure, until it applies (the event then counts the attempts) or either
+//! side's status changes. Dataverse writes go through the documented actions (`status::plan`).
+
+use crate::error::Result;
+use crate::link_sync::{modified_on, record_status, status_changes, STATUS_FIELD};
+use crate::recency::{judge, JiraTimes};
+use crate::state::{LinkState, PendingStatus};
+use crate::status::{
+    plan_dataverse_write, plan_jira_move, DataverseStatusWrite, JiraStatusMove, Winner,
+};
+use crate::sync::Item;
+use crosswalk_core::EventLevel;
+use crosswalk_dataverse::Record;
+use crosswalk_engine::context::EventAction;
+use crosswalk_engine::RunEvent;
+use crosswalk_jira::{Issue, Status};
+use crosswalk_store::LinkRow;
+use serde_json::json;
+use time::OffsetDateTime;
+
+/// How a reactivated record's closed issue was reopened.
+enum Reopen {
+    /// The status reached (the target, or the workflow's reopen status on the way to it).
+    Reached(String),
+    /// Jira refused the reopening transition: (message, fix).
+    Refused(String, Option<String>),
+}
+
+/// " after N attempts" when a pending move to `target` failed before.
+fn attempts_note(pending: Option<&PendingStatus>, target: &str) -> String {
+    match pending.filter(|p| p.target == target) {
+        Some(p) => format!("; applied after {} attempts", p.attempts + 1),
+        None => String::new(),
+    }
+}
+
+impl Item {
+    /// Status both ways; returns which sides were written (Jira, Dataverse). Updates the state's
+    /// pending Jira move: kept (one more attempt) when it fails again, dropped when it applies
+    /// or a status change on either side takes over.
+    ///
+    /// # Errors
+    /// Sign-in, throttling and network failures of Jira or Dataverse (they stop the poll).
+    pub(crate) async fn sync_status(
+        &self,
+        link: &LinkRow,
+        label: &str,
+        state: &mut LinkState,
+        record: Option<&Record>,
+        issue: Option<&Issue>,
+        times: &JiraTimes,
+    ) -> Result<(bool, bool)> {
+        let pending = state.status_pending.take();
+        let previous = state.status.clone();
+        let d_now = record
+            .and_then(record_status)
+            .or_else(|| previous.as_ref().map(|p| (p.state, p.status)));
+        let j_now = issue.and_then(Issue::status);
+        let winner = match status_changes(state, record, issue) {
+            // Nothing changed: only a pending move to Jira is tried again.
+            (false, false) if pending.is_some() => Winner::Dataverse,
+            (false, false) => return Ok((false, false)),
+            (true, false) => Winner::Dataverse,
+            (false, true) => Winner::Jira,
+            (true, true) if !state.initialized => Winner::Dataverse,
+            (true, true) => self.status_conflict(link, label, record, d_now, j_now.as_ref(), times),
+        };
+        match winner {
+            Winner::Dataverse => {
+                let Some((st, sc)) = d_now else {
+                    return Ok((false, false));
+                };
+                let Some(target) = self.status_map.to_jira(st, sc).map(str::to_owned) else {
+                    self.journal.event(
+                        RunEvent::object(
+                            "status",
+                            &link.jira_key,
+                            label,
+                            EventAction::Skipped,
+                            format!(
+                                "Dynamics status {st}/{sc} has no Jira status in the status map"
+                            ),
+                        )
+                        .with_fix("Add the status to the item's status map"),
+                    );
+                    return Ok((false, false));
+                };
+                let current = match (&j_now, &previous) {
+                    (Some(status), _) => status.id.clone(),
+                    (None, Some(prev)) => prev.jira.clone(),
+                    (None, None) => return Ok((false, false)),
+                };
+                if current == target {
+                    return Ok((false, false));
+                }
+                let (wrote, still) = self
+                    .move_issue(link, label, st, &current, &target, pending)
+                    .await?;
+                state.status_pending = still;
+                Ok((wrote, false))
+            }
+            Winner::Jira | Winner::Neither => {
+                let Some(status) = j_now else {
+                    return Ok((false, false));
+                };
+                let Some(target) = self.status_map.to_dataverse(&status.id) else {
+                    self.journal.event(
+                        RunEvent::object(
+                            "status",
+                            &link.jira_key,
+                            label,
+                            EventAction::Skipped,
+                            format!(
+                                "Jira status \"{}\" has no Dynamics status in the status map",
+                                status.name
+                            ),
+                        )
+                        .with_fix("Add the status to the item's status map"),
+                    );
+                    return Ok((false, false));
+                };
+                let Some(current) = d_now else {
+                    return Ok((false, false));
+                };
+                let Some(plan) = plan_dataverse_write(&self.settings.table, current, target) else {
+                    return Ok((false, false));
+                };
+                self.write_dataverse_status(link, label, &status.name, current, plan)
+                    .await
+            }
+        }
+    }
+
+    /// Both statuses changed since the last sync: the most recent change wins, Jira's dated by
+    /// its newest `status` changelog entry and Dynamics' by the record's `modifiedon`. Logged
+    /// as a conflict naming both values, the winner and the compared times.
+    fn status_conflict(
+        &self,
+        link: &LinkRow,
+        label: &str,
+        record: Option<&Record>,
+        d_now: Option<(i32, i32)>,
+        j_now: Option<&Status>,
+        times: &JiraTimes,
+    ) -> Winner {
+        let verdict = judge(
+            "the status",
+            times.of(STATUS_FIELD),
+            record.and_then(modified_on),
+            link.baseline_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        );
+        // Neither change is after the link was made: Jira's status stays (the earlier rule).
+        let (winner, why) = match verdict.winner {
+            Winner::Neither => ("jira", format!("Jira's value won: {}", verdict.why)),
+            Winner::Jira => ("jira", verdict.why),
+            Winner::Dataverse => ("dynamics", verdict.why),
+        };
+        self.journal.event(
+            RunEvent::object(
+                "conflict",
+                &link.jira_key,
+                label,
+                EventAction::Info,
+                format!("The status changed in both Jira and Dynamics since the last sync; {why}"),
+            )
+            .with_level(EventLevel::Warn)
+            .with_change(
+                Some(json!({
+                    "dynamics": d_now.map(|(state, status)| json!({"statecode": state, "statuscode": status})),
+                    "jira": j_now.map(|s| s.name.clone()),
+                })),
+                Some(json!({"winner": winner, "compared": verdict.compared})),
+            ),
+        );
+        verdict.winner
+    }
+
+    /// Moves the issue from `current` to `target` for the record's status `st`. Returns whether
+    /// Jira was written and the move still pending: `None` once it applied (or nothing was
+    /// left to do), else the failure, reported only if it is new (see `move_failed`).
+    async fn move_issue(
+        &self,
+        link: &LinkRow,
+        label: &str,
+        st: i32,
+        current: &str,
+        target: &str,
+        pending: Option<PendingStatus>,
+    ) -> Result<(bool, Option<PendingStatus>)> {
+        let transitions = match self.clients.jira.transitions(&link.jira_issue_id).await {
+            Ok(transitions) => transitions,
+            // Refused for this issue (gone, no permission): pending like any failed move, so a
+            // retry at every poll does not report it every time.
+            Err(error) if matches!(error.status(), Some(400 | 403 | 404 | 409 | 422)) => {
+                let facing = error.user_facing();
+                let still =
+                    self.move_failed(link, label, target, facing.message, facing.fix, pending);
+                return Ok((false, Some(still)));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let after = attempts_note(pending.as_ref(), target);
+        let no_transition = match plan_jira_move(current, target, &transitions) {
+            JiraStatusMove::AlreadyThere => return Ok((false, None)),
+            JiraStatusMove::Transition { transition_id, to } => {
+                let moved = self
+                    .clients
+                    .jira
+                    .transition(&link.jira_issue_id, &transition_id, None)
+                    .await;
+                return match moved {
+                    Ok(()) => {
+                        self.journal.event(
+                            RunEvent::object(
+                                "status",
+                                &link.jira_key,
+                                label,
+                                EventAction::Updated,
+                                format!("Moved the issue to {to} (Dynamics status changed{after})"),
+                            )
+                            .with_change(Some(json!(current)), Some(json!(to))),
+                        );
+                        Ok((true, None))
+                    }
+                    Err(error) => {
+                        let facing = error.user_facing();
+                        let still = self.move_failed(
+                            link,
+                            label,
+                            target,
+                            facing.message,
+                            facing.fix,
+                            pending,
+                        );
+                        Ok((false, Some(still)))
+                    }
+                };
+            }
+            no_transition @ JiraStatusMove::NoTransition { .. } => no_transition,
+        };
+        if st == 0 {
+            match self
+                .reopen_issue(link, current, target, &transitions)
+                .await?
+            {
+                Some(Reopen::Reached(reached)) => {
+                    self.journal.event(
+                        RunEvent::object(
+                            "status",
+                            &link.jira_key,
+                            label,
+                            EventAction::Updated,
+                            format!(
+                                "Reopened the issue to {reached} (the Dynamics record was reactivated{after})"
+                            ),
+                        )
+                        .with_change(Some(json!(current)), Some(json!(reached))),
+                    );
+                    return Ok((true, None));
+                }
+                Some(Reopen::Refused(message, fix)) => {
+                    let still = self.move_failed(link, label, target, message, fix, pending);
+                    return Ok((false, Some(still)));
+                }
+                None => {}
+            }
+        }
+        let still = self.move_failed(
+            link,
+            label,
+            target,
+            no_transition.named(&self.meta.statuses).to_string(),
+            Some("Add the transition to the Jira workflow, or map the Dynamics status to a status the issue can reach".to_owned()),
+            pending,
+        );
+        Ok((false, Some(still)))
+    }
+
+    /// A failed move to `target`, kept pending for the next poll. Reported as a failed event
+    /// unless the same target failed for the same reason before (no event storm while the
+    /// admin fixes the workflow); the attempts are counted either way.
+    fn move_failed(
+        &self,
+        link: &LinkRow,
+        label: &str,
+        target: &str,
+        reason: String,
+        fix: Option<String>,
+        pending: Option<PendingStatus>,
+    ) -> PendingStatus {
+        let same_target = pending.filter(|p| p.target == target);
+        let attempts = same_target.as_ref().map_or(0, |p| p.attempts) + 1;
+        if same_target.as_ref().is_some_and(|p| p.reason == reason) {
+            tracing::debug!(
+                message = "Status move still fails for the same reason; not reported again.",
+                issue = %link.jira_key,
+                attempts,
+            );
+        } else {
+            let retry = "Crosswalk tries the move again at every poll";
+            let fix = match fix {
+                Some(fix) => format!("{fix}; {retry}"),
+                None => retry.to_owned(),
+            };
+            self.journal.event(
+                RunEvent::object(
+                    "status",
+                    &link.jira_key,
+                    label,
+                    EventAction::Failed,
+                    reason.clone(),
+                )
+                .with_fix(fix),
+            );
+        }
+        PendingStatus {
+            target: target.to_owned(),
+            reason,
+            attempts,
+        }
+    }
+
+    /// A reactivated record whose closed issue cannot reach the target status directly: most
+    /// workflows reopen to their initial status only. Takes the transition to a status that
+    /// stands for an active Dataverse state, then the one on to the target when the workflow
+    /// has it (the issue is open either way). `None` when the issue is not closed or no
+    /// transition reopens it (then the missing transition is reported as usual).
+    async fn reopen_issue(
+        &self,
+        link: &LinkRow,
+        current: &str,
+        target: &str,
+        transitions: &[crosswalk_jira::Transition],
+    ) -> Result<Option<Reopen>> {
+        let active = |status: &str| {
+            self.status_map
+                .to_dataverse(status)
+                .is_some_and(|(state, _)| state == 0)
+        };
+        if active(current) {
+            return Ok(None);
+        }
+        let Some(hop) = transitions
+            .iter()
+            .filter(|t| t.is_available != Some(false) && active(&t.to.id))
+            .min_by_key(|t| t.has_screen)
+        else {
+            return Ok(None);
+        };
+        let jira = &self.clients.jira;
+        if let Err(error) = jira.transition(&link.jira_issue_id, &hop.id, None).await {
+            let facing = error.user_facing();
+            return Ok(Some(Reopen::Refused(facing.message, facing.fix)));
+        }
+        let mut reached = hop.to.name.clone();
+        if hop.to.id != target {
+            let next = jira.transitions(&link.jira_issue_id).await?;
+            if let JiraStatusMove::Transition { transition_id, to } =
+                plan_jira_move(&hop.to.id, target, &next)
+            {
+                if jira
+                    .transition(&link.jira_issue_id, &transition_id, None)
+                    .await
+                    .is_ok()
+                {
+                    reached = to;
+                }
+            }
+        }
+        Ok(Some(Reopen::Reached(reached)))
+    }
+
+    async fn write_dataverse_status(
+        &self,
+        link: &LinkRow,
+        label: &str,
+        jira_status: &str,
+        current: (i32, i32),
+        plan: DataverseStatusWrite,
+    ) -> Result<(bool, bool)> {
+        let result = self
+            .apply_status_write(link, jira_status, label, &plan)
+            .await;
+        let result = match result {
+            Ok(true) => Ok(()),
+            Ok(false) => return Ok((false, false)),
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => {
+                self.journal.event(
+                    RunEvent::object(
+                        "status",
+                        &link.jira_key,
+                        label,
+                        EventAction::Updated,
+                        format!("Set the Dynamics status from Jira's \"{jira_status}\""),
+                    )
+                    .with_change(Some(json!(current)), Some(json!(format!("{plan:?}")))),
+                );
+                Ok((false, true))
+            }
+            Err(error) => {
+                let facing = error.user_facing();
+                let mut event = RunEvent::object(
+                    "status",
+                    &link.jira_key,
+                    label,
+                    EventAction::Failed,
+                    facing.message.clone(),
+                );
+                event = event.with_fix(facing.fix.clone().unwrap_or_else(|| {
+                    "Check that the application user's role may close or update the record (for Cases: the Case resolution privileges), and whether the environment requires a resolution type".to_owned()
+                }));
+                self.journal.event(event);
+                Ok((false, false))
+            }
+        }
+    }
+}
+
+impl Item {
+    /// Performs one planned Dataverse status write; `Ok(false)` when it is an action Crosswalk
+    /// does not perform (reported as skipped).
+    async fn apply_status_write(
+        &self,
+        link: &LinkRow,
+        jira_status: &str,
+        label: &str,
+        plan: &DataverseStatusWrite,
+    ) -> std::result::Result<bool, crosswalk_dataverse::Error> {
+        let dv = &self.clients.dataverse;
+        match plan {
+            DataverseStatusWrite::Patch { state, status } => {
+                dv.update(
+                    self.entity_set(),
+                    &link.dataverse_id,
+                    &json!({"statecode": state, "statuscode": status}),
+                    None,
+                )
+                .await?;
+                Ok(true)
+            }
+            DataverseStatusWrite::CloseIncident { status } => {
+                let text = self
+                    .settings
+                    .status
+                    .resolution_text
+                    .clone()
+                    .unwrap_or_else(|| {
+                        format!("Resolved in Jira ({}: {jira_status})", link.jira_key)
+                    });
+                dv.close_incident(&link.dataverse_id, &text, Some(*status))
+                    .await?;
+                Ok(true)
+            }
+            DataverseStatusWrite::Reopen { status, then } => {
+                dv.update(
+                    self.entity_set(),
+                    &link.dataverse_id,
+                    &json!({"statecode": 0, "statuscode": status}),
+                    None,
+                )
+                .await?;
+                Box::pin(self.apply_status_write(link, jira_status, label, then)).await
+            }
+            other => {
+                self.journal.event(
+                    RunEvent::object("status", &link.jira_key, label, EventAction::Skipped,
+                        format!("Setting this status needs Dataverse's {} action, which Crosswalk does not perform yet", action_name(other)))
+                    .with_fix("Change the status in Dynamics, or map the Jira status to a status reachable by a plain update"),
+                );
+                Ok(false)
+            }
+        }
+    }
+}
+
+fn action_name(plan: &DataverseStatusWrite) -> &'static str {
+    match plan {
+        DataverseStatusWrite::WinOpportunity { .. } => "WinOpportunity",
+        DataverseStatusWrite::LoseOpportunity { .. } => "LoseOpportunity",
+        DataverseStatusWrite::QualifyLead { .. } => "QualifyLead",
+        DataverseStatusWrite::CloseIncident { .. } => "CloseIncident",
+        DataverseStatusWrite::Patch { .. } | DataverseStatusWrite::Reopen { .. } => "update",
+    }
+}
