@@ -1,10 +1,14 @@
-//! App registrations: `GET /applications` (secret and certificate expiry) and lookup by client ID.
+//! App registrations: `GET /applications` (secret and certificate expiry), lookup by client ID,
+//! and owners (one app's, or every app's in bulk).
 
-use crate::{Application, DirectoryRef, GraphClient, Page, Resource, Result};
+use crate::{Application, ApplicationOwners, DirectoryRef, GraphClient, Page, Resource, Result};
 
 /// Properties the sync maps for an app registration, credentials included for expiry warnings.
 pub const APPLICATION_SELECT: &str =
     "id,appId,displayName,createdDateTime,passwordCredentials,keyCredentials";
+
+/// Largest page Graph serves for a directory list with `$expand` (api/microsoft.md §B.1).
+const EXPAND_PAGE_MAX: u16 = 100;
 
 impl GraphClient {
     /// First page of app registrations, optionally narrowed by an admin's OData `$filter`.
@@ -42,6 +46,32 @@ impl GraphClient {
             }
             .into()
         })
+    }
+
+    /// First page of every app registration with its owners' object IDs
+    /// (`$select=id&$expand=owners($select=id)`), to notice owner changes, which application delta
+    /// does not report.
+    ///
+    /// With `$expand` Graph pages directory objects by at most 100 (api/microsoft.md §B.1), so
+    /// this asks for no more; and it expands at most [`EXPANDED_MAX`](crate::EXPANDED_MAX) items
+    /// with no nextLink (Graph "Use query parameters", Expand), so an app whose
+    /// [`ApplicationOwners::may_be_truncated`] is true must be read with
+    /// [`GraphClient::list_application_owners`].
+    ///
+    /// # Errors
+    /// `PermissionMissing` (Application.Read.All) on 403.
+    pub async fn list_applications_with_owners(&self) -> Result<Page<ApplicationOwners>> {
+        let target = format!(
+            "/v1.0/applications?$select=id&$expand={}&$top={}",
+            crate::encode("owners($select=id)"),
+            self.page_size.min(EXPAND_PAGE_MAX)
+        );
+        self.get_page(
+            Resource::Applications,
+            "/v1.0/applications?$expand=owners",
+            target,
+        )
+        .await
     }
 
     /// First page of an app registration's owners (by object ID), for the owner references.

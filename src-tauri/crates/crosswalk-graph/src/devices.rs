@@ -2,6 +2,7 @@
 //! (`GET /deviceManagement/managedDevices`, no delta: see the crate docs).
 
 use crate::{Device, GraphClient, ManagedDevice, Page, Resource, Result};
+use serde::de::DeserializeOwned;
 
 /// Properties the sync maps for an Entra ID device.
 pub const DEVICE_SELECT: &str = "id,deviceId,displayName,operatingSystem,operatingSystemVersion,trustType,accountEnabled,approximateLastSignInDateTime";
@@ -26,8 +27,23 @@ impl GraphClient {
     /// # Errors
     /// `PermissionMissing` (DeviceManagementManagedDevices.Read.All) on 403.
     pub async fn list_managed_devices(&self, filter: Option<&str>) -> Result<Page<ManagedDevice>> {
+        self.list_managed_devices_as(filter, MANAGED_DEVICE_SELECT)
+            .await
+    }
+
+    /// [`GraphClient::list_managed_devices`] with the caller's `$select` and item type, for a
+    /// caller that reads more than [`MANAGED_DEVICE_SELECT`] (e.g. the raw JSON a scope filter
+    /// evaluates).
+    ///
+    /// # Errors
+    /// As [`GraphClient::list_managed_devices`].
+    pub async fn list_managed_devices_as<T: DeserializeOwned>(
+        &self,
+        filter: Option<&str>,
+        select: &str,
+    ) -> Result<Page<T>> {
         let path = "/v1.0/deviceManagement/managedDevices";
-        let target = self.list_target(path, MANAGED_DEVICE_SELECT, false, filter);
+        let target = self.list_target(path, select, false, filter);
         self.get_page(Resource::ManagedDevices, path, target).await
     }
 }

@@ -21,6 +21,10 @@
 //!   so the engine can run a cheap `lastSyncDateTime gt <watermark - 1h>` pass (only `gt`/`lt` are
 //!   supported; unsupported filters may be silently ignored), but only a full listing compared
 //!   with the previous one reveals deleted, retired or renamed devices; run it daily.
+//! - Application delta does not track owners (a relationship; only users' `manager` and groups'
+//!   `members` are tracked). [`GraphClient::list_applications_with_owners`] reads every app's
+//!   owners in bulk (`$expand`: pages of 100, at most [`EXPANDED_MAX`] owners each, no nextLink),
+//!   and [`GraphClient::list_application_owners`] reads an app whose list may have been cut.
 //! - A 403 becomes [`Error::PermissionMissing`] naming the application permission of that endpoint
 //!   (Intune needs `DeviceManagementManagedDevices.Read.All`; `Device.Read.All` does not cover it).
 //!
@@ -51,8 +55,8 @@ pub use devices::{DEVICE_SELECT, MANAGED_DEVICE_SELECT};
 pub use error::{Error, Result};
 pub use groups::{GROUP_DELTA_SELECT, GROUP_SELECT};
 pub use models::{
-    Application, Device, DirectoryRef, Group, KeyCredential, ManagedDevice, ManagerChange,
-    PasswordCredential, RefChange, RemovedMarker, User,
+    Application, ApplicationOwners, Device, DirectoryRef, Group, KeyCredential, ManagedDevice,
+    ManagerChange, PasswordCredential, RefChange, RemovedMarker, User, EXPANDED_MAX,
 };
 pub use users::{USER_DELTA_SELECT, USER_SELECT};
 

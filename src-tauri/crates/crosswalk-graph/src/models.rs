@@ -127,6 +127,26 @@ pub struct DirectoryRef {
     pub odata_type: Option<String>,
 }
 
+/// An app registration's object ID with the owners `$expand=owners` returned alongside it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ApplicationOwners {
+    pub id: String,
+    /// At most [`EXPANDED_MAX`] of the owners, with no link to the rest.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub owners: Vec<DirectoryRef>,
+}
+
+/// Most items Graph returns in an expanded directory relationship (no nextLink for the rest).
+pub const EXPANDED_MAX: usize = 20;
+
+impl ApplicationOwners {
+    /// True when the list may have been cut at [`EXPANDED_MAX`]: read the app's owners endpoint.
+    pub fn may_be_truncated(&self) -> bool {
+        self.owners.len() >= EXPANDED_MAX
+    }
+}
+
 /// An app registration (`GET /applications`): `id` is the object ID, `app_id` the client ID.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -749,6 +749,84 @@ async fn devices_delta_reports_a_deleted_device_and_app_owners_are_listed() {
 }
 
 #[tokio::test]
+async fn owners_of_every_app_come_in_bulk_and_cut_lists_are_flagged() {
+    let sandbox = sandbox(Size::Tiny).await;
+    let (crowded, full, short) = sandbox.handle.graph(|g| {
+        let dir = &mut g.directory;
+        for n in 0..150 {
+            dir.add_application(&format!("Bulk {n}"));
+        }
+        let users: Vec<String> = (0..25)
+            .map(|n| dir.add_user(&format!("Owner {n}")))
+            .collect();
+        let mut app_with = |name: &str, n: usize| {
+            let app = dir.add_application(name);
+            for user in &users[..n] {
+                assert!(dir.add_application_owner(&app, user));
+            }
+            app
+        };
+        (
+            app_with("25 owners", 25),
+            app_with("20 owners", 20),
+            app_with("19 owners", 19),
+        )
+    });
+    let expected: BTreeMap<String, Vec<String>> = sandbox.handle.graph(|g| {
+        g.directory
+            .applications
+            .iter()
+            .map(|a| (a.id.clone(), a.owners.iter().take(20).cloned().collect()))
+            .collect()
+    });
+    let graph = client(&sandbox);
+    let before = sandbox.handle.requests(Server::Graph);
+    let first = graph
+        .list_applications_with_owners()
+        .await
+        .expect("first page");
+    assert_eq!(first.items.len(), 100, "Graph pages $expand lists by 100");
+    let apps = graph.collect_pages(first).await.expect("all pages");
+    assert_eq!(
+        sandbox.handle.requests(Server::Graph) - before,
+        expected.len().div_ceil(100) as u64,
+        "one request per page of 100 apps"
+    );
+    let got: BTreeMap<String, Vec<String>> = apps
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                a.owners.iter().map(|o| o.id.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let flagged: BTreeSet<&str> = apps
+        .iter()
+        .filter(|a| a.may_be_truncated())
+        .map(|a| a.id.as_str())
+        .collect();
+    assert_eq!(flagged, BTreeSet::from([crowded.as_str(), full.as_str()]));
+    assert!(!flagged.contains(short.as_str()));
+    assert!(apps
+        .iter()
+        .flat_map(|a| &a.owners)
+        .all(|o| o.odata_type.as_deref() == Some("#microsoft.graph.user")));
+    // The cut list is completed by the app's own owners endpoint.
+    let all = graph
+        .collect_pages(
+            graph
+                .list_application_owners(&crowded)
+                .await
+                .expect("owners"),
+        )
+        .await
+        .expect("all owners");
+    assert_eq!(all.len(), 25);
+}
+
+#[tokio::test]
 async fn a_secrets_hint_is_matched_against_the_held_value_and_never_printed() {
     let sandbox = sandbox(Size::Tiny).await;
     let ours = client(&sandbox)

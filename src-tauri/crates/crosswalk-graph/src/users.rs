@@ -2,6 +2,7 @@
 
 use crate::{encode, Error, GraphClient, Page, Resource, Result, User};
 use crosswalk_http::{RequestSpec, StatusCode};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 /// Properties the sync maps for a user (the default 11 lack department, employeeId,
@@ -53,12 +54,21 @@ impl GraphClient {
     /// # Errors
     /// `PermissionMissing` (User.Read.All) on 403.
     pub async fn get_user(&self, user_id: &str) -> Result<Option<User>> {
+        self.get_user_as(user_id, USER_SELECT).await
+    }
+
+    /// [`GraphClient::get_user`] with the caller's `$select` and item type, for a caller that
+    /// reads more than [`USER_SELECT`] (e.g. the raw JSON a scope filter evaluates).
+    ///
+    /// # Errors
+    /// As [`GraphClient::get_user`].
+    pub async fn get_user_as<T: DeserializeOwned>(
+        &self,
+        user_id: &str,
+        select: &str,
+    ) -> Result<Option<T>> {
         let route = "/v1.0/users/{id}";
-        let target = format!(
-            "/v1.0/users/{}?$select={}",
-            encode(user_id),
-            encode(USER_SELECT)
-        );
+        let target = format!("/v1.0/users/{}?$select={}", encode(user_id), encode(select));
         let spec = RequestSpec::get(route, target).allow_status(StatusCode::NOT_FOUND);
         let response = self
             .http

@@ -1,6 +1,7 @@
 //! List and single-object endpoints: paging with opaque `$skiptoken`s, `$select`, `$top`,
-//! `$filter`, `$count`, `$search`, `$orderby`, `$expand=manager` (api/microsoft.md §B, §D.4).
+//! `$filter`, `$count`, `$search`, `$orderby`, `$expand` (in `expand`; api/microsoft.md §B, §D.4).
 
+use super::expand;
 use super::query::{parse_filter, Expr, PageToken, Query};
 use super::repr::{self, project};
 use super::{error, not_found, respond, Ctx, GraphState};
@@ -429,31 +430,14 @@ fn run(state: &mut GraphState, ctx: &Ctx, mut query: Query, spec: Spec) -> Respo
             page_size = page_size.min(120);
         }
     }
-    // $expand=manager on users (pages shrink to 100, §B.1).
-    let expand_manager = match &query.expand {
+    // $expand: pages shrink to 100, expanded collections to 20 (see `expand`).
+    let expand = match query.expand.as_deref().map(|e| expand::parse(e, spec.kind)) {
         None => None,
-        Some(expand)
-            if spec.kind == Some(Kind::User)
-                && expand.to_ascii_lowercase().starts_with("manager") =>
-        {
-            page_size = page_size.min(100);
-            let select = expand.split_once("$select=").map(|(_, s)| {
-                s.trim_end_matches(')')
-                    .split(',')
-                    .map(|p| p.trim().to_owned())
-                    .collect::<Vec<_>>()
-            });
-            Some(select)
+        Some(Ok(expand)) => {
+            page_size = page_size.min(expand::MAX_PAGE);
+            Some(expand)
         }
-        Some(expand) => {
-            return bad_request(
-                "Request_BadRequest",
-                &format!(
-                "Could not find a property named '{}' on type 'microsoft.graph.directoryObject'.",
-                expand.split('(').next().unwrap_or(expand)
-            ),
-            )
-        }
+        Some(Err(response)) => return response,
     };
     // $filter
     let mut filter: Option<Expr> = None;
@@ -583,23 +567,8 @@ fn run(state: &mut GraphState, ctx: &Ctx, mut query: Query, spec: Spec) -> Respo
             if spec.kind.is_none() {
                 out.insert("@odata.type".into(), json!(kind.odata_type()));
             }
-            if let Some(manager_select) = &expand_manager {
-                let manager = full
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .and_then(|id| dir.users.get(id))
-                    .and_then(|u| u.manager_id.as_deref())
-                    .and_then(|m| dir.users.get(m));
-                if let Some(manager) = manager {
-                    let mut m = project(
-                        &repr::user(manager),
-                        Kind::User,
-                        manager_select.as_deref(),
-                        false,
-                    );
-                    m.insert("@odata.type".into(), json!(Kind::User.odata_type()));
-                    out.insert("manager".into(), Value::Object(m));
-                }
+            if let Some(expand) = &expand {
+                expand::apply(dir, expand, full, &mut out);
             }
             Value::Object(out)
         })

@@ -8,10 +8,13 @@
 #![allow(clippy::result_large_err)]
 
 mod delta;
+mod expand;
 mod list;
 pub mod query;
 pub mod repr;
 
+#[cfg(test)]
+mod expand_tests;
 #[cfg(test)]
 mod identity_tests;
 #[cfg(test)]

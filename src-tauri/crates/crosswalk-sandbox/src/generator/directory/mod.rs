@@ -860,6 +860,34 @@ impl Directory {
         true
     }
 
+    /// Makes `user` an owner of application `app` (added last). Owners are a relationship that
+    /// application delta does not track, so no change is recorded: the app stays out of delta.
+    /// False when either is unknown or the user already owns the app.
+    pub fn add_application_owner(&mut self, app: &str, user: &str) -> bool {
+        if !self.users.contains(user) {
+            return false;
+        }
+        let Some(app) = self.applications.get_mut(app) else {
+            return false;
+        };
+        if app.owners.iter().any(|o| o == user) {
+            return false;
+        }
+        app.owners.push(user.to_owned());
+        true
+    }
+
+    /// Removes `user` from the owners of application `app` (not recorded for delta, as above).
+    /// False when the user was not an owner.
+    pub fn remove_application_owner(&mut self, app: &str, user: &str) -> bool {
+        let Some(app) = self.applications.get_mut(app) else {
+            return false;
+        };
+        let before = app.owners.len();
+        app.owners.retain(|o| o != user);
+        app.owners.len() < before
+    }
+
     /// The application with this client ID.
     pub fn application_by_app_id(&self, app_id: &str) -> Option<&Application> {
         self.applications
