@@ -268,6 +268,36 @@ describe('JobEditor for Entra Sync jobs', () => {
     expect(json).toHaveAccessibleDescription(/unknown field `colour`/);
   });
 
+  it('takes an OData filter per synced kind and shows the backend’s parse error next to it', async () => {
+    const message = "Filter for users: expected ')' at character 43, found the end of the filter";
+    const fake = backend({
+      save_job: reject({
+        code: 'validation',
+        message: 'The job has 1 problem: …',
+        fix: 'Correct the highlighted fields and save again.',
+        fields: [{ field: 'settingsJson', message: `filters.odata.users: ${message}` }],
+      }),
+    });
+    const user = userEvent.setup();
+    await openEditor();
+    const users = screen.getByLabelText(/^OData filter for users/);
+    expect(users).toHaveAccessibleDescription(/evaluated by Crosswalk on each object Graph returns; Graph delta queries accept no filter/);
+    expect(screen.getByLabelText(/^OData filter for intune devices/)).toHaveValue('');
+    // Memberships take none, and a kind that is not synced shows none.
+    expect(screen.queryByLabelText(/^OData filter for group memberships/)).toBeNull();
+    await user.click(screen.getByLabelText(/Intune devices/));
+    expect(screen.queryByLabelText(/^OData filter for intune devices/)).toBeNull();
+
+    await user.type(users, "department eq 'Sales' and (jobTitle eq 'x'");
+    await user.click(byId('job-save'));
+    await waitFor(() => expect(fake.callsOf('save_job')).toHaveLength(1));
+    expect(savedSettings(fake)).toMatchObject({
+      filters: { odata: { users: "department eq 'Sales' and (jobTitle eq 'x'" } },
+    });
+    await waitFor(() => expect(users).toHaveAttribute('aria-invalid', 'true'));
+    expect(users).toHaveAccessibleDescription(new RegExp(message.replace(/[()]/g, '\\$&')));
+  });
+
   it('a new job picks the only Jira connection and leaves the Entra choice open', async () => {
     const fake = backend({ list_jobs: () => [] });
     const user = userEvent.setup();

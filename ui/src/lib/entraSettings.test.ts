@@ -5,12 +5,15 @@ import {
   entraSettingsJson,
   isSynced,
   heldBackSummary,
+  formPaths,
   newSchemaChoice,
+  odataFilter,
   placeSettingsErrors,
   readEntraSettings,
   retireModeSentence,
   schemaConflictReason,
   setAttributeName,
+  setODataFilter,
   setSynced,
   togglePlatform,
   userTypeChoice,
@@ -133,6 +136,33 @@ describe('Entra Sync settings', () => {
       { field: 'settingsJson', message: 'settings: unknown field `colour`' },
       { field: 'settings.filters.member_of_groups', message: "Must be a group's object ID." },
       { field: 'name', message: 'taken' },
+    ]);
+  });
+
+  it('OData filters: blank ones left out, written in the backend’s order, errors placed by kind', () => {
+    const settings = read(`{"filters": {"odata": {"devices": "isManaged eq true", "users": "department eq 'Sales'", "groups": "  "}}}`);
+    expect(odataFilter(settings, 'users')).toBe("department eq 'Sales'");
+    expect(odataFilter(settings, 'applications')).toBe('');
+    setODataFilter(settings, 'managed_devices', "complianceState eq 'compliant'");
+    setODataFilter(settings, 'devices', ' ');
+    const written = JSON.parse(entraSettingsJson(settings)) as { filters: { odata: Record<string, string> } };
+    expect(Object.entries(written.filters.odata)).toEqual([
+      ['users', "department eq 'Sales'"],
+      ['managed_devices', "complianceState eq 'compliant'"],
+    ]);
+    setODataFilter(settings, 'users', '');
+    setODataFilter(settings, 'managed_devices', '');
+    expect(JSON.parse(entraSettingsJson(settings))).toMatchObject({ filters: { skip_disabled_users: false } });
+    expect(JSON.parse(entraSettingsJson(settings))).not.toHaveProperty('filters.odata');
+    expect(readEntraSettings('{"filters": {"odata": {"users": 5}}}', catalogue.defaults).problem).toBe(
+      'filters.odata.users must be text, not number 5.',
+    );
+    const message = "filters.odata.users: Filter for users: expected ')' at character 43, found the end of the filter";
+    expect(placeSettingsErrors([{ field: 'settingsJson', message }], formPaths(catalogue))).toEqual([
+      {
+        field: 'settings.filters.odata.users',
+        message: "Filter for users: expected ')' at character 43, found the end of the filter.",
+      },
     ]);
   });
 

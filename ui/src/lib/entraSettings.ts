@@ -25,6 +25,13 @@ export const USER_TYPES = ['Member', 'Guest'] as const;
 export const DEVICE_PLATFORMS = ['Windows', 'macOS', 'iOS', 'Android', 'Linux'] as const;
 
 /**
+ * The kinds (`kinds.<setting>` words) that take an OData filter, in the backend's order;
+ * memberships follow their group and member (`crosswalk-entra`'s `ODataFilters`).
+ */
+export const ODATA_KINDS = ['users', 'groups', 'applications', 'devices', 'managed_devices'] as const;
+export type ODataKind = (typeof ODATA_KINDS)[number];
+
+/**
  * Attribute names Assets manages on every object type, refused as mapping targets besides the
  * catalogue's `fixedAttributes` (mirrors the list in `crosswalk-entra/src/mapping.rs`).
  */
@@ -107,6 +114,7 @@ const NESTED: Record<string, Record<string, Expect>> = {
     member_of_groups: 'strings',
     skip_disabled_users: 'boolean',
     device_platforms: 'strings',
+    odata: 'object',
   },
   retire: { mode: 'string', delete_after_days: 'count', max_share_percent: 'count', guard_floor: 'count' },
 };
@@ -128,6 +136,12 @@ function shapeProblems(raw: Record<string, unknown>): string[] {
       if (!(inner in value)) continue;
       const innerProblem = typeProblem(`${key}.${inner}`, value[inner], innerExpect);
       if (innerProblem !== null) problems.push(innerProblem);
+    }
+  }
+  const odata = isRecord(raw.filters) ? raw.filters.odata : undefined;
+  if (isRecord(odata)) {
+    for (const [kind, text] of Object.entries(odata)) {
+      if (typeof text !== 'string') problems.push(`filters.odata.${kind} must be text, not ${describe(text)}.`);
     }
   }
   const retire = raw.retire;
@@ -212,8 +226,9 @@ function nonEmptyOverrides(attributes: Overrides | undefined): Overrides | null 
 export function entraSettingsJson(settings: Settings): string {
   const { entra_connection, jira_connection, schema_name, schema_key, kinds, filters, attributes, retire, ...rest } =
     settings;
-  const { user_types, member_of_groups, device_platforms, ...otherFilters } = filters;
+  const { user_types, member_of_groups, device_platforms, odata, ...otherFilters } = filters;
   const overrides = nonEmptyOverrides(attributes);
+  const filterTexts = nonEmptyODataFilters(odata);
   const out: Record<string, unknown> = {
     entra_connection,
     jira_connection,
@@ -225,6 +240,7 @@ export function entraSettingsJson(settings: Settings): string {
       ...(member_of_groups !== undefined && member_of_groups.length > 0 ? { member_of_groups } : {}),
       ...otherFilters,
       ...(device_platforms !== undefined && device_platforms.length > 0 ? { device_platforms } : {}),
+      ...(filterTexts === null ? {} : { odata: filterTexts }),
     },
     ...(overrides === null ? {} : { attributes: overrides }),
     retire,
@@ -300,6 +316,44 @@ export function setKindEnabled(settings: Settings, setting: string, enabled: boo
 }
 
 // Filters
+
+/**
+ * The OData filters as the backend writes them: known kinds in its order, blank ones left out,
+ * unknown keys kept (the backend names them when saving).
+ */
+function nonEmptyODataFilters(odata: Record<string, string | undefined> | undefined): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  const known: readonly string[] = ODATA_KINDS;
+  for (const kind of [...ODATA_KINDS, ...Object.keys(odata ?? {}).filter((key) => !known.includes(key))]) {
+    const text = odata?.[kind];
+    if (typeof text === 'string' && text.trim() !== '') out[kind] = text;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+export function isODataKind(setting: string): setting is ODataKind {
+  return (ODATA_KINDS as readonly string[]).includes(setting);
+}
+
+/** An example filter per kind, for placeholders. */
+export const ODATA_EXAMPLES: Record<ODataKind, string> = {
+  users: "department eq 'Sales' and not startswith(jobTitle,'Intern')",
+  groups: "groupTypes/any(c:c eq 'Unified')",
+  applications: "signInAudience eq 'AzureADMyOrg'",
+  devices: "trustType eq 'AzureAd' and accountEnabled eq true",
+  managed_devices: "complianceState eq 'compliant'",
+};
+
+/** The OData filter of a kind, '' when it has none. */
+export function odataFilter(settings: Settings, kind: ODataKind): string {
+  return settings.filters.odata?.[kind] ?? '';
+}
+
+/** Sets (or, with blank text, removes) the OData filter of a kind. */
+export function setODataFilter(settings: Settings, kind: ODataKind, text: string): void {
+  const others = Object.entries(settings.filters.odata ?? {}).filter(([key]) => key !== kind);
+  settings.filters.odata = Object.fromEntries(text.trim() === '' ? others : [...others, [kind, text]]);
+}
 
 export type UserTypeChoice = 'all' | 'Member' | 'Guest' | 'custom';
 
@@ -435,6 +489,7 @@ export function formPaths(catalogue: EntraCatalogue): string[] {
     'filters.user_types',
     'filters.member_of_groups',
     'filters.device_platforms',
+    ...ODATA_KINDS.map((kind) => `filters.odata.${kind}`),
     'retire.delete_after_days',
     'retire.max_share_percent',
     'retire.guard_floor',

@@ -318,7 +318,8 @@ fn text(value: &Option<String>) -> Option<Value> {
         .map(|t| Value::Text(t.to_owned()))
 }
 
-fn datetime(at: Option<OffsetDateTime>) -> Option<Value> {
+/// A date-time as documents hold it (UTC, RFC 3339), so equal instants compare equal.
+pub(crate) fn datetime(at: Option<OffsetDateTime>) -> Option<Value> {
     at.and_then(|at| at.to_offset(time::UtcOffset::UTC).format(&Rfc3339).ok())
         .map(Value::DateTime)
 }
@@ -584,7 +585,7 @@ pub fn membership_doc(
     member_label: &str,
 ) -> Doc {
     let id = membership_id(group_id, member_id);
-    let label = format!("{group_label} → {member_label}");
+    let label = membership_label(group_label, member_label);
     let mut doc = base(ObjectKind::Membership, Some(&label), &id, Status::Active);
     doc.set(MEMBERSHIP_GROUP, one_ref(ObjectKind::Group, Some(group_id)));
     let (attribute, word) = match member_kind {
@@ -595,6 +596,11 @@ pub fn membership_doc(
     doc.set(attribute, one_ref(member_kind, Some(member_id)));
     doc.set(MEMBER_TYPE, Some(Value::Text(word.into())));
     doc
+}
+
+/// A membership's label, named after both sides (renaming either renames it).
+pub fn membership_label(group_label: &str, member_label: &str) -> String {
+    format!("{group_label} → {member_label}")
 }
 
 /// A membership's remote id: `{groupId}:{memberId}`.

@@ -47,6 +47,13 @@ impl SchemaMap {
     pub fn status_id(&self, status: Status) -> Option<&str> {
         self.statuses.get(status.name()).map(String::as_str)
     }
+
+    /// The `Entra Status` value of a status id read back from Assets.
+    pub fn status_of(&self, id: &str) -> Option<Status> {
+        [Status::Active, Status::Disabled, Status::Removed]
+            .into_iter()
+            .find(|status| self.status_id(*status) == Some(id))
+    }
 }
 
 /// What provisioning did or, in a dry run, would do.

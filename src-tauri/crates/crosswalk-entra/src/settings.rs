@@ -94,6 +94,60 @@ pub struct Filters {
     /// e.g. `Windows`, `iOS`, `macOS`, `Android`); empty = all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_platforms: Vec<String>,
+    /// A Graph-style OData `$filter` per kind, evaluated by Crosswalk (see [`ODataFilters`]).
+    #[serde(default, skip_serializing_if = "ODataFilters::is_empty")]
+    pub odata: ODataFilters,
+}
+
+/// One OData `$filter` expression per kind (`department eq 'Sales'`), empty = every object.
+/// Crosswalk evaluates it on each object Graph returns, because Graph delta queries accept no
+/// `$filter` (api/microsoft.md §C.3); the properties it names are added to `$select`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "EntraODataFilters"))]
+#[serde(deny_unknown_fields)]
+pub struct ODataFilters {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub users: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub groups: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub applications: String,
+    /// Entra devices.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub devices: String,
+    /// Intune managed devices.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub managed_devices: String,
+}
+
+impl ODataFilters {
+    /// The kinds that take a filter (memberships follow their group and member).
+    pub const KINDS: [ObjectKind; 5] = [
+        ObjectKind::User,
+        ObjectKind::Group,
+        ObjectKind::Application,
+        ObjectKind::Device,
+        ObjectKind::ManagedDevice,
+    ];
+
+    /// Whether no kind has a filter (blank text counts as none).
+    pub fn is_empty(&self) -> bool {
+        Self::KINDS.iter().all(|k| self.get(*k).is_empty())
+    }
+
+    /// The filter of `kind`, trimmed; empty when it has none.
+    pub fn get(&self, kind: ObjectKind) -> &str {
+        match kind {
+            ObjectKind::User => &self.users,
+            ObjectKind::Group => &self.groups,
+            ObjectKind::Application => &self.applications,
+            ObjectKind::Device => &self.devices,
+            ObjectKind::ManagedDevice => &self.managed_devices,
+            ObjectKind::Membership => "",
+        }
+        .trim()
+    }
 }
 
 impl Filters {
@@ -237,6 +291,9 @@ impl EntraSyncSettings {
                 ));
             }
         }
+        if let Err(mut more) = crate::scope::Scope::new(&settings) {
+            problems.append(&mut more);
+        }
         if settings.kinds.enabled().is_empty() {
             problems.push(ValidationError::new(
                 "kinds",
@@ -311,12 +368,51 @@ mod tests {
     }
 
     #[test]
+    fn odata_filters_are_checked_at_parse_with_their_position() {
+        let mut settings = json!({"entra_connection": "e", "jira_connection": "j",
+            "filters": {"odata": {"users": "department eq 'Sales' and not startswith(jobTitle,'Intern')",
+                                  "managed_devices": "complianceState eq 'compliant'"}}});
+        let (parsed, _) = EntraSyncSettings::parse(&settings).unwrap();
+        assert_eq!(
+            parsed.filters.odata.get(ObjectKind::ManagedDevice),
+            "complianceState eq 'compliant'"
+        );
+        assert_eq!(parsed.filters.odata.get(ObjectKind::Group), "");
+        // Written back as given; kinds without a filter are left out.
+        assert_eq!(
+            serde_json::to_value(&parsed.filters).unwrap()["odata"],
+            settings["filters"]["odata"]
+        );
+        settings["filters"]["odata"]["groups"] = json!("displayName eq 'x' or");
+        let problems = EntraSyncSettings::parse(&settings).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].field, "filters.odata.groups");
+        assert_eq!(
+            problems[0].message,
+            "Filter for groups: expected a condition such as department eq 'Sales' at character 22, found the end of the filter"
+        );
+        settings["filters"]["odata"]["memberships"] = json!("x eq 1");
+        let unknown = EntraSyncSettings::parse(&settings).unwrap_err();
+        assert!(unknown[0].message.contains("memberships"), "{unknown:?}");
+        let (plain, _) =
+            EntraSyncSettings::parse(&json!({"entra_connection": "e", "jira_connection": "j",
+            "filters": {"user_types": ["Member"]}}))
+            .unwrap();
+        assert!(plain.filters.odata.is_empty());
+        assert!(serde_json::to_value(&plain.filters)
+            .unwrap()
+            .get("odata")
+            .is_none());
+    }
+
+    #[test]
     fn filters_scope_users_and_devices() {
         let filters = Filters {
             member_of_groups: Vec::new(),
             user_types: vec!["Member".into()],
             skip_disabled_users: true,
             device_platforms: vec!["windows".into()],
+            odata: ODataFilters::default(),
         };
         assert!(filters.user_in_scope(Some("member"), Some(true)));
         assert!(!filters.user_in_scope(Some("Guest"), Some(true)));

@@ -2,11 +2,12 @@
 //! (delta rounds, or Intune's sync-time passes), write what changed, complete late references,
 //! then retire what left Entra behind the mass-retirement guard.
 
-use crate::doc::Doc;
+use crate::doc::{Doc, Value};
 use crate::error::facing;
 use crate::kinds::ObjectKind;
 use crate::mapping::{self, AttrDef, Mapping, OBJECT_ID};
 use crate::schema::{self, SchemaMap};
+use crate::scope::{self, Scope, WithJson};
 use crate::settings::{EntraSyncSettings, RetireMode};
 use crate::writer::{Target, Targets, Upsert, Writer};
 use crosswalk_assets::AssetsClient;
@@ -18,10 +19,11 @@ use crosswalk_graph::{
     Group, User,
 };
 use crosswalk_store::{MapChange, MapEntry, MapFilter};
-use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+
+mod owners;
 
 /// Objects handed to the writer at once: bounds memory and makes each store commit small.
 const BATCH: usize = 500;
@@ -155,8 +157,12 @@ pub struct Sync {
     dry_seen: HashMap<ObjectKind, HashSet<String>>,
     /// Users the job's group filter covers (`None`: every user).
     user_scope: Option<HashSet<String>>,
+    /// What the job's filters let in (see `scope`).
+    scope: Scope,
     /// Members of groups that the sync does not mirror, counted once per run.
     skipped_members: u64,
+    /// Every app registration's owners, when this run read them in bulk (see `owners`).
+    app_owners: Option<owners::Owners>,
     processed: u64,
 }
 
@@ -173,6 +179,10 @@ impl Sync {
         mapping: Mapping,
     ) -> anyhow::Result<Sync> {
         let kinds = settings.kinds.enabled();
+        let scope = Scope::new(&settings).map_err(|problems| {
+            let text: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+            anyhow::Error::new(crate::Error::Settings(text.join("; ")).user_facing())
+        })?;
         let now = ctx.services.clock.now();
         let fingerprint = schema_fingerprint(&assets, &settings, &mapping, &kinds);
         let cached = if ctx.dry_run {
@@ -245,7 +255,9 @@ impl Sync {
             retire: BTreeMap::new(),
             dry_seen: HashMap::new(),
             user_scope: None,
+            scope,
             skipped_members: 0,
+            app_owners: None,
             processed: 0,
             ctx,
         })
@@ -318,6 +330,7 @@ impl Sync {
                 self.ctx.event(event);
             }
         }
+        self.refresh_owners().await?;
         if self.skipped_members > 0 {
             self.ctx.event(RunEvent::info(format!(
                 "{} group members are service principals, contacts or objects outside the sync's scope; their memberships are not mirrored.",
@@ -408,56 +421,29 @@ impl Sync {
 
     /// A job with no local state whose schema already holds objects (a lost or new database
     /// over an existing schema): read the objects back by Entra object ID instead of creating
-    /// duplicates. Their values are unknown, so each is written once on this run.
+    /// duplicates, with their values, so only the ones that differ from Entra are written.
     async fn reidentify_if_lost(&mut self) -> anyhow::Result<()> {
-        if !self.store().map_counts(self.job)?.is_empty() {
+        if !self.store().map_is_empty(self.job)? {
             return Ok(());
         }
         let Some(schema) = self.schema.clone() else {
             return Ok(());
         };
-        let mut total = 0usize;
-        for kind in self.kinds.clone() {
-            let (Some(type_id), Some(id_attribute)) =
-                (schema.type_id(kind), schema.attribute_id(kind, OBJECT_ID))
-            else {
-                continue;
-            };
-            let aql = format!("objectTypeId = {type_id}");
-            let mut start = 0;
-            loop {
-                let page = self
-                    .assets
-                    .search(&aql, start, 1000, true)
-                    .await
-                    .map_err(facing)?;
-                let next = page.next_start();
-                let changes: Vec<MapChange> = page
-                    .values
-                    .iter()
-                    .filter_map(|object| {
-                        let remote_id = object.values(id_attribute).into_iter().next()?;
-                        let member_id = (kind == ObjectKind::Membership)
-                            .then(|| remote_id.split_once(':').map(|(_, m)| m.to_owned()))
-                            .flatten();
-                        Some(MapChange::Put(MapEntry {
-                            target_id: Some(object.id.clone()),
-                            member_id,
-                            ..MapEntry::intent(kind.word(), &remote_id, &object.label, "{}".into())
-                        }))
-                    })
-                    .collect();
-                total += changes.len();
-                self.store().map_apply(self.job, &changes)?;
-                match next {
-                    Some(next) if next > start => start = next,
-                    _ => break,
-                }
-            }
-        }
+        self.ctx
+            .progress(0, 0, "Reading existing objects back from Assets");
+        let total = crate::reidentify::reidentify(
+            self.store(),
+            self.job,
+            &self.assets,
+            &schema,
+            &self.kinds,
+            &self.attributes,
+            self.now,
+        )
+        .await?;
         if total > 0 {
             self.ctx.event(RunEvent::info(format!(
-                "No local sync state for this job: found {total} objects already in \"{}\" by their Entra Object ID and matched them instead of creating duplicates. Each is written once on this run.",
+                "No local sync state for this job: found {total} objects already in \"{}\" by their Entra Object ID and matched them instead of creating duplicates. Only objects whose values in Assets differ from Entra are written.",
                 schema.schema_name
             )));
             // Forget delta links: with no state, every object must be read again.
@@ -522,7 +508,12 @@ impl Sync {
         wrap: fn(Vec<DeltaItem<T>>) -> Items,
     ) -> anyhow::Result<()> {
         let graph_error = graph_error;
-        let cursor = self.store().get_cursor(self.job, kind.cursor())?;
+        let mut cursor = self.store().get_cursor(self.job, kind.cursor())?;
+        if cursor.is_some() && self.scope.changed(self.store(), self.job, kind)? {
+            self.ctx
+                .event(RunEvent::info(scope::full_round_notice(kind)));
+            cursor = None;
+        }
         let mut full = cursor.is_none();
         let select = self.delta_select(kind);
         let initial = || DeltaStart::Initial {
@@ -532,7 +523,7 @@ impl Sync {
             Some(link) => DeltaStart::Link(DeltaLink::new(link)),
             None => initial(),
         };
-        let mut page = match self.graph.delta::<T>(start).await {
+        let mut page = match self.graph.delta::<WithJson<T>>(start).await {
             Ok(page) => page,
             Err(crosswalk_graph::Error::ResyncRequired { reason, .. }) if !full => {
                 self.ctx.event(RunEvent::info(format!(
@@ -541,7 +532,7 @@ impl Sync {
                 )));
                 full = true;
                 self.graph
-                    .delta::<T>(initial())
+                    .delta::<WithJson<T>>(initial())
                     .await
                     .map_err(graph_error)?
             }
@@ -556,7 +547,8 @@ impl Sync {
         let mut read = 0u64;
         loop {
             read += page.items.len() as u64;
-            self.handle(wrap(page.items), full).await?;
+            let items = self.scope.apply(kind, page.items);
+            self.handle(wrap(items), full).await?;
             self.progress(kind, read, expected);
             if self.ctx.is_cancelled() {
                 return Ok(());
@@ -579,6 +571,7 @@ impl Sync {
                     if !self.ctx.dry_run {
                         self.store()
                             .set_cursor(self.job, kind.cursor(), link.as_str())?;
+                        self.scope.remember(self.store(), self.job, kind)?;
                     }
                     return Ok(());
                 }
@@ -586,9 +579,10 @@ impl Sync {
         }
     }
 
-    /// `$select` of an initial round: the mapped properties (unselected ones are not tracked).
+    /// `$select` of an initial round: the mapped properties and those the kind's filter reads
+    /// (unselected ones are not tracked).
     fn delta_select(&self, kind: ObjectKind) -> Option<String> {
-        match kind {
+        let mapped = match kind {
             ObjectKind::User => Some(crosswalk_graph::USER_DELTA_SELECT.to_owned()),
             ObjectKind::Group => Some(if self.includes(ObjectKind::Membership) {
                 crosswalk_graph::GROUP_DELTA_SELECT.to_owned()
@@ -596,7 +590,8 @@ impl Sync {
                 crosswalk_graph::GROUP_DELTA_SELECT.replace(",members", "")
             }),
             _ => None,
-        }
+        };
+        self.scope.select(kind, mapped)
     }
 
     async fn handle(&mut self, items: Items, full: bool) -> anyhow::Result<()> {
@@ -650,6 +645,7 @@ impl Sync {
     }
 
     async fn write(&mut self, items: Vec<Upsert>, full: bool) -> anyhow::Result<()> {
+        let renamed = self.renamed_targets(&items);
         for chunk in items.chunks(BATCH) {
             let mut targets = std::mem::take(&mut self.targets);
             let result = self
@@ -659,6 +655,94 @@ impl Sync {
             self.targets = targets;
             let stats = result?;
             self.processed += stats.written + stats.unchanged;
+        }
+        self.relabel_memberships(renamed).await
+    }
+
+    /// Users, groups and devices about to be written under a new label.
+    fn renamed_targets(&self, items: &[Upsert]) -> Vec<(ObjectKind, String)> {
+        if !self.includes(ObjectKind::Membership) {
+            return Vec::new();
+        }
+        items
+            .iter()
+            .filter(|u| {
+                u.kind.is_reference_target()
+                    && u.entry.as_ref().is_some_and(|e| e.label != u.doc.label)
+            })
+            .map(|u| (u.kind, u.id.clone()))
+            .collect()
+    }
+
+    /// Memberships are named "Group → Member": renaming either side renames them (Graph's
+    /// membership delta says nothing about a rename, so the run must).
+    async fn relabel_memberships(
+        &mut self,
+        renamed: Vec<(ObjectKind, String)>,
+    ) -> anyhow::Result<()> {
+        let mut upserts: BTreeMap<String, Upsert> = BTreeMap::new();
+        for (kind, id) in renamed {
+            let mut filters = vec![MapFilter::MembershipsOfMember(id.clone())];
+            if kind == ObjectKind::Group {
+                filters.push(MapFilter::Prefix {
+                    kind: ObjectKind::Membership.word().into(),
+                    prefix: format!("{id}:"),
+                });
+            }
+            for filter in filters {
+                for entry in self.store().map_select(self.job, &filter)? {
+                    let Some((group, member)) = entry.remote_id.split_once(':') else {
+                        continue;
+                    };
+                    let mut doc = Doc::from_json(&entry.doc);
+                    let member_kind = doc.values.iter().find_map(|(name, value)| match value {
+                        Value::Refs(k, ids)
+                            if name != mapping::MEMBERSHIP_GROUP
+                                && ids.iter().any(|i| i == member) =>
+                        {
+                            Some(*k)
+                        }
+                        _ => None,
+                    });
+                    let Some(member_kind) = member_kind else {
+                        continue;
+                    };
+                    let label = |k: ObjectKind, id: &str| {
+                        self.targets
+                            .get(&(k, id.to_owned()))
+                            .map(|t| t.label.clone())
+                    };
+                    let (Some(group_label), Some(member_label)) =
+                        (label(ObjectKind::Group, group), label(member_kind, member))
+                    else {
+                        continue;
+                    };
+                    doc.label = mapping::membership_label(&group_label, &member_label);
+                    if doc.label == entry.label {
+                        continue;
+                    }
+                    upserts.insert(
+                        entry.remote_id.clone(),
+                        Upsert {
+                            kind: ObjectKind::Membership,
+                            id: entry.remote_id.clone(),
+                            doc,
+                            member_id: entry.member_id.clone(),
+                            entry: Some(entry),
+                        },
+                    );
+                }
+            }
+        }
+        let upserts: Vec<Upsert> = upserts.into_values().collect();
+        for chunk in upserts.chunks(BATCH) {
+            let mut targets = std::mem::take(&mut self.targets);
+            let result = self
+                .writer()
+                .upsert(chunk.to_vec(), false, &mut targets)
+                .await;
+            self.targets = targets;
+            result?;
         }
         Ok(())
     }
@@ -674,15 +758,12 @@ impl Sync {
         let mut gone = Vec::new();
         for item in items {
             match item {
+                // Property filters were applied by `scope` (out-of-scope users come as removals).
                 DeltaItem::Upsert(user)
                     if self
-                        .settings
-                        .filters
-                        .user_in_scope(user.user_type.as_deref(), user.account_enabled)
-                        && self
-                            .user_scope
-                            .as_ref()
-                            .is_none_or(|scope| scope.contains(&user.id)) =>
+                        .user_scope
+                        .as_ref()
+                        .is_none_or(|scope| scope.contains(&user.id)) =>
                 {
                     let entry = entries.remove(&user.id);
                     let manager_attribute = self.mapping.attribute(ObjectKind::User, "manager");
@@ -767,18 +848,23 @@ impl Sync {
             }
         }
         let entering: Vec<String> = scope.difference(&known).cloned().collect();
+        let select = self
+            .scope
+            .select(
+                ObjectKind::User,
+                Some(crosswalk_graph::USER_SELECT.to_owned()),
+            )
+            .unwrap_or_default();
         let mut upserts = Vec::new();
         for id in entering {
-            let Some(user) = self.graph.get_user(&id).await.map_err(graph_error)? else {
+            let found = self.graph.get_user_as::<WithJson<User>>(&id, &select);
+            let Some(found) = found.await.map_err(graph_error)? else {
                 continue;
             };
-            if !self
-                .settings
-                .filters
-                .user_in_scope(user.user_type.as_deref(), user.account_enabled)
-            {
+            if !self.scope.admits(ObjectKind::User, &found.json) {
                 continue;
             }
+            let user = found.object;
             let manager = self.graph.get_manager(&id).await.map_err(graph_error)?;
             let manager = manager.map(|m| crate::doc::Value::Refs(ObjectKind::User, vec![m]));
             let doc = mapping::user_doc(&self.mapping, &user, manager.as_ref());
@@ -805,12 +891,8 @@ impl Sync {
         let mut gone = Vec::new();
         for item in items {
             match item {
-                DeltaItem::Upsert(device)
-                    if self
-                        .settings
-                        .filters
-                        .device_in_scope(device.operating_system.as_deref()) =>
-                {
+                // Filters were applied by `scope` (out-of-scope devices come as removals).
+                DeltaItem::Upsert(device) => {
                     let doc = mapping::device_doc(&self.mapping, &device);
                     upserts.push(Upsert {
                         kind: ObjectKind::Device,
@@ -839,14 +921,6 @@ impl Sync {
     ) -> anyhow::Result<()> {
         let ids: Vec<&str> = items.iter().map(DeltaItem::id).collect();
         let mut entries = self.entries(ObjectKind::Application, &ids)?;
-        let wants_owners = self
-            .mapping
-            .attribute(ObjectKind::Application, "owners")
-            .is_some()
-            || self
-                .mapping
-                .attribute(ObjectKind::Application, "ownerCount")
-                .is_some();
         let mut apps = Vec::new();
         for item in items {
             match item {
@@ -857,43 +931,22 @@ impl Sync {
                 }
             }
         }
-        let graph = self.graph.clone();
-        let app_ids: Vec<String> = apps.iter().map(|a| a.id.clone()).collect();
-        let owners: Vec<Vec<String>> = stream::iter(app_ids)
-            .map(move |id| {
-                let graph = graph.clone();
-                async move {
-                    if !wants_owners {
-                        return Ok(Vec::new());
-                    }
-                    let first = graph.list_application_owners(&id).await?;
-                    let all = graph.collect_pages(first).await?;
-                    Ok::<_, crosswalk_graph::Error>(all.into_iter().map(|o| o.id).collect())
-                }
-            })
-            .buffered(crosswalk_graph::GRAPH_CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::Error::new(e.user_facing()))?;
+        // Owners are a relationship application delta does not track: read here for the apps
+        // that changed, and refreshed for all in bulk by `refresh_owners`.
+        let mut owners = if owners::owner_attributes(&self.mapping).is_empty() {
+            apps.iter().map(|a| (a.id.clone(), Vec::new())).collect()
+        } else {
+            self.owners_of(apps.iter().map(|a| a.id.clone()).collect(), full)
+                .await?
+        };
         let mut upserts = Vec::new();
-        for (app, owners) in apps.into_iter().zip(owners) {
-            if owners.len() > mapping::MAX_REFS {
-                self.ctx.event(
-                    RunEvent::object(
-                        ObjectKind::Application.word(),
-                        &app.id,
-                        app.display_name.as_deref().unwrap_or(&app.id),
-                        EventAction::Info,
-                        format!(
-                            "Has {} owners; the first {} are referenced (Assets' reference limit) and \"Owner count\" holds the total.",
-                            owners.len(),
-                            mapping::MAX_REFS
-                        ),
-                    ),
-                );
-            }
+        for app in apps {
+            // Gone between the delta page and the owners read: its removal comes next round.
+            let Some(owners) = owners.remove(&app.id) else {
+                continue;
+            };
+            let label = app.display_name.as_deref().unwrap_or(&app.id);
+            owners::note_many_owners(&self.ctx, &app.id, label, owners.len());
             let doc = mapping::application_doc(&self.mapping, &app, &owners);
             upserts.push(Upsert {
                 kind: ObjectKind::Application,
@@ -1027,9 +1080,14 @@ impl Sync {
             .get_cursor(self.job, kind.cursor())?
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
-        let full = stored
+        let mut full = stored
             .full_at
             .is_none_or(|at| self.now - at >= MANAGED_FULL_EVERY);
+        if !full && self.scope.changed(self.store(), self.job, kind)? {
+            self.ctx
+                .event(RunEvent::info(scope::full_round_notice(kind)));
+            full = true;
+        }
         let filter = match (full, stored.since) {
             (false, Some(since)) => (since - MANAGED_OVERLAP)
                 .format(&Rfc3339)
@@ -1038,23 +1096,30 @@ impl Sync {
             _ => None,
         };
         let graph_error = graph_error;
+        let select = self
+            .scope
+            .select(kind, None)
+            .unwrap_or_else(|| crosswalk_graph::MANAGED_DEVICE_SELECT.to_owned());
         let mut page = self
             .graph
-            .list_managed_devices(filter.as_deref())
+            .list_managed_devices_as::<WithJson<crosswalk_graph::ManagedDevice>>(
+                filter.as_deref(),
+                &select,
+            )
             .await
             .map_err(graph_error)?;
         let mut read = 0u64;
         loop {
             read += page.items.len() as u64;
-            let ids: Vec<&str> = page.items.iter().map(|d| d.id.as_str()).collect();
+            let ids: Vec<&str> = page.items.iter().map(|d| d.object.id.as_str()).collect();
             let mut entries = self.entries(kind, &ids)?;
             let mut upserts = Vec::new();
-            for device in &page.items {
-                if !self
-                    .settings
-                    .filters
-                    .device_in_scope(device.operating_system.as_deref())
-                {
+            for WithJson {
+                object: device,
+                json,
+            } in &page.items
+            {
+                if !self.scope.admits(kind, json) {
                     let entry = entries.remove(&device.id);
                     self.queue_retire(kind, entry);
                     continue;
@@ -1088,6 +1153,7 @@ impl Sync {
             };
             self.store()
                 .set_cursor(self.job, kind.cursor(), &serde_json::to_string(&cursor)?)?;
+            self.scope.remember(self.store(), self.job, kind)?;
         }
         Ok(())
     }
@@ -1156,8 +1222,13 @@ impl Sync {
                 held_before.entry(kind).or_default().push(entry);
             }
         }
-        let counts = self.store().map_counts(self.job)?;
         let candidates = std::mem::take(&mut self.retire);
+        // Counting reads every entry of the job: only when something is to be retired.
+        let counts = if candidates.is_empty() && held_before.is_empty() {
+            crosswalk_store::MapCounts::default()
+        } else {
+            self.store().map_counts(self.job)?
+        };
         let mut kinds: Vec<ObjectKind> = candidates
             .keys()
             .chain(held_before.keys())

@@ -7,6 +7,7 @@ use common::{assert_mirrors_directory, Harness};
 use crosswalk_sandbox::generator::directory::Mutation;
 use crosswalk_sandbox::Size;
 use crosswalk_store::EventAction;
+use std::collections::BTreeMap;
 use time::Duration;
 
 #[tokio::test]
@@ -68,16 +69,80 @@ async fn the_mutation_stream_is_applied_exactly() {
 #[tokio::test]
 async fn a_lost_database_matches_existing_objects_instead_of_duplicating_them() {
     let mut h = Harness::start(Size::Tiny).await;
-    let first = h.sync().await.totals();
+    h.sync().await;
+    // Some users leave before the loss: Assets marks them removed.
+    h.sandbox.handle.graph(|g| g.directory.mutate(11, 30));
+    h.sync().await;
+    // A day later: the daily passes (Intune removals, app owners) have caught up too.
+    h.clock.advance(Duration::hours(25));
+    h.sandbox.handle.advance_clock(Duration::hours(25));
+    h.sync().await;
+    assert_mirrors_directory(&h);
+    let retired_before: BTreeMap<String, Option<String>> = h
+        .assets()
+        .of("Entra User")
+        .iter()
+        .filter(|(_, o)| o.one("Entra Status") == Some("Removed from Entra"))
+        .map(|(id, o)| (id.clone(), o.one("Removed on").map(str::to_owned)))
+        .collect();
+    assert!(
+        !retired_before.is_empty(),
+        "the stream should retire someone"
+    );
     let objects_before: usize = h.assets().types.values().map(|t| t.len()).sum();
+
     h.lose_database();
+    // While the state is lost, one user's title changes in Entra.
+    let changed = h.sandbox.handle.graph(|g| {
+        let id = g
+            .directory
+            .users
+            .iter()
+            .find(|u| !retired_before.contains_key(&u.id))
+            .unwrap()
+            .id
+            .clone();
+        g.directory
+            .update_user(&id, |u| u.job_title = Some("Head of Recovery".into()));
+        id
+    });
     let run = h.sync().await;
     let totals = run.totals();
-    assert_eq!(totals.created, 0, "{totals:?}");
-    assert_eq!(totals.updated, first.created);
+    for e in h
+        .events(run.id)
+        .iter()
+        .filter(|e| e.action == EventAction::Updated)
+    {
+        eprintln!(
+            "{:?} {:?} {:?} -> {:?}",
+            e.object_kind, e.object_id, e.before, e.after
+        );
+    }
+    // Only the object that differs is written: nothing created, nothing re-retired.
+    assert_eq!(
+        (totals.created, totals.updated, totals.retired),
+        (0, 1, 0),
+        "{totals:?}"
+    );
+    let updated: Vec<_> = h
+        .events(run.id)
+        .into_iter()
+        .filter(|e| e.action == EventAction::Updated)
+        .collect();
+    assert_eq!(updated[0].object_id.as_deref(), Some(changed.as_str()));
+    assert_eq!(
+        updated[0].after.as_ref().unwrap()["Job title"],
+        "Head of Recovery"
+    );
     let objects_after: usize = h.assets().types.values().map(|t| t.len()).sum();
     assert_eq!(objects_after, objects_before, "no duplicates");
     assert_mirrors_directory(&h);
+    let mirror = h.assets();
+    for (id, removed_on) in &retired_before {
+        let object = &mirror.of("Entra User")[id];
+        assert_eq!(object.one("Entra Status"), Some("Removed from Entra"));
+        assert_eq!(object.one("Removed on").map(str::to_owned), *removed_on);
+    }
     assert!(h
         .events(run.id)
         .iter()

@@ -343,6 +343,21 @@ pub fn expected(
             v.insert("Name", g.display_name.clone());
             groups.insert(g.id.clone(), v);
         }
+        let names: HashMap<&str, &str> = d
+            .users
+            .iter()
+            .map(|u| (u.id.as_str(), u.display_name.as_str()))
+            .chain(
+                d.groups
+                    .iter()
+                    .map(|g| (g.id.as_str(), g.display_name.as_str())),
+            )
+            .chain(
+                d.devices
+                    .iter()
+                    .map(|x| (x.id.as_str(), x.display_name.as_str())),
+            )
+            .collect();
         let memberships = out.entry("Entra Group Membership").or_default();
         for g in d.groups.iter() {
             for m in &g.members {
@@ -353,6 +368,9 @@ pub fn expected(
                     _ => continue,
                 };
                 let mut v = BTreeMap::new();
+                // Named after both sides: a rename on either side renames the membership.
+                let member_name = names.get(m.id.as_str()).copied().unwrap_or(&m.id);
+                v.insert("Name", format!("{} → {member_name}", g.display_name));
                 v.insert("Group", g.id.clone());
                 v.insert(attribute, m.id.clone());
                 memberships.insert(format!("{}:{}", g.id, m.id), v);
