@@ -13,20 +13,36 @@ Smart Connected Item (Dynamics Tasks → Jira) with the two-step wizard, syncs i
 creates a task in the sandbox's Dataverse over its Web API, syncs again and sees the Jira issue the
 item created: in Jira, in the item's Links panel and in the run's page.
 
+The desktop around the windows is observed through a stand-in on the session bus
+(tests/desktop_bus.py: notification server and tray watcher). After the first window the admin
+sets up a nightly Entra Sync from the CLI (`config apply`, secrets in the keychain) whose Entra
+tenant is a sandbox started 410 days in the past (faketime), so its app's client secret expires in
+about 20 days, and whose Jira API token has been revoked. In the console opened next, its tray item has
+registered; the menu, read over com.canonical.dbusmenu as a panel would, lists the four actions,
+and "Sync all now" clicked there starts the job (trigger sync_now; it fails, and since the admin
+started it there is no failure notification), while the secret-expiry watch notifies. After the
+demo, the console is opened once more when the job is due: the scheduled run fails at start-up
+and the desktop gets a notification naming the job, what went wrong and the fix.
+
 Usage: python tests/e2e.py APP DATA_DIR [SCREENSHOT]
-Env: E2E_SYNC_TIMEOUT (seconds to wait for the demo's Entra Sync run; default 3600).
+Env: E2E_SYNC_TIMEOUT (seconds to wait for the demo's Entra Sync run; default 3600),
+E2E_DESKTOP_RECORD (the file tests/desktop_bus.py records the desktop's calls in).
 """
 import base64
+import datetime
 import http.server
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
+
+import desktop_bus
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
@@ -47,6 +63,12 @@ SANDBOX_CLIENT_ID = "3f1d9e7a-5b2c-4d8e-a6f0-9c1b2d3e4f5a"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret~Kq8Q~value"
 SANDBOX_JIRA = ("admin@contoso.com", "sandbox-jira-api-token")
 ITEM_JOB = "e2e-tasks-to-jira"
+DESKTOP = desktop_bus.Desktop(os.environ["E2E_DESKTOP_RECORD"])
+# The admin's own nightly sync (set up from the CLI): the Entra tenant is a sandbox whose clock
+# runs SANDBOX_AGE behind, the Jira API token has been revoked.
+NIGHTLY_JOB = "e2e-nightly"
+SANDBOX_AGE = "-410d"
+TRAY_ACTIONS = ["Open Crosswalk", "Sync all now", "Pause schedules", "Quit Crosswalk"]
 
 
 class JiraResponder(http.server.BaseHTTPRequestHandler):
@@ -128,9 +150,12 @@ def sync_now_and_wait(driver, job, timeout=120):
     WebDriverWait(driver, timeout).until(lambda d: row_attr(d, "data-running", job) == "false")
     before = row_attr(driver, "data-last-run-id", job)
     job_row(driver, job).find_element(By.CSS_SELECTOR, '[data-action="sync-now"]').click()
+    # The row can list the new run as its last one (status running) a moment before it shows
+    # the job running, so "ended" also needs the last run's status to be a final one.
     WebDriverWait(driver, timeout).until(
         lambda d: row_attr(d, "data-running", job) == "false"
-        and row_attr(d, "data-last-run-id", job) not in (None, "", before))
+        and row_attr(d, "data-last-run-id", job) not in (None, "", before)
+        and row_attr(d, "data-last-status", job) not in (None, "", "running"))
     return row_attr(driver, "data-last-run-id", job), row_attr(driver, "data-last-status", job)
 
 
@@ -344,11 +369,214 @@ def demo_dynamics_item(driver, wait):
     print(f"PASS run #{run_id} page shows 1 issue created ({time.monotonic() - t0:.1f}s for the item)")
 
 
+def cli(*args, stdin=None):
+    """`crosswalk --data-dir DATA_DIR ARGS` (the admin's terminal); returns its standard output."""
+    done = subprocess.run([APP, "--data-dir", str(DATA_DIR), *args], input=stdin, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"crosswalk {' '.join(args)} exited {done.returncode}: {done.stderr}"
+    return done.stdout
+
+
+def start_aged_sandbox():
+    """`crosswalk sandbox` with its clock set SANDBOX_AGE back (faketime; monotonic time left alone).
+
+    The sandbox's app registration gets its client secret when the sandbox starts, so in real
+    time that secret expires SANDBOX_AGE earlier: what an admin sees in a tenant whose secret was
+    created long ago. Returns the process and its URLs and credentials (`--json`)."""
+    env = dict(os.environ, FAKETIME_DONT_FAKE_MONOTONIC="1")
+    proc = subprocess.Popen(
+        ["faketime", "-f", SANDBOX_AGE, APP, "--data-dir", str(DATA_DIR.parent / "aged-sandbox"),
+         "sandbox", "--size", "tiny", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=env,
+        start_new_session=True)  # faketime runs the sandbox as its child: stop_aged_sandbox ends both
+    text = ""
+    while not text.startswith("{") or not text.rstrip().endswith("}"):
+        line = proc.stdout.readline()
+        assert line, f"the aged sandbox exited ({proc.wait()}) before printing its URLs"
+        text += line
+    return proc, json.loads(text)
+
+
+def stop_aged_sandbox(proc):
+    """Ends faketime and the sandbox it started (its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=20)
+
+
+def secret_end(sandbox):
+    """When the sandbox app's client secret expires, as Graph lists it (Entra admin center's view)."""
+    _, _, token = http_json(
+        "POST", f"{sandbox['login_url']}/{sandbox['tenant_id']}/oauth2/v2.0/token",
+        urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": sandbox["client_id"],
+                                "client_secret": sandbox["client_secret"],
+                                "scope": f"{sandbox['graph_url']}/.default"}).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"})
+    query = urllib.parse.quote(f"appId eq '{sandbox['client_id']}'")
+    _, _, apps = http_json("GET", f"{sandbox['graph_url']}/v1.0/applications?$filter={query}",
+                           headers={"Authorization": f"Bearer {token['access_token']}"})
+    (app,) = apps["value"]
+    (credential,) = app["passwordCredentials"]
+    return app["displayName"], datetime.datetime.fromisoformat(credential["endDateTime"])
+
+
+def configure_nightly_sync(sandbox):
+    """The admin's nightly Entra Sync, set up from the CLI: both connections point at the aged
+    sandbox with secrets in the keychain; the Jira API token is one Jira no longer accepts (a
+    revoked token fails a run at once, so the scheduled run fails while the window is still
+    being built)."""
+    config = DATA_DIR.parent / "nightly.toml"
+    config.write_text(f"""
+[[connection]]
+name = "entra-e2e"
+kind = "entra"
+tenant_id = "{sandbox['tenant_id']}"
+client_id = "{sandbox['client_id']}"
+cloud = "custom"
+authority_url = "{sandbox['login_url']}"
+graph_url = "{sandbox['graph_url']}"
+
+[[connection]]
+name = "jira-revoked"
+kind = "jira"
+site_url = "{sandbox['jira_url']}"
+email = "{sandbox['jira_email']}"
+assets_api_url = "{sandbox['assets_api_url']}"
+
+[[job]]
+name = "{NIGHTLY_JOB}"
+kind = "entra-sync"
+schedule = {{ every_minutes = 1 }}
+settings = {{ entra_connection = "entra-e2e", jira_connection = "jira-revoked" }}
+""")
+    cli("secret", "set", "entra-e2e", stdin=sandbox["client_secret"])
+    cli("secret", "set", "jira-revoked", stdin="revoked-" + sandbox["jira_api_token"])
+    print("config apply:", cli("config", "apply", str(config)).strip().replace("\n", " | "))
+
+
+def console_tray_item(tray, timeout=30):
+    """(bus name, object path) of the tray item the running console (not a demo) registered."""
+    def ours(row):
+        if row["event"] != "item":
+            return False
+        try:
+            pid = tray.pid_of(row["sender"])
+            argv = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            return os.path.realpath(f"/proc/{pid}/exe") == APP and b"demo" not in argv
+        except (RuntimeError, OSError):  # that process has quit
+            return False
+    row = DESKTOP.wait_for("tray item of the console", ours, timeout)
+    return row["service"], row["path"]
+
+
+def last_run(driver, job):
+    """(run id, status) of the job's last run, once its row shows it finished."""
+    WebDriverWait(driver, 60).until(
+        lambda d: row_attr(d, "data-last-run-id", job) not in (None, "") and row_attr(d, "data-running", job) == "false"
+        and row_attr(d, "data-last-status", job) not in (None, "", "running"))
+    return row_attr(driver, "data-last-run-id", job), row_attr(driver, "data-last-status", job)
+
+
+def tray_sync_all(driver, wait, sandbox):
+    """The tray menu as a panel reads it; "Sync all now" clicked there. Returns the job's due time."""
+    app_name, expires = secret_end(sandbox)
+    days = (expires - datetime.datetime.now(datetime.timezone.utc)) // datetime.timedelta(days=1)
+    assert 0 < days < 30, f"the aged sandbox's secret expires in {days} days; adjust SANDBOX_AGE"
+
+    tray = desktop_bus.TrayClient()
+    try:
+        service, path = console_tray_item(tray)
+        menu_path = tray.item_property(service, path, "Menu")
+        entries = tray.menu(service, menu_path)
+        actions = [e for e in entries if e.get("type") != "separator"]
+        labels = [e.get("label", "").replace("_", "") for e in actions]
+        assert labels == TRAY_ACTIONS, entries
+        pause = actions[TRAY_ACTIONS.index("Pause schedules")]
+        assert pause.get("toggle-type") == "checkmark" and pause.get("toggle-state") == 0, pause
+        print(f"PASS tray item {service}{path} registered; its menu {menu_path} lists", " / ".join(labels))
+        tray.click(service, menu_path, actions[TRAY_ACTIONS.index("Sync all now")]["id"])
+    finally:
+        tray.close()
+
+    driver.find_element(By.ID, "nav-jobs").click()
+    run_id, status = last_run(driver, NIGHTLY_JOB)
+    (run,) = [r for r in json.loads(cli("runs", "--json", "--job", NIGHTLY_JOB)) if str(r["id"]) == run_id]
+    assert run["trigger"] == "sync_now" and status == run["status"] == "failed", (run, status)
+    print(f"PASS tray 'Sync all now' started run #{run_id} of {NIGHTLY_JOB} (trigger {run['trigger']}, {status}:"
+          f" {run['error']['message']})")
+
+    note = DESKTOP.wait_for("secret-expiry notification",
+                            lambda r: r["event"] == "notify" and "entra-e2e" in r["summary"], 60)
+    assert note["summary"] == "Crosswalk: the client secret of entra-e2e expires soon", note
+    assert f"entra-e2e expires in {days} days (on {expires:%Y-%m-%d})" in note["body"], note
+    assert f"App registrations › {app_name} › Certificates & secrets" in note["body"], note
+    print("PASS secret-expiry notification:", note["summary"], "|", note["body"][:110], "...")
+
+    # The scheduler gave the job its first due time, one interval after it first saw the job.
+    due = wait.until(lambda d: job_row(d, NIGHTLY_JOB).find_elements(By.CSS_SELECTOR, ".cell-schedule time"))
+    return datetime.datetime.fromisoformat(due[0].get_attribute("datetime"))
+
+
+def scheduled_failure(due):
+    """The console opened once the nightly job is due: its run fails, the desktop is told."""
+    wait_s = (due - datetime.datetime.now(datetime.timezone.utc)).total_seconds() + 1
+    if wait_s > 0:
+        print(f"waiting {wait_s:.0f}s for {NIGHTLY_JOB} to be due ({due:%H:%M:%S})")
+        time.sleep(wait_s)
+    t0 = time.monotonic()
+    driver = session()
+    try:
+        # The due run starts with the console and fails within a second; the next one would come
+        # a minute later, so waiting longer could only hide a lost notification.
+        title = f"Crosswalk: {NIGHTLY_JOB} failed"
+        note = DESKTOP.wait_for("failure notification", lambda r: r["event"] == "notify" and r["summary"] == title, 40)
+        print(f"notification {time.monotonic() - t0:.1f}s after opening the console")
+        runs = json.loads(cli("runs", "--json", "--job", NIGHTLY_JOB))
+        run = min((r for r in runs if r["trigger"] in ("schedule", "missed")), key=lambda r: r["id"])
+        error = run["error"]
+        assert run["status"] == "failed" and error["fix"], run
+        assert note["body"] == f"{error['message']} Fix: {error['fix']}", (note, error)
+        # The run "Sync all now" started failed the same way; the admin was there, so no notification.
+        failures = [r for r in DESKTOP.notifications() if r["summary"] == title]
+        assert len(failures) == 1 and any(r["trigger"] == "sync_now" for r in runs), (failures, runs)
+        print(f"PASS scheduled run #{run['id']} ({run['trigger']}) failed and notified:", note["summary"], "|", note["body"])
+
+        wait = WebDriverWait(driver, 20)
+        wait.until(lambda d: d.find_element(By.ID, "nav-jobs")).click()
+        run_id, status = last_run(driver, NIGHTLY_JOB)
+        assert (run_id, status) == (str(run["id"]), "failed"), (run_id, status)
+        print(f"PASS the window lists run #{run_id} of {NIGHTLY_JOB} as failed")
+        if SHOT:
+            driver.save_screenshot(str(pathlib.Path(SHOT).with_suffix("")) + "-nightly-failed.png")
+    finally:
+        driver.quit()
+
+
 def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), JiraResponder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = f"http://127.0.0.1:{server.server_address[1]}"
+    aged, aged_urls = start_aged_sandbox()
+    try:
+        t0 = time.monotonic()
+        console_first_run(site)
+        server.shutdown()
+        # The CLI needs the data folder to itself, so the nightly sync is set up between windows.
+        configure_nightly_sync(aged_urls)
+        due = console_tray(aged_urls)
+        demo_entra_sync()
+        scheduled_failure(due)
+        print(f"e2e total {time.monotonic() - t0:.2f}s")
+    finally:
+        server.shutdown()
+        server.server_close()
+        stop_aged_sandbox(aged)
 
+
+def console_first_run(site):
+    """A new admin's console: the demo offer, a Jira connection, its token in the keychain only."""
     t0 = time.monotonic()
     driver = session()
     print(f"window up in {time.monotonic() - t0:.2f}s")
@@ -385,7 +613,6 @@ def main():
             driver.save_screenshot(SHOT)
     finally:
         driver.quit()
-        server.shutdown()
 
     stored = subprocess.run(["secret-tool", "lookup", "service", "crosswalk", "username", "jira-e2e"],
                             capture_output=True, text=True, check=False).stdout
@@ -399,8 +626,21 @@ def main():
         assert TOKEN.encode() not in path.read_bytes(), f"the token leaked into {path}"
     print(f"PASS token in none of {len(files)} files of the data folder:", ", ".join(p.name for p in files))
 
-    demo_entra_sync()
-    print(f"e2e total {time.monotonic() - t0:.2f}s")
+
+def console_tray(sandbox):
+    """The console with the nightly sync configured: its tray, and "Sync all now" from there.
+
+    Returns when the nightly job is due next, as the window shows it."""
+    t0 = time.monotonic()
+    driver = session()
+    try:
+        wait = WebDriverWait(driver, 20)
+        wait.until(lambda d: d.find_element(By.ID, "nav-jobs"))
+        due = tray_sync_all(driver, wait, sandbox)
+    finally:
+        driver.quit()
+    print(f"tray window {time.monotonic() - t0:.1f}s")
+    return due
 
 
 if __name__ == "__main__":

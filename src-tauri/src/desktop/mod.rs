@@ -37,6 +37,9 @@ pub fn run(data_dir: PathBuf, demo: Option<Box<crosswalk_cli::DemoSandbox>>) -> 
         }
     };
     tracing::info!(message = "Console starting.", data_dir = %data_dir.display());
+    // Subscribed before the window is built: a run due at start-up (a missed nightly sync) can
+    // fail within milliseconds, long before `setup` runs, and its notification must not be lost.
+    let events = api.engine().subscribe();
 
     let mut builder = tauri::Builder::default();
     if demo.is_none() {
@@ -56,7 +59,7 @@ pub fn run(data_dir: PathBuf, demo: Option<Box<crosswalk_cli::DemoSandbox>>) -> 
         .invoke_handler(commands::handler())
         .setup(move |app| {
             tray::build(app.handle())?;
-            notify::forward_engine_events(app.handle().clone(), api.clone());
+            notify::forward_engine_events(app.handle().clone(), api.clone(), events);
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -9,9 +9,13 @@ use crosswalk_engine::EngineEvent;
 use tauri::{AppHandle, Emitter as _};
 use tauri_plugin_notification::NotificationExt as _;
 
-/// Spawns the task that forwards engine events for the life of the app.
-pub(super) fn forward_engine_events(app: AppHandle, api: Api) {
-    let mut events = api.engine().subscribe();
+/// Spawns the task that forwards engine events for the life of the app; `events` is subscribed
+/// as soon as the engine exists, so events from before the window was built are kept.
+pub(super) fn forward_engine_events(
+    app: AppHandle,
+    api: Api,
+    mut events: tokio::sync::broadcast::Receiver<EngineEvent>,
+) {
     tauri::async_runtime::spawn(async move {
         loop {
             let event = match events.recv().await {
@@ -73,12 +77,11 @@ pub(super) fn forward_engine_events(app: AppHandle, api: Api) {
                         .map(|s| s.notify_on_failure)
                         .unwrap_or(true);
                     if unattended && bad && wanted {
-                        let body = match (&error, status) {
-                            (Some(error), _) => error.message.clone(),
-                            (None, _) => {
-                                "Some objects failed. Open the run in Crosswalk for details."
-                                    .to_owned()
-                            }
+                        // What went wrong and the fix ("… Fix: …"), not the message alone.
+                        let body = match &error {
+                            Some(error) => error.to_string(),
+                            None => "Some objects failed. Open the run in Crosswalk for details."
+                                .to_owned(),
                         };
                         let _ = app
                             .notification()
