@@ -4,7 +4,7 @@ use crate::dto::*;
 use crate::error::Invalid;
 use crate::forms;
 use anyhow::Context as _;
-use crosswalk_core::{Code, ConnectionConfig, RunId, SecretRef, Trigger, UserFacing};
+use crosswalk_core::{Code, ConnectionConfig, RunId, RunStatus, SecretRef, Trigger, UserFacing};
 use crosswalk_engine::{Engine, SchedulerHandle};
 use crosswalk_store::{EventFilter, RunFilter, RunRow};
 use std::sync::Arc;
@@ -297,10 +297,13 @@ impl Api {
                     schedule_label: job.config.schedule.label(),
                     enabled: job.config.enabled,
                     next_due_at: job.next_due_at.map(timestamp),
-                    running_run_id: running
-                        .iter()
-                        .find(|(id, _)| *id == job.id)
-                        .map(|(_, run)| run.0),
+                    running_run_id: running_run_id(
+                        running
+                            .iter()
+                            .find(|(id, _)| *id == job.id)
+                            .map(|(_, run)| run.0),
+                        last_run.as_ref(),
+                    ),
                     last_run,
                     form: forms::form_from_job(&job.config),
                 })
@@ -712,6 +715,18 @@ fn connection_view(
 }
 
 /// The run-list line of a stored run.
+/// The run of a job in progress: the engine's, or a last run the store still shows running.
+/// A run's row is written just before the engine lists it as active (and finished just before
+/// it is dropped), so a listing between the two saw "not running" beside a running last run;
+/// the console is the only writer of its data folder, so such a row is this engine's run.
+fn running_run_id(active: Option<i64>, last_run: Option<&RunSummary>) -> Option<i64> {
+    active.or_else(|| {
+        last_run
+            .filter(|run| run.status == RunStatus::Running)
+            .map(|run| run.id)
+    })
+}
+
 pub fn run_summary(run: &RunRow) -> RunSummary {
     RunSummary {
         id: run.id.0,
@@ -792,6 +807,41 @@ mod tests {
             },
             secret: None,
         }
+    }
+
+    #[test]
+    fn a_last_run_still_running_counts_as_the_job_s_run_in_progress() {
+        let store = crosswalk_store::Store::open_in_memory().unwrap();
+        let (job, _) = store
+            .upsert_job(&crosswalk_core::JobConfig {
+                name: "nightly".into(),
+                kind: "health-check".into(),
+                schedule: crosswalk_core::Schedule::Off,
+                enabled: true,
+                settings: serde_json::json!({}),
+            })
+            .unwrap();
+        let now = datetime!(2026-11-21 12:00 UTC);
+        let run = store
+            .start_run(job, crosswalk_core::Trigger::SyncNow, false, now)
+            .unwrap();
+        let last = run_summary(&store.last_run(job).unwrap().unwrap());
+        // Between the row and the engine's active list: the row says running.
+        assert_eq!(running_run_id(None, Some(&last)), Some(run.0));
+        assert_eq!(running_run_id(Some(7), Some(&last)), Some(7));
+        store
+            .finish_run(
+                run,
+                RunStatus::Failed,
+                &Default::default(),
+                &Default::default(),
+                None,
+                now,
+            )
+            .unwrap();
+        let last = run_summary(&store.last_run(job).unwrap().unwrap());
+        assert_eq!(running_run_id(None, Some(&last)), None);
+        assert_eq!(running_run_id(None, None), None);
     }
 
     #[test]
