@@ -156,7 +156,7 @@ impl Error {
                 Code::Validation,
                 format!("Dataverse refused the status change: {message}"),
             )
-            .with_fix("Check the status mapping: the status reason must belong to the target state, and a closed case must be reactivated before it is closed again"),
+            .with_fix("Check the status mapping: the status reason must belong to the target state, and a closed case, opportunity or lead must be reopened before it is closed again"),
             Error::InvalidArgument { what, value } => {
                 UserFacing::new(Code::Validation, format!("{what} \"{value}\" is not valid."))
             }

@@ -5,12 +5,13 @@
 //! options), records (`get`, `list`, `create`, `update` with ETags, `delete`), change tracking
 //! (`track_changes`), records by id in batches (`list_by_ids`), notes with attachments (single
 //! request or block upload, block download; created under a caller-chosen id so retries never
-//! duplicate them; notes changed since a time across a table), and case state
-//! (`state_options`, `close_incident`, `cancel_incident`), and what the application user's
-//! roles grant (`user_privileges`, `secured_table`, `probe_read`) for "Test connection". It
-//! speaks Dataverse's vocabulary only (entity set, record, attribute, option set, etag, delta
-//! link, annotation, privilege): no jobs, no store, no Jira. Paging is explicit:
-//! `list`/`track_changes` return one page and the caller follows the link.
+//! duplicate them; notes changed since a time across a table), record state (`state_options`;
+//! cases: `close_incident`, `cancel_incident`; opportunities: `win_opportunity`,
+//! `lose_opportunity`, `reopen_opportunity`; leads: `qualify_lead`, `disqualify_lead`), and
+//! what the application user's roles grant (`user_privileges`, `secured_table`, `probe_read`)
+//! for "Test connection". It speaks Dataverse's vocabulary only (entity set, record, attribute,
+//! option set, etag, delta link, annotation, privilege): no jobs, no store, no Jira. Paging is
+//! explicit: `list`/`track_changes` return one page and the caller follows the link.
 //!
 //! All HTTP goes through `crosswalk_http::Http` (retries, `Retry-After`, token refresh,
 //! redaction). Build it with [`DataverseClient::http_builder`] or [`DataverseClient::connect`],
@@ -21,9 +22,11 @@
 
 mod error;
 mod incidents;
+mod leads;
 mod metadata;
 mod models;
 mod notes;
+mod opportunities;
 mod privileges;
 mod records;
 

@@ -371,6 +371,139 @@ async fn close_and_cancel_incidents() {
     );
 }
 
+/// `(statecode, statuscode)` of a row as the sandbox holds it.
+fn sandbox_state(sandbox: &Sandbox, table: &str, id: &str) -> (i64, i64) {
+    sandbox.handle.dataverse(|d| {
+        let row = d.row(table, id).unwrap();
+        let int = |c: &str| row.values[c].as_i64().unwrap();
+        (int("statecode"), int("statuscode"))
+    })
+}
+
+#[tokio::test]
+async fn win_lose_and_reopen_opportunities() {
+    let (sandbox, client) = start().await;
+    let won = client
+        .create("opportunities", &json!({"name": "Renewal"}))
+        .await
+        .unwrap();
+    client
+        .win_opportunity(&won, "Won in Jira", Some(3))
+        .await
+        .unwrap();
+    assert_eq!(sandbox_state(&sandbox, "opportunity", &won), (1, 3));
+    let closes: Vec<String> = sandbox.handle.dataverse(|d| {
+        d.rows_of("opportunityclose")
+            .filter(|r| r.lookups["opportunityid"].id == won)
+            .map(|r| r.values["subject"].as_str().unwrap().to_owned())
+            .collect()
+    });
+    assert_eq!(closes, ["Won in Jira"]);
+    // Closed: losing it is refused until it is reopened.
+    let refused = client
+        .lose_opportunity(&won, "Lost", Some(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::InvalidStateTransition { .. }),
+        "{refused:?}"
+    );
+    client.reopen_opportunity(&won, 2).await.unwrap();
+    assert_eq!(sandbox_state(&sandbox, "opportunity", &won), (0, 2));
+    client
+        .lose_opportunity(&won, "Lost in Jira", Some(5))
+        .await
+        .unwrap();
+    assert_eq!(sandbox_state(&sandbox, "opportunity", &won), (2, 5));
+    // A won reason is not a lost one; the default lost reason is Canceled.
+    let other = client
+        .create("opportunities", &json!({"name": "Pilot"}))
+        .await
+        .unwrap();
+    let wrong = client
+        .lose_opportunity(&other, "x", Some(3))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(wrong, Error::InvalidStateTransition { .. }),
+        "{wrong:?}"
+    );
+    client.lose_opportunity(&other, "Lost", None).await.unwrap();
+    assert_eq!(sandbox_state(&sandbox, "opportunity", &other), (2, 4));
+    // A plain update to Won is what the platform refuses.
+    let third = client
+        .create("opportunities", &json!({"name": "Upsell"}))
+        .await
+        .unwrap();
+    let patched = client
+        .update(
+            "opportunities",
+            &third,
+            &json!({"statecode": 1, "statuscode": 3}),
+            None,
+        )
+        .await
+        .unwrap_err();
+    match patched {
+        Error::InvalidStateTransition { message } => {
+            assert!(message.contains("WinOpportunityRequest"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn qualify_and_disqualify_leads_without_creating_records() {
+    let (sandbox, client) = start().await;
+    let lead = client
+        .create(
+            "leads",
+            &json!({"subject": "50 seats", "firstname": "Ada", "lastname": "Lovelace", "companyname": "Analytical Engines"}),
+        )
+        .await
+        .unwrap();
+    let count = |table: &str| sandbox.handle.dataverse(|d| d.rows_of(table).count());
+    let before = (count("account"), count("contact"), count("opportunity"));
+    client.qualify_lead(&lead, 3).await.unwrap();
+    assert_eq!(sandbox_state(&sandbox, "lead", &lead), (1, 3));
+    assert_eq!(
+        (count("account"), count("contact"), count("opportunity")),
+        before,
+        "no account, contact or opportunity from the lead"
+    );
+    let again = client.qualify_lead(&lead, 3).await.unwrap_err();
+    assert!(
+        matches!(again, Error::InvalidStateTransition { .. }),
+        "{again:?}"
+    );
+    let other = client
+        .create("leads", &json!({"lastname": "Hopper"}))
+        .await
+        .unwrap();
+    let wrong = client.disqualify_lead(&other, 3).await.unwrap_err();
+    assert!(
+        matches!(wrong, Error::InvalidStateTransition { .. }),
+        "{wrong:?}"
+    );
+    client.disqualify_lead(&other, 6).await.unwrap();
+    assert_eq!(sandbox_state(&sandbox, "lead", &other), (2, 6));
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(CLIENT_ID, "lead", Privilege::Write));
+    let third = sandbox.handle.dataverse(|d| {
+        d.rows_of("lead")
+            .find(|r| r.values["statecode"] == json!(0))
+            .unwrap()
+            .id
+            .clone()
+    });
+    let denied = client.qualify_lead(&third, 3).await.unwrap_err();
+    assert!(
+        matches!(&denied, Error::MissingPrivilege { privilege, table } if privilege == "Write" && table == "lead"),
+        "{denied:?}"
+    );
+}
+
 #[tokio::test]
 async fn missing_application_user_and_privilege() {
     let (sandbox, client) = start().await;

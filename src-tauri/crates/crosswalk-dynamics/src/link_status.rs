@@ -5,7 +5,10 @@
 //! conflict is logged with the compared times. Jira moves go through workflow transitions: a
 //! move that fails stays pending in the link's state and is tried again at every poll, reported
 //! once per distinct failure, until it applies (the event then counts the attempts) or either
-//! side's status changes. Dataverse writes go through the documented actions (`status::plan`).
+//! side's status changes. Dataverse writes go through the documented actions (`status::plan`):
+//! `CloseIncident`, `WinOpportunity` / `LoseOpportunity` and `QualifyLead`, reopening a closed
+//! record by an update first; a write Dataverse refuses is logged with what was asked, the
+//! reason and the fix.
 
 use crate::error::Result;
 use crate::link_sync::{modified_on, record_status, status_changes, STATUS_FIELD};
@@ -131,7 +134,7 @@ impl Item {
                 let Some(plan) = plan_dataverse_write(&self.settings.table, current, target) else {
                     return Ok((false, false));
                 };
-                self.write_dataverse_status(link, label, &status.name, current, plan)
+                self.write_dataverse_status(link, label, &status.name, current, target, plan)
                     .await
             }
         }
@@ -376,23 +379,19 @@ impl Item {
         Ok(Some(Reopen::Reached(reached)))
     }
 
+    /// Writes the planned status to the record and logs it: updated, or failed with what was
+    /// asked (Jira's status, the Dynamics status and the call), Dataverse's reason and the fix.
     async fn write_dataverse_status(
         &self,
         link: &LinkRow,
         label: &str,
         jira_status: &str,
         current: (i32, i32),
+        target: (i32, i32),
         plan: DataverseStatusWrite,
     ) -> Result<(bool, bool)> {
-        let result = self
-            .apply_status_write(link, jira_status, label, &plan)
-            .await;
-        let result = match result {
-            Ok(true) => Ok(()),
-            Ok(false) => return Ok((false, false)),
-            Err(error) => Err(error),
-        };
-        match result {
+        let shown = self.dynamics_status_name(target);
+        match self.apply_status_write(link, jira_status, &plan).await {
             Ok(()) => {
                 self.journal.event(
                     RunEvent::object(
@@ -400,53 +399,84 @@ impl Item {
                         &link.jira_key,
                         label,
                         EventAction::Updated,
-                        format!("Set the Dynamics status from Jira's \"{jira_status}\""),
+                        format!(
+                            "Set the Dynamics status to {shown} from Jira's \"{jira_status}\" ({})",
+                            call_name(&plan)
+                        ),
                     )
                     .with_change(Some(json!(current)), Some(json!(format!("{plan:?}")))),
                 );
                 Ok((false, true))
             }
-            Err(error) => {
-                let facing = error.user_facing();
-                let mut event = RunEvent::object(
-                    "status",
-                    &link.jira_key,
-                    label,
-                    EventAction::Failed,
-                    facing.message.clone(),
+            Err(refused) => {
+                let facing = refused.error.user_facing();
+                let reopened = if refused.reopened {
+                    "; the record was reopened first and stays open"
+                } else {
+                    ""
+                };
+                let message = format!(
+                    "Jira's \"{jira_status}\" asks for the Dynamics status {shown}, but Dataverse refused {}: {}{reopened}",
+                    refused.call, facing.message
                 );
-                event = event.with_fix(facing.fix.clone().unwrap_or_else(|| {
-                    "Check that the application user's role may close or update the record (for Cases: the Case resolution privileges), and whether the environment requires a resolution type".to_owned()
-                }));
-                self.journal.event(event);
-                Ok((false, false))
+                let fix = format!(
+                    "{}; then move the Jira issue to \"{jira_status}\" again (a refused status change is not retried)",
+                    facing
+                        .fix
+                        .unwrap_or_else(|| refused_fix(&self.settings.table, refused.call))
+                );
+                self.journal.event(
+                    RunEvent::object(
+                        "status",
+                        &link.jira_key,
+                        label,
+                        EventAction::Failed,
+                        message,
+                    )
+                    .with_fix(fix),
+                );
+                Ok((false, refused.reopened))
             }
         }
     }
-}
 
-impl Item {
-    /// Performs one planned Dataverse status write; `Ok(false)` when it is an action Crosswalk
-    /// does not perform (reported as skipped).
+    /// `"Won › Won" (1/3)`: the state and status reason labels from metadata, with the values.
+    fn dynamics_status_name(&self, (state, status): (i32, i32)) -> String {
+        let states = &self.meta.states;
+        let state_label = states.state(state).map(|o| o.label.as_str());
+        let status_label = states.status(status).map(|o| o.label.as_str());
+        match (state_label, status_label) {
+            (Some(a), Some(b)) if a == b => format!("\"{a}\" ({state}/{status})"),
+            (Some(a), Some(b)) => format!("\"{a} › {b}\" ({state}/{status})"),
+            _ => format!("{state}/{status}"),
+        }
+    }
+
+    /// Performs one planned Dataverse status write: a PATCH or the documented action
+    /// (§F.9), reopening first when the plan says so.
     async fn apply_status_write(
         &self,
         link: &LinkRow,
         jira_status: &str,
-        label: &str,
         plan: &DataverseStatusWrite,
-    ) -> std::result::Result<bool, crosswalk_dataverse::Error> {
+    ) -> std::result::Result<(), Refused> {
         let dv = &self.clients.dataverse;
+        let id = link.dataverse_id.as_str();
+        let refused = |error| Refused {
+            error,
+            call: call_name(plan),
+            reopened: false,
+        };
         match plan {
-            DataverseStatusWrite::Patch { state, status } => {
-                dv.update(
+            DataverseStatusWrite::Patch { state, status } => dv
+                .update(
                     self.entity_set(),
-                    &link.dataverse_id,
+                    id,
                     &json!({"statecode": state, "statuscode": status}),
                     None,
                 )
-                .await?;
-                Ok(true)
-            }
+                .await
+                .map_err(refused),
             DataverseStatusWrite::CloseIncident { status } => {
                 let text = self
                     .settings
@@ -456,38 +486,85 @@ impl Item {
                     .unwrap_or_else(|| {
                         format!("Resolved in Jira ({}: {jira_status})", link.jira_key)
                     });
-                dv.close_incident(&link.dataverse_id, &text, Some(*status))
-                    .await?;
-                Ok(true)
+                dv.close_incident(id, &text, Some(*status))
+                    .await
+                    .map_err(refused)
+            }
+            DataverseStatusWrite::WinOpportunity { status } => {
+                let subject = format!("Won in Jira ({}: {jira_status})", link.jira_key);
+                dv.win_opportunity(id, &subject, Some(*status))
+                    .await
+                    .map_err(refused)
+            }
+            DataverseStatusWrite::LoseOpportunity { status } => {
+                let subject = format!("Lost in Jira ({}: {jira_status})", link.jira_key);
+                dv.lose_opportunity(id, &subject, Some(*status))
+                    .await
+                    .map_err(refused)
+            }
+            DataverseStatusWrite::QualifyLead { status } => {
+                dv.qualify_lead(id, *status).await.map_err(refused)
             }
             DataverseStatusWrite::Reopen { status, then } => {
                 dv.update(
                     self.entity_set(),
-                    &link.dataverse_id,
+                    id,
                     &json!({"statecode": 0, "statuscode": status}),
                     None,
                 )
-                .await?;
-                Box::pin(self.apply_status_write(link, jira_status, label, then)).await
-            }
-            other => {
-                self.journal.event(
-                    RunEvent::object("status", &link.jira_key, label, EventAction::Skipped,
-                        format!("Setting this status needs Dataverse's {} action, which Crosswalk does not perform yet", action_name(other)))
-                    .with_fix("Change the status in Dynamics, or map the Jira status to a status reachable by a plain update"),
-                );
-                Ok(false)
+                .await
+                .map_err(|error| Refused {
+                    error,
+                    call: "the reopening update",
+                    reopened: false,
+                })?;
+                Box::pin(self.apply_status_write(link, jira_status, then))
+                    .await
+                    .map_err(|refused| Refused {
+                        reopened: true,
+                        ..refused
+                    })
             }
         }
     }
 }
 
-fn action_name(plan: &DataverseStatusWrite) -> &'static str {
+/// A status write Dataverse refused: the error, the call it refused and whether the record
+/// had been reopened before (a reopen-then-close plan stops half way).
+struct Refused {
+    error: crosswalk_dataverse::Error,
+    call: &'static str,
+    reopened: bool,
+}
+
+/// The Dataverse call a plan makes, for the run log.
+fn call_name(plan: &DataverseStatusWrite) -> &'static str {
     match plan {
-        DataverseStatusWrite::WinOpportunity { .. } => "WinOpportunity",
-        DataverseStatusWrite::LoseOpportunity { .. } => "LoseOpportunity",
-        DataverseStatusWrite::QualifyLead { .. } => "QualifyLead",
-        DataverseStatusWrite::CloseIncident { .. } => "CloseIncident",
-        DataverseStatusWrite::Patch { .. } | DataverseStatusWrite::Reopen { .. } => "update",
+        DataverseStatusWrite::Patch { .. } => "an update of the status",
+        DataverseStatusWrite::CloseIncident { .. } => "the CloseIncident action",
+        DataverseStatusWrite::WinOpportunity { .. } => "the WinOpportunity action",
+        DataverseStatusWrite::LoseOpportunity { .. } => "the LoseOpportunity action",
+        DataverseStatusWrite::QualifyLead { .. } => "the QualifyLead action",
+        DataverseStatusWrite::Reopen { then, .. } => match **then {
+            DataverseStatusWrite::Patch { .. } => "reopening, then an update of the status",
+            DataverseStatusWrite::CloseIncident { .. } => "reopening, then CloseIncident",
+            DataverseStatusWrite::WinOpportunity { .. } => "reopening, then WinOpportunity",
+            DataverseStatusWrite::LoseOpportunity { .. } => "reopening, then LoseOpportunity",
+            DataverseStatusWrite::QualifyLead { .. } => "reopening, then QualifyLead",
+            DataverseStatusWrite::Reopen { .. } => "reopening",
+        },
     }
+}
+
+/// What to check when Dataverse refuses `call` on `table` without naming a fix itself.
+fn refused_fix(table: &str, call: &str) -> String {
+    let role = match table {
+        "incident" => "Write on Case and Create on activities (the Case resolution)",
+        "opportunity" => "Write on Opportunity and Create on activities (the Opportunity Close)",
+        "lead" => "Write on Lead",
+        _ => "Write on the table",
+    };
+    format!(
+        "Check that the status map pairs this Jira status with a status reason of the intended state, that the application user's security role has {role} for {call}, and whether the environment requires more on this record (for Cases, a resolution type)"
+    )
 }

@@ -1,7 +1,8 @@
 //! Status sync of Smart Connected Items against the sandbox over real HTTP: Cases resolved
-//! through `CloseIncident`, cancelled, reactivated; most recent side wins; missing workflow
-//! transitions reported; the documented modes matrix (status goes both ways in one-way and
-//! two-way mode once enabled); no echoes.
+//! through `CloseIncident`, cancelled, reactivated; opportunities won and lost through their
+//! actions, leads qualified and disqualified; most recent side wins; missing workflow
+//! transitions and refused writes reported; the documented modes matrix (status goes both ways
+//! in one-way and two-way mode once enabled); no echoes.
 //!
 //! The sandbox's SUP workflow: Open(1) → In Progress(3) ↔ Waiting for customer(10002);
 //! Resolve → Resolved(5) → Close → Closed(6); Cancel request → Cancelled(10003); Reopen → Open
@@ -511,5 +512,224 @@ async fn a_jira_status_change_while_a_move_is_pending_takes_over() {
     );
     assert_eq!(h.issue_status(&key), "Waiting for customer");
     assert!(h.link_of(&case).state.get("status_pending").is_none());
+    assert_quiet(&h, 2).await;
+}
+
+// ---- Opportunities and leads: outcomes through their actions (§F.9) --------------------------
+//
+// Opportunities: Open(0) 1 In Progress / 2 On Hold, Won(1) 3, Lost(2) 4 Canceled / 5 Out-Sold.
+// Leads: Open(0) 1 New / 2 Contacted, Qualified(1) 3, Disqualified(2) 4..7 (7 Canceled).
+// Heuristically SUP's Resolved is Won / Qualified and Cancelled is Canceled (4 / 7).
+
+fn sales_settings(table: &str, name_column: &str) -> Value {
+    let mut settings = common::table_settings(table, name_column);
+    settings["mode"] = json!("two_way");
+    settings["status"] = json!({"enabled": true});
+    settings
+}
+
+/// A started item with one linked, open row of `table`; returns (row id, issue key).
+async fn linked_row(h: &Harness, table: &str, fields: Value) -> (String, String) {
+    h.poll().await;
+    h.tick().await;
+    let id = h.create_row(table, fields);
+    h.poll().await;
+    let key = h.link_of_row(table, &id).jira_key;
+    h.tick().await;
+    (id, key)
+}
+
+#[tokio::test]
+async fn resolving_the_issue_wins_the_opportunity_with_an_opportunity_close() {
+    let h = Harness::start(sales_settings("opportunity", "name")).await;
+    let (opportunity, key) =
+        linked_row(&h, "opportunity", json!({"name": "Contoso renewal"})).await;
+    assert_eq!(h.row_status("opportunity", &opportunity), (0, 1));
+    assert_eq!(h.issue_status(&key), "In Progress");
+
+    h.transition(&key, "Resolved");
+    let (_, events) = h.poll().await;
+    let updated = status_events(&events, EventAction::Updated);
+    assert_eq!(updated.len(), 1, "{events:#?}");
+    assert!(
+        updated[0].message.contains("WinOpportunity") && updated[0].message.contains("Won"),
+        "{}",
+        updated[0].message
+    );
+    assert_eq!(h.row_status("opportunity", &opportunity), (1, 3), "Won");
+    let closes = h.opportunity_closes_of(&opportunity);
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    assert!(
+        closes[0].0.contains(&key),
+        "the close names the issue: {closes:?}"
+    );
+    assert_eq!((closes[0].1, closes[0].2), (1, 2), "a completed close");
+    assert_eq!(h.issue_status(&key), "Resolved");
+    assert_quiet(&h, 3).await;
+
+    // Reopened in Jira: Dataverse allows reopening by an update, to the Open state.
+    h.tick().await;
+    h.transition(&key, "Open");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.row_status("opportunity", &opportunity).0, 0, "open again");
+    assert_eq!(h.issue_status(&key), "Open", "the reopening is not echoed");
+    assert_quiet(&h, 2).await;
+
+    // And won again: a second close.
+    h.tick().await;
+    h.transition(&key, "Resolved");
+    h.poll().await;
+    assert_eq!(h.row_status("opportunity", &opportunity), (1, 3));
+    assert_eq!(h.opportunity_closes_of(&opportunity).len(), 2);
+}
+
+#[tokio::test]
+async fn a_lost_mapped_status_loses_the_opportunity_with_its_reason() {
+    let mut settings = sales_settings("opportunity", "name");
+    // Cancelled (10003) is explicitly Lost / Out-Sold.
+    settings["status"]["map"] = json!([{"jira_status": "10003", "state": 2, "status": 5}]);
+    let h = Harness::start(settings).await;
+    let (opportunity, key) = linked_row(&h, "opportunity", json!({"name": "Fabrikam pilot"})).await;
+
+    h.transition(&key, "Cancelled");
+    let (_, events) = h.poll().await;
+    let updated = status_events(&events, EventAction::Updated);
+    assert_eq!(updated.len(), 1, "{events:#?}");
+    assert!(
+        updated[0].message.contains("LoseOpportunity"),
+        "{}",
+        updated[0].message
+    );
+    assert_eq!(
+        h.row_status("opportunity", &opportunity),
+        (2, 5),
+        "Lost / Out-Sold"
+    );
+    assert_eq!(h.opportunity_closes_of(&opportunity).len(), 1);
+    assert_eq!(h.issue_status(&key), "Cancelled");
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn an_opportunity_won_in_dynamics_moves_the_issue() {
+    let h = Harness::start(sales_settings("opportunity", "name")).await;
+    let (opportunity, key) = linked_row(&h, "opportunity", json!({"name": "Woodgrove deal"})).await;
+    h.close_opportunity(&opportunity, true, 3, "Signed");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.issue_status(&key), "Resolved");
+    assert_eq!(h.row_status("opportunity", &opportunity), (1, 3));
+    assert_eq!(
+        h.opportunity_closes_of(&opportunity).len(),
+        1,
+        "only the Dynamics user's close"
+    );
+    assert_quiet(&h, 3).await;
+}
+
+#[tokio::test]
+async fn a_win_dataverse_refuses_is_reported_with_what_was_asked_and_the_fix() {
+    let h = Harness::start(sales_settings("opportunity", "name")).await;
+    let (opportunity, key) = linked_row(&h, "opportunity", json!({"name": "Refused win"})).await;
+    // The role loses the shared activity Create privilege an Opportunity Close needs.
+    h.sandbox.handle.dataverse(|d| {
+        for table in ["task", "incidentresolution"] {
+            d.revoke_privilege(
+                crosswalk_sandbox::identity::CLIENT_ID,
+                table,
+                crosswalk_sandbox::dataverse::Privilege::Create,
+            );
+        }
+    });
+    h.transition(&key, "Resolved");
+    let (_, _, events) = h.run_events().await;
+    let failed = status_events(&events, EventAction::Failed);
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    let message = &failed[0].message;
+    assert!(
+        message.contains("\"Resolved\"")
+            && message.contains("Won")
+            && message.contains("WinOpportunity")
+            && message.contains("Create privilege on the opportunityclose table"),
+        "{message}"
+    );
+    let fix = failed[0].fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("security role") && fix.contains("move the Jira issue to \"Resolved\" again"),
+        "{fix}"
+    );
+    assert_eq!(
+        h.row_status("opportunity", &opportunity),
+        (0, 1),
+        "nothing half-written"
+    );
+    assert!(h.opportunity_closes_of(&opportunity).is_empty());
+}
+
+#[tokio::test]
+async fn a_lead_qualified_from_jira_creates_nothing_else_and_can_be_disqualified() {
+    let h = Harness::start(sales_settings("lead", "subject")).await;
+    let (lead, key) = linked_row(
+        &h,
+        "lead",
+        json!({"subject": "Wants 50 seats", "firstname": "Ada", "lastname": "Lovelace", "companyname": "Analytical Engines"}),
+    )
+    .await;
+    assert_eq!(h.row_status("lead", &lead), (0, 1));
+    let before = (
+        h.row_count("account"),
+        h.row_count("contact"),
+        h.row_count("opportunity"),
+    );
+
+    h.transition(&key, "Resolved");
+    let (_, events) = h.poll().await;
+    let updated = status_events(&events, EventAction::Updated);
+    assert_eq!(updated.len(), 1, "{events:#?}");
+    assert!(
+        updated[0].message.contains("QualifyLead"),
+        "{}",
+        updated[0].message
+    );
+    assert_eq!(h.row_status("lead", &lead), (1, 3), "Qualified");
+    assert_eq!(
+        (
+            h.row_count("account"),
+            h.row_count("contact"),
+            h.row_count("opportunity")
+        ),
+        before,
+        "no account, contact or opportunity created"
+    );
+    assert_quiet(&h, 2).await;
+
+    // Cancelled in Jira: the qualified lead is reactivated, then disqualified by an update.
+    h.tick().await;
+    h.transition(&key, "Open");
+    h.poll().await;
+    assert_eq!(h.row_status("lead", &lead).0, 0);
+    h.tick().await;
+    h.transition(&key, "Cancelled");
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.row_status("lead", &lead),
+        (2, 7),
+        "Disqualified / Canceled"
+    );
+    assert_eq!(h.issue_status(&key), "Cancelled");
     assert_quiet(&h, 2).await;
 }

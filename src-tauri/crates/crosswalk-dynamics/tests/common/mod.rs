@@ -858,3 +858,90 @@ pub fn assert_compared(
         conflict.message
     );
 }
+
+// --- Items on other tables: opportunities and leads (tests/status.rs) ---
+
+/// A one-way item like [`base_settings`] on `table` (the Sales module's `opportunity` or
+/// `lead`), with `name_column` → summary as its only field.
+pub fn table_settings(table: &str, name_column: &str) -> Value {
+    let mut settings = base_settings();
+    settings["table"] = json!(table);
+    settings["module"] = json!("Sales");
+    settings["fields"] = json!([{"dataverse": name_column, "jira": "summary"}]);
+    settings
+}
+
+impl Harness {
+    /// Creates a row of `table` as a Dynamics user does; returns its id.
+    pub fn create_row(&self, table: &str, fields: Value) -> String {
+        let now = self.now();
+        let map = fields.as_object().cloned().unwrap_or_default();
+        self.sandbox
+            .handle
+            .dataverse(|d| d.insert_row(table, map, now))
+    }
+
+    /// Updates a row of `table` as a Dynamics user does (a PATCH).
+    pub fn update_row(&self, table: &str, id: &str, fields: Value) {
+        let now = self.now();
+        let map = fields.as_object().cloned().unwrap_or_default();
+        self.sandbox
+            .handle
+            .dataverse(|d| d.update_row(table, id, map, now));
+    }
+
+    /// A row's `(statecode, statuscode)` as Dataverse holds it.
+    pub fn row_status(&self, table: &str, id: &str) -> (i64, i64) {
+        self.sandbox.handle.dataverse(|d| {
+            let row = d.row(table, id).unwrap();
+            let int = |c: &str| row.values.get(c).and_then(Value::as_i64).unwrap_or(-1);
+            (int("statecode"), int("statuscode"))
+        })
+    }
+
+    /// How many rows `table` holds.
+    pub fn row_count(&self, table: &str) -> usize {
+        self.sandbox.handle.dataverse(|d| d.rows_of(table).count())
+    }
+
+    /// The link of a row of `table`.
+    pub fn link_of_row(&self, table: &str, id: &str) -> LinkRow {
+        self.store()
+            .find_link_by_record(self.job_id(), table, id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{table} {id} is not linked"))
+    }
+
+    /// Wins (`won`) or loses an opportunity as a Dynamics user does (the actions' path).
+    pub fn close_opportunity(&self, id: &str, won: bool, status: i64, subject: &str) {
+        let now = self.now();
+        self.sandbox
+            .handle
+            .dataverse(|d| d.close_opportunity(id, won, status, subject, now));
+    }
+
+    /// Opportunity closes regarding an opportunity: (subject, statecode, statuscode).
+    pub fn opportunity_closes_of(&self, id: &str) -> Vec<(String, i64, i64)> {
+        self.sandbox.handle.dataverse(|d| {
+            d.rows_of("opportunityclose")
+                .filter(|row| {
+                    row.lookups
+                        .get("opportunityid")
+                        .is_some_and(|l| l.id.eq_ignore_ascii_case(id))
+                })
+                .map(|row| {
+                    let int = |c: &str| row.values.get(c).and_then(Value::as_i64).unwrap_or(-1);
+                    (
+                        row.values
+                            .get("subject")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        int("statecode"),
+                        int("statuscode"),
+                    )
+                })
+                .collect()
+        })
+    }
+}

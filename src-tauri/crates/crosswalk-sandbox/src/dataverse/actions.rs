@@ -1,15 +1,19 @@
 //! Functions and actions: `WhoAmI` (§F.7), `RetrieveUserPrivileges` (bound to `systemuser`),
-//! `CloseIncident` (§F.9), and the annotation block upload/download messages (§F.8).
+//! `CloseIncident`, `WinOpportunity`, `LoseOpportunity` and `QualifyLead` (bound to `lead`)
+//! (§F.9), and the annotation block upload/download messages (§F.8).
 
 use super::records::{self, is_guid, new_id, parse_bind, Reply};
 use super::{
     bad_request, error, json_response, no_content, pseudo_guid, row_not_found, Ctx, DataverseState,
-    Privilege, Row, Upload,
+    Privilege, Row, TableMeta, Upload,
 };
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
+
+/// `0x80040203`: a statecode/statuscode change the platform refuses [UNSURE].
+const STATE_CODE: &str = "0x80040203";
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -142,34 +146,92 @@ fn string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, Respo
     })
 }
 
-/// `CloseIncident`: creates the `incidentresolution` and resolves the case (Status -1 = default).
-pub(crate) fn close_incident(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+/// A close action that records an activity with the outcome (§F.9): `CloseIncident` writes an
+/// `incidentresolution`, `WinOpportunity` / `LoseOpportunity` an `opportunityclose`.
+struct Closing {
+    /// The closed table and the state the action moves it to.
+    table: &'static str,
+    state: i64,
+    /// The action's parameter holding the activity (`IncidentResolution`).
+    parameter: &'static str,
+    /// The activity table and its lookup of the closed row.
+    activity: &'static str,
+    lookup: &'static str,
+    /// Refusal of an already closed row [UNSURE of the exact text].
+    already_closed: &'static str,
+}
+
+const CLOSE_INCIDENT: Closing = Closing {
+    table: "incident",
+    state: 1,
+    parameter: "IncidentResolution",
+    activity: "incidentresolution",
+    lookup: "incidentid",
+    already_closed:
+        "This case has already been resolved or cancelled. Reactivate it before closing it again.",
+};
+
+const WIN_OPPORTUNITY: Closing = Closing {
+    table: "opportunity",
+    state: 1,
+    parameter: "OpportunityClose",
+    activity: "opportunityclose",
+    lookup: "opportunityid",
+    already_closed:
+        "This opportunity has already been won or lost. Reopen it before closing it again.",
+};
+
+const LOSE_OPPORTUNITY: Closing = Closing {
+    state: 2,
+    ..WIN_OPPORTUNITY
+};
+
+fn status_parameter(body: &Map<String, Value>) -> Result<i64, Response> {
+    body.get("Status").and_then(Value::as_i64).ok_or_else(|| {
+        bad_request("Request message has unresolved parameters. The parameter 'Status' is missing.")
+    })
+}
+
+/// Runs an unbound close action: `{"<parameter>": {..., "<lookup>@odata.bind": "/<set>(<id>)"},
+/// "Status": n}` → 204.
+fn close_action(dv: &mut DataverseState, ctx: &Ctx, closing: &Closing) -> Response {
     finish((|| {
         let body = ctx.json_body()?;
-        let resolution = object(&body, "IncidentResolution")?;
-        let status = body.get("Status").and_then(Value::as_i64).ok_or_else(|| {
-            bad_request(
-                "Request message has unresolved parameters. The parameter 'Status' is missing.",
-            )
+        let activity = object(&body, closing.parameter)?;
+        let status = status_parameter(&body)?;
+        let key = format!("{}@odata.bind", closing.lookup);
+        let bind = activity.get(&key).and_then(Value::as_str).ok_or_else(|| {
+            bad_request(format!(
+                "The {} must reference the {} with '{key}'.",
+                closing.parameter, closing.table
+            ))
         })?;
-        let bind = resolution
-            .get("incidentid@odata.bind")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                bad_request(
-                    "The IncidentResolution must reference the case with 'incidentid@odata.bind'.",
-                )
-            })?;
         let (_, id) = parse_bind(dv, bind)
-            .filter(|(t, _)| t == "incident")
+            .filter(|(t, _)| t == closing.table)
             .ok_or_else(|| {
                 bad_request(format!(
-                    "The URI '{bind}' is not valid for binding 'incidentid'."
+                    "The URI '{bind}' is not valid for binding '{}'.",
+                    closing.lookup
                 ))
             })?;
-        close_incident_row(dv, ctx, &id, status, resolution)?;
+        close_row(dv, ctx, closing, &id, status, activity)?;
         Ok(no_content(&[]))
     })())
+}
+
+/// `CloseIncident`: creates the `incidentresolution` and resolves the case (Status -1 = default).
+pub(crate) fn close_incident(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    close_action(dv, ctx, &CLOSE_INCIDENT)
+}
+
+/// `WinOpportunity`: creates the `opportunityclose` and sets the opportunity to Won.
+pub(crate) fn win_opportunity(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    close_action(dv, ctx, &WIN_OPPORTUNITY)
+}
+
+/// `LoseOpportunity`: creates the `opportunityclose` and sets the opportunity to Lost.
+pub(crate) fn lose_opportunity(dv: &mut DataverseState, ctx: &Ctx) -> Response {
+    close_action(dv, ctx, &LOSE_OPPORTUNITY)
 }
 
 /// Resolves an active case as `CloseIncident` does: a completed `incidentresolution` (from
@@ -181,80 +243,280 @@ pub(crate) fn close_incident_row(
     status: i64,
     resolution: &Map<String, Value>,
 ) -> Result<(), Response> {
-    let incident = dv
-        .row("incident", id)
-        .cloned()
-        .ok_or_else(|| row_not_found("incident", id))?;
-    ctx.require(dv, "incident", Privilege::Write)?;
-    ctx.require(dv, "incidentresolution", Privilege::Create)?;
-    let meta = dv.table("incident").cloned().expect("incident table");
-    let status_attr = meta.attribute("statuscode").expect("incident statuscode");
-    let state_attr = meta.attribute("statecode").expect("incident statecode");
-    let resolved_default = state_attr
+    close_row(dv, ctx, &CLOSE_INCIDENT, id, status, resolution)
+}
+
+/// Closes an open opportunity as `WinOpportunity` (`won`) or `LoseOpportunity` does: a
+/// completed `opportunityclose` (from `close`'s columns) and the opportunity Won or Lost with
+/// `status` (-1: the default).
+pub(crate) fn close_opportunity_row(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    id: &str,
+    won: bool,
+    status: i64,
+    close: &Map<String, Value>,
+) -> Result<(), Response> {
+    let closing = if won {
+        &WIN_OPPORTUNITY
+    } else {
+        &LOSE_OPPORTUNITY
+    };
+    close_row(dv, ctx, closing, id, status, close)
+}
+
+/// A state's default status reason, from the table's metadata.
+fn default_status(meta: &TableMeta, state: i64) -> Option<i64> {
+    meta.attribute("statecode")?
         .options
         .iter()
-        .find(|o| o.value == 1)
+        .find(|o| i64::from(o.value) == state)
         .and_then(|o| o.default_status)
-        .unwrap_or(5);
+        .map(i64::from)
+}
+
+/// The 400 for a status reason that is not one of `state`'s (`0x80040203`).
+fn not_a_status_of(meta: &TableMeta, state: i64, status: i64, id: &str) -> Response {
+    let label = meta
+        .attribute("statecode")
+        .and_then(|a| a.options.iter().find(|o| i64::from(o.value) == state))
+        .map_or_else(|| state.to_string(), |o| o.label.clone());
+    error(
+        StatusCode::BAD_REQUEST,
+        STATE_CODE,
+        format!(
+            "{status} is not a valid status code for state code {}State.{label} on {} with Id {id}.",
+            meta.schema_name, meta.logical_name
+        ),
+    )
+}
+
+/// `status` (-1: the state's default) when it is a reason of `state`.
+fn checked_status(meta: &TableMeta, state: i64, status: i64, id: &str) -> Result<i64, Response> {
     let status = if status == -1 {
-        i64::from(resolved_default)
+        default_status(meta, state).unwrap_or(-1)
     } else {
         status
     };
-    if !status_attr
-        .options
-        .iter()
-        .any(|o| i64::from(o.value) == status && o.state == Some(1))
-    {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "0x80040203",
-            format!("{status} is not a valid status code for state code IncidentState.Resolved on incident with Id {id}."),
-        ));
+    let belongs = meta.attribute("statuscode").is_some_and(|a| {
+        a.options
+            .iter()
+            .any(|o| i64::from(o.value) == status && o.state.map(i64::from) == Some(state))
+    });
+    if belongs {
+        Ok(status)
+    } else {
+        Err(not_a_status_of(meta, state, status, id))
     }
-    if incident.values.get("statecode").and_then(Value::as_i64) != Some(0) {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "0x80040203",
-            "This case has already been resolved or cancelled. Reactivate it before closing it again.",
-        ));
-    }
-    // The resolution activity (completed).
-    let resolution_meta = dv
-        .table("incidentresolution")
+}
+
+/// Closes an open row through `closing`: the completed activity, then the row's new state.
+fn close_row(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    closing: &Closing,
+    id: &str,
+    status: i64,
+    fields: &Map<String, Value>,
+) -> Result<(), Response> {
+    let target = dv
+        .row(closing.table, id)
         .cloned()
-        .expect("incidentresolution table");
+        .ok_or_else(|| row_not_found(closing.table, id))?;
+    ctx.require(dv, closing.table, Privilege::Write)?;
+    ctx.require(dv, closing.activity, Privilege::Create)?;
+    let meta = dv.table(closing.table).cloned().expect("closed table");
+    let status = checked_status(&meta, closing.state, status, id)?;
+    if target.values.get("statecode").and_then(Value::as_i64) != Some(0) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            STATE_CODE,
+            closing.already_closed,
+        ));
+    }
+    let activity_meta = dv.table(closing.activity).cloned().expect("activity table");
     let mut row = Row {
         id: new_id(),
         version: 0,
         values: Default::default(),
         lookups: Default::default(),
     };
-    let mut fields = resolution.clone();
-    fields.remove("incidentid@odata.bind");
+    let mut fields = fields.clone();
+    fields.remove(&format!("{}@odata.bind", closing.lookup));
     fields.remove("@odata.type");
-    records::apply_body(dv, ctx, &resolution_meta, &mut row, &fields, true)?;
+    records::apply_body(dv, ctx, &activity_meta, &mut row, &fields, true)?;
     row.lookups.insert(
-        "incidentid".into(),
+        closing.lookup.into(),
         super::LookupValue {
             id: id.to_owned(),
-            logical_name: "incident".into(),
-            name: incident
+            logical_name: closing.table.into(),
+            name: target
                 .values
-                .get("title")
+                .get(&meta.primary_name_attribute)
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned(),
         },
     );
+    // The activity is completed (statecode 1, its default reason).
     row.values.insert("statecode".into(), json!(1));
-    row.values.insert("statuscode".into(), json!(2));
-    records::insert_row(dv, ctx, &resolution_meta, row);
-    let mut incident = incident;
-    incident.values.insert("statecode".into(), json!(1));
-    incident.values.insert("statuscode".into(), json!(status));
-    records::update_row(dv, ctx, &meta, incident);
+    row.values.insert(
+        "statuscode".into(),
+        json!(default_status(&activity_meta, 1).unwrap_or(2)),
+    );
+    records::insert_row(dv, ctx, &activity_meta, row);
+    let mut target = target;
+    target
+        .values
+        .insert("statecode".into(), json!(closing.state));
+    target.values.insert("statuscode".into(), json!(status));
+    records::update_row(dv, ctx, &meta, target);
     Ok(())
+}
+
+/// The path segment of the bound action `QualifyLead`: bound operations need the namespace.
+pub(crate) const QUALIFY_LEAD: &str = "Microsoft.Dynamics.CRM.QualifyLead";
+
+/// `POST leads(<id>)/Microsoft.Dynamics.CRM.QualifyLead` with `CreateAccount`, `CreateContact`,
+/// `CreateOpportunity` and `Status`: the lead Qualified, the asked-for records created from it,
+/// and those records returned as a collection (§F.9; learn.microsoft.com Web API reference:
+/// QualifyLead Action, returning `Collection(mscrm.crmbaseentity)`). `qualified` is false for
+/// the name without its namespace, which Dataverse does not resolve (400).
+pub(crate) fn qualify_lead(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    key: Option<&str>,
+    qualified: bool,
+) -> Response {
+    finish((|| {
+        if ctx.method != Method::POST {
+            return Err(error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "0x80060888",
+                format!("The request URI is not valid. HTTP method '{}' is not allowed for the operation 'QualifyLead'.", ctx.method),
+            ));
+        }
+        if !qualified {
+            return Err(bad_request("Request message has unresolved parameters."));
+        }
+        let raw = key.unwrap_or("");
+        let id = raw.trim_matches(['{', '}']).to_ascii_lowercase();
+        if !is_guid(&id) {
+            return Err(bad_request(format!(
+                "Invalid key: '{raw}' is not a valid leadid."
+            )));
+        }
+        let body = ctx.json_body()?;
+        let flag = |name: &str| {
+            body.get(name).and_then(Value::as_bool).ok_or_else(|| {
+                bad_request(format!(
+                    "Request message has unresolved parameters. The parameter '{name}' is missing."
+                ))
+            })
+        };
+        let (create_account, create_contact, create_opportunity) = (
+            flag("CreateAccount")?,
+            flag("CreateContact")?,
+            flag("CreateOpportunity")?,
+        );
+        let status = status_parameter(&body)?;
+        let lead = dv
+            .row("lead", &id)
+            .cloned()
+            .ok_or_else(|| row_not_found("lead", &id))?;
+        ctx.require(dv, "lead", Privilege::Write)?;
+        for (wanted, table) in [
+            (create_account, "account"),
+            (create_contact, "contact"),
+            (create_opportunity, "opportunity"),
+        ] {
+            if wanted {
+                ctx.require(dv, table, Privilege::Create)?;
+            }
+        }
+        let meta = dv.table("lead").cloned().expect("lead table");
+        let status = checked_status(&meta, 1, status, &id)?;
+        if lead.values.get("statecode").and_then(Value::as_i64) != Some(0) {
+            // [UNSURE of the exact text]
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                STATE_CODE,
+                "This lead has already been qualified or disqualified. Reactivate it before qualifying it.",
+            ));
+        }
+        let text = |column: &str| lead.values.get(column).cloned().unwrap_or(Value::Null);
+        let mut created: Vec<(&str, String)> = Vec::new();
+        if create_account {
+            let mut fields = Map::new();
+            let name = lead
+                .values
+                .get("companyname")
+                .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                .cloned()
+                .unwrap_or_else(|| text("fullname"));
+            fields.insert("name".into(), name);
+            created.push((
+                "account",
+                records::create_row(dv, ctx, &table_meta(dv, "account"), &fields, None)?,
+            ));
+        }
+        if create_contact {
+            let mut fields = Map::new();
+            for column in ["firstname", "lastname", "emailaddress1"] {
+                fields.insert(column.into(), text(column));
+            }
+            created.push((
+                "contact",
+                records::create_row(dv, ctx, &table_meta(dv, "contact"), &fields, None)?,
+            ));
+        }
+        if create_opportunity {
+            let mut fields = Map::new();
+            fields.insert("name".into(), text("subject"));
+            fields.insert("estimatedvalue".into(), text("estimatedamount"));
+            if let Some((table, customer)) = created.first() {
+                let set = table_meta(dv, table).entity_set_name;
+                fields.insert(
+                    format!("customerid_{table}@odata.bind"),
+                    json!(format!("/{set}({customer})")),
+                );
+            }
+            created.push((
+                "opportunity",
+                records::create_row(dv, ctx, &table_meta(dv, "opportunity"), &fields, None)?,
+            ));
+        }
+        let mut lead = lead;
+        lead.values.insert("statecode".into(), json!(1));
+        lead.values.insert("statuscode".into(), json!(status));
+        records::update_row(dv, ctx, &meta, lead);
+        let value: Vec<Value> = created
+            .iter()
+            .map(|(table, id)| {
+                let mut entity = Map::new();
+                entity.insert(
+                    "@odata.type".into(),
+                    json!(format!("#Microsoft.Dynamics.CRM.{table}")),
+                );
+                entity.insert(table_meta(dv, table).primary_id_attribute, json!(id));
+                Value::Object(entity)
+            })
+            .collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "@odata.context": format!("{}/$metadata#Collection(Microsoft.Dynamics.CRM.crmbaseentity)", dv.api_base()),
+                "value": value,
+            }),
+            &[],
+        ))
+    })())
+}
+
+fn table_meta(dv: &DataverseState, table: &str) -> TableMeta {
+    dv.table(table)
+        .cloned()
+        .unwrap_or_else(|| panic!("the sandbox models table {table}"))
 }
 
 fn annotation_target(body: &Map<String, Value>) -> Result<(Map<String, Value>, String), Response> {

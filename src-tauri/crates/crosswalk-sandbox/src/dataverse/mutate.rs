@@ -212,6 +212,24 @@ impl DataverseState {
             .unwrap_or_else(|r| rejected(&format!("closing case {id}"), &r));
     }
 
+    /// Closes an open opportunity as `WinOpportunity` (`won`) or `LoseOpportunity` does (a
+    /// completed `opportunityclose` with `subject`, the opportunity Won or Lost with `status`,
+    /// -1 for the default). Panics when refused.
+    pub fn close_opportunity(
+        &mut self,
+        id: &str,
+        won: bool,
+        status: i64,
+        subject: &str,
+        now: OffsetDateTime,
+    ) {
+        let ctx = self.actor_ctx(now);
+        let mut close = Map::new();
+        close.insert("subject".into(), json!(subject));
+        actions::close_opportunity_row(self, &ctx, &id.to_ascii_lowercase(), won, status, &close)
+            .unwrap_or_else(|r| rejected(&format!("closing opportunity {id}"), &r));
+    }
+
     /// `n` deterministic (same state + seed → same changes) edits to cases, as users make
     /// them: new cases, title / description / priority edits, status changes (status reason
     /// while active, resolve through `CloseIncident`, cancel), new notes and deletions. Rows

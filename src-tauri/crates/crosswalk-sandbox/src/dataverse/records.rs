@@ -1279,6 +1279,17 @@ fn edm_type(kind: AttributeType) -> &'static str {
 /// Error code for state/status refusals [UNSURE].
 const STATE_CODE: &str = "0x80040203";
 
+/// The request that alone may move a `table` row to `state` (§F.9): the platform refuses a
+/// plain update there. Reopening (statecode 0) and the other closed states are updates.
+fn action_only_state(table: &str, state: i64) -> Option<&'static str> {
+    match (table, state) {
+        ("incident", 1) => Some("CloseIncidentRequest"),
+        ("opportunity", 1) => Some("WinOpportunityRequest"),
+        ("opportunity", 2) => Some("LoseOpportunityRequest"),
+        _ => None,
+    }
+}
+
 /// Completes and checks statecode/statuscode after a write (§F.9).
 pub(crate) fn settle_state(
     meta: &TableMeta,
@@ -1325,11 +1336,20 @@ pub(crate) fn settle_state(
     let (Some(state), Some(status)) = (state, status) else {
         return Ok(());
     };
-    if meta.logical_name == "incident" && (has_state || has_status) && state == 1 {
+    if let Some(request) = (has_state || has_status)
+        .then(|| action_only_state(&meta.logical_name, state))
+        .flatten()
+    {
+        let label = state_attr
+            .options
+            .iter()
+            .find(|o| i64::from(o.value) == state)
+            .map_or_else(|| state.to_string(), |o| o.label.clone());
+        let table = &meta.logical_name;
         return Err(error(
             StatusCode::BAD_REQUEST,
             STATE_CODE,
-            "This message can not be used to set the state of incident to Resolved. In order to set state of incident to Resolved, use the CloseIncidentRequest message instead.",
+            format!("This message can not be used to set the state of {table} to {label}. In order to set state of {table} to {label}, use the {request} message instead."),
         ));
     }
     if state_of(status) != Some(state) {

@@ -1003,6 +1003,298 @@ async fn dataverse_close_incident_and_statecode_rules() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
+impl Dv {
+    /// Creates a row of `set` with `body`; returns its id (from `OData-EntityId`).
+    async fn create(&self, set: &str, body: Value) -> String {
+        let response = self.send(Method::POST, set, Some(body), &[]).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "{set}");
+        let location = response.headers()["odata-entityid"].to_str().unwrap();
+        location
+            .rsplit('(')
+            .next()
+            .unwrap()
+            .trim_end_matches(')')
+            .to_owned()
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self.send(Method::PATCH, path, Some(body), &[]).await;
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn state_of(&self, path: &str) -> (Value, Value) {
+        let (_, row) = self
+            .get(&format!("{path}?$select=statecode,statuscode"), &[])
+            .await;
+        (row["statecode"].clone(), row["statuscode"].clone())
+    }
+
+    fn rows(&self, table: &str) -> usize {
+        self.sandbox.handle.dataverse(|d| d.rows_of(table).count())
+    }
+}
+
+fn opportunity_close(status: i64, id: &str) -> Value {
+    json!({"OpportunityClose": {"subject": "Closed by sync", "opportunityid@odata.bind": format!("/opportunities({id})")}, "Status": status})
+}
+
+// api/microsoft.md §F.9 State transitions (Win/lose an opportunity) and §I item 21
+#[tokio::test]
+async fn dataverse_win_and_lose_opportunity_are_actions_with_an_opportunity_close() {
+    let dv = Dv::start().await;
+    let won = dv.create("opportunities", json!({"name": "Renewal"})).await;
+    assert_eq!(
+        dv.state_of(&format!("opportunities({won})")).await,
+        (json!(0), json!(1))
+    );
+    // Won and Lost cannot be set by an update; the message names the action to use.
+    for (state, status, request) in [
+        (1, 3, "WinOpportunityRequest"),
+        (2, 5, "LoseOpportunityRequest"),
+    ] {
+        let (code_, body) = dv
+            .patch(
+                &format!("opportunities({won})"),
+                json!({"statecode": state, "statuscode": status}),
+            )
+            .await;
+        assert_eq!(code_, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(code(&body), "0x80040203");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(request),
+            "{body}"
+        );
+    }
+    // Status must be a reason of Won (3), or -1 for the default.
+    let (status, body) = dv.post("WinOpportunity", opportunity_close(5, &won)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = dv.post("WinOpportunity", opportunity_close(3, &won)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        dv.state_of(&format!("opportunities({won})")).await,
+        (json!(1), json!(3))
+    );
+    let closes: Vec<(String, i64, i64)> = dv.sandbox.handle.dataverse(|d| {
+        d.rows_of("opportunityclose")
+            .filter(|r| r.lookups["opportunityid"].id == won)
+            .map(|r| {
+                (
+                    r.values["subject"].as_str().unwrap().to_owned(),
+                    r.values["statecode"].as_i64().unwrap(),
+                    r.values["statuscode"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    });
+    assert_eq!(
+        closes,
+        [("Closed by sync".to_owned(), 1, 2)],
+        "a completed close"
+    );
+    // A closed opportunity is not closed again until it is reopened by an update.
+    let (status, body) = dv.post("LoseOpportunity", opportunity_close(4, &won)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "0x80040203")
+    );
+    let (status, body) = dv
+        .patch(
+            &format!("opportunities({won})"),
+            json!({"statecode": 0, "statuscode": 2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = dv.post("LoseOpportunity", opportunity_close(5, &won)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        dv.state_of(&format!("opportunities({won})")).await,
+        (json!(2), json!(5)),
+        "Lost / Out-Sold"
+    );
+    let lost = dv.create("opportunities", json!({"name": "Pilot"})).await;
+    let (status, _) = dv
+        .post("LoseOpportunity", opportunity_close(-1, &lost))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        dv.state_of(&format!("opportunities({lost})")).await,
+        (json!(2), json!(4)),
+        "-1 is Lost's default reason, Canceled"
+    );
+    assert_eq!(dv.rows("opportunityclose"), 3);
+    // The actions are unbound POSTs that need the close activity.
+    let (status, _) = dv
+        .post(
+            "WinOpportunity",
+            json!({"Status": 3, "OpportunityClose": {"subject": "x"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let response = dv.send(Method::GET, "WinOpportunity", None, &[]).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+// api/microsoft.md §F.9: closing an opportunity needs Write on it and the shared activity
+// Create privilege (opportunityclose is an activity table).
+#[tokio::test]
+async fn dataverse_win_opportunity_needs_the_activity_create_privilege() {
+    let dv = Dv::start().await;
+    let id = dv.create("opportunities", json!({"name": "Renewal"})).await;
+    dv.sandbox.handle.dataverse(|d| {
+        for table in ["task", "incidentresolution"] {
+            d.revoke_privilege(CLIENT_ID, table, Privilege::Create);
+        }
+    });
+    let (status, body) = dv.post("WinOpportunity", opportunity_close(3, &id)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "0x80040220"),
+        "{body}"
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("for entity 'opportunityclose'"));
+    assert_eq!(
+        dv.state_of(&format!("opportunities({id})")).await,
+        (json!(0), json!(1)),
+        "nothing changed"
+    );
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.grant_privilege(CLIENT_ID, "task", Privilege::Create));
+    let (status, body) = dv.post("WinOpportunity", opportunity_close(3, &id)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
+
+// api/microsoft.md §F.9 State transitions (Qualify a lead) and §I item 21
+#[tokio::test]
+async fn dataverse_qualify_lead_is_a_bound_action_and_disqualify_a_patch() {
+    let dv = Dv::start().await;
+    let lead = dv
+        .create(
+            "leads",
+            json!({"subject": "50 seats", "firstname": "Ada", "lastname": "Lovelace", "companyname": "Analytical Engines"}),
+        )
+        .await;
+    let qualify = json!({"CreateAccount": false, "CreateContact": false, "CreateOpportunity": false, "Status": 3});
+    // Without the namespace a bound action does not resolve.
+    let (status, body) = dv
+        .post(&format!("leads({lead})/QualifyLead"), qualify.clone())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Request message has unresolved parameters"));
+    let counts = |dv: &Dv| {
+        (
+            dv.rows("account"),
+            dv.rows("contact"),
+            dv.rows("opportunity"),
+        )
+    };
+    let before = counts(&dv);
+    let (status, body) = dv
+        .post(
+            &format!("leads({lead})/Microsoft.Dynamics.CRM.QualifyLead"),
+            json!({"CreateAccount": false, "CreateContact": false, "CreateOpportunity": false, "Status": 4}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "4 is a Disqualified reason: {body}"
+    );
+    let (status, body) = dv
+        .post(
+            &format!("leads({lead})/Microsoft.Dynamics.CRM.QualifyLead"),
+            qualify.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["value"], json!([]), "nothing created: {body}");
+    assert!(body["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("$metadata#Collection(Microsoft.Dynamics.CRM.crmbaseentity)"));
+    assert_eq!(counts(&dv), before);
+    assert_eq!(
+        dv.state_of(&format!("leads({lead})")).await,
+        (json!(1), json!(3))
+    );
+    let (status, _) = dv
+        .post(
+            &format!("leads({lead})/Microsoft.Dynamics.CRM.QualifyLead"),
+            qualify.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "already qualified");
+
+    // Asked for, the records are created from the lead and returned.
+    let other = dv
+        .create(
+            "leads",
+            json!({"subject": "Pilot", "firstname": "Alan", "lastname": "Turing"}),
+        )
+        .await;
+    dv.sandbox.handle.dataverse(|d| {
+        for table in ["contact", "opportunity"] {
+            d.grant_privilege(CLIENT_ID, table, Privilege::Create);
+        }
+    });
+    let (status, body) = dv
+        .post(
+            &format!("leads({other})/Microsoft.Dynamics.CRM.QualifyLead"),
+            json!({"CreateAccount": false, "CreateContact": true, "CreateOpportunity": true, "Status": -1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let created = body["value"].as_array().unwrap();
+    assert_eq!(created.len(), 2, "{body}");
+    assert_eq!(created[0]["@odata.type"], "#Microsoft.Dynamics.CRM.contact");
+    let opportunity = created[1]["opportunityid"].as_str().unwrap();
+    let (_, row) = dv
+        .get(
+            &format!("opportunities({opportunity})?$select=name,_customerid_value"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (row["name"].clone(), row["_customerid_value"].clone()),
+        (json!("Pilot"), created[0]["contactid"].clone())
+    );
+
+    // Disqualify is a PATCH of statecode 2 with one of its reasons; reactivate is one too.
+    let third = dv.create("leads", json!({"lastname": "Hopper"})).await;
+    let (status, _) = dv
+        .patch(
+            &format!("leads({third})"),
+            json!({"statecode": 2, "statuscode": 3}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "3 belongs to Qualified");
+    let (status, body) = dv
+        .patch(
+            &format!("leads({third})"),
+            json!({"statecode": 2, "statuscode": 6}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        dv.state_of(&format!("leads({third})")).await,
+        (json!(2), json!(6))
+    );
+    let (status, _) = dv
+        .patch(
+            &format!("leads({third})"),
+            json!({"statecode": 0, "statuscode": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
 // api/microsoft.md §F.12 Service protection limits
 #[tokio::test]
 async fn dataverse_service_protection_answers_429_with_retry_after() {

@@ -877,6 +877,31 @@ pub fn tables(rng: &mut StdRng) -> Vec<TableMeta> {
     b.current().has_notes = false;
     b.current().can_change_tracking_be_enabled = false;
 
+    // The activity `WinOpportunity` / `LoseOpportunity` create (§F.9). Last, so the metadata
+    // ids drawn for every earlier table stay as they were.
+    b.table(
+        "opportunityclose",
+        "opportunitycloses",
+        "Opportunity Close",
+        "Opportunity Closes",
+        "activityid",
+        "subject",
+        4208,
+        false,
+    );
+    b.string("subject", "Subject", 200);
+    b.memo("description", "Description", 2000);
+    b.attr("actualrevenue", "Actual Revenue", T::Money, |_| {});
+    b.datetime("actualend", "Close Date", "DateOnly");
+    b.lookup("opportunityid", "Opportunity", T::Lookup, &["opportunity"]);
+    b.state_status(
+        &[(0, "Open", 1), (1, "Completed", 2), (2, "Canceled", 3)],
+        &[(1, "Open", 0), (2, "Completed", 1), (3, "Canceled", 2)],
+    );
+    b.common(true);
+    b.current().is_activity = true;
+    b.current().has_notes = false;
+
     b.finish();
     b.tables
 }
