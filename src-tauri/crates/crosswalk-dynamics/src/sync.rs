@@ -373,6 +373,7 @@ impl Item {
         let fields = self.issue_fields();
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         let mut newest = since;
+        let mut server_now: Option<OffsetDateTime> = None;
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -388,6 +389,7 @@ impl Item {
                     reconcile_issues: &[],
                 })
                 .await?;
+            server_now = server_now.or(page.server_time);
             for issue in page.issues {
                 if let Some(at) = issue.updated() {
                     newest = newest.max(at);
@@ -399,7 +401,12 @@ impl Item {
                 _ => break,
             }
         }
-        changes.cursors.insert(CURSOR_UPDATED, stamp(newest));
+        // Everything updated before Jira's clock at the first page was read (up to the index
+        // lag the overlap covers), so the window may move up to it even when nothing changed:
+        // an idle poll after a burst stops re-reading the burst once the overlap has passed.
+        // Jira's own clock, not ours, so local clock skew cannot skip a change.
+        let cursor = server_now.map_or(newest, |now| newest.max(now));
+        changes.cursors.insert(CURSOR_UPDATED, stamp(cursor));
         Ok(())
     }
 

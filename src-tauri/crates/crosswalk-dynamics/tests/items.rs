@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{base_settings, count, Harness, CONNECTOR, ISSUE_TYPE, PROJECT};
-use crosswalk_store::{EventAction, Managed};
+use common::{base_settings, count, Harness, ADMIN_VIEWER, CONNECTOR, ISSUE_TYPE, PROJECT};
+use crosswalk_store::{EventAction, Managed, RunRow};
 use serde_json::{json, Value};
 
 fn adf_text(value: &Value) -> String {
@@ -326,6 +326,44 @@ async fn an_idle_poll_right_after_a_burst_costs_a_handful_of_requests() {
             "an idle poll made {total} requests: {:?}",
             run.requests
         );
+    }
+}
+
+/// The Jira read window overlaps its cursor by two minutes (minute-resolution JQL, index lag).
+/// With the cursor at the newest change seen, idle polls after a burst re-read the burst's
+/// search pages until something newer changes; with Jira's own clock (the search's `Date`)
+/// moving it, they stop once the overlap has passed.
+#[tokio::test]
+async fn once_the_overlap_has_passed_an_idle_poll_stops_re_reading_a_burst() {
+    let h = Harness::start(base_settings()).await;
+    h.poll().await;
+    h.tick().await;
+    // A burst of issues in the item's project, more than one search page (100) of them.
+    let now = h.now();
+    h.sandbox.handle.jira(|j| {
+        for i in 0..120 {
+            let fields = json!({
+                "project": {"key": PROJECT},
+                "issuetype": {"id": ISSUE_TYPE},
+                "summary": format!("Burst {i}"),
+            });
+            j.create_issue(fields.as_object().unwrap().clone(), ADMIN_VIEWER, now)
+                .unwrap();
+        }
+    });
+    let jira = |run: &RunRow| run.requests.get("jira").map_or(0, |r| r.requests);
+    let (run, _) = h.poll().await;
+    assert!(
+        jira(&run) >= 2,
+        "the burst fills two search pages: {:?}",
+        run.requests
+    );
+    h.sandbox.handle.advance_clock(time::Duration::minutes(3));
+    // This poll still reads the burst (it is inside the old window) and moves the window on.
+    h.poll().await;
+    for _ in 0..2 {
+        let (run, _) = h.poll().await;
+        assert_eq!(jira(&run), 1, "one empty search page: {:?}", run.requests);
     }
 }
 

@@ -128,6 +128,15 @@ impl Response {
         self.status
     }
 
+    /// The server's clock when it answered (the `Date` header): times a client compares with
+    /// the server's own timestamps, free of local clock skew.
+    pub fn date(&self) -> Option<time::OffsetDateTime> {
+        self.headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::retry::parse_http_date)
+    }
+
     /// All response headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers

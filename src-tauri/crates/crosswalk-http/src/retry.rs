@@ -114,6 +114,13 @@ const HTTP_DATE: &[FormatItem<'static>] = format_description!(
     "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
 );
 
+/// Parses an HTTP-date (IMF-fixdate), as `Date` and `Retry-After` carry it.
+pub(crate) fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
+    PrimitiveDateTime::parse(value.trim(), HTTP_DATE)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
 /// Parses `Retry-After` as delta-seconds (fractions tolerated, rounded up to the millisecond)
 /// or as an HTTP-date relative to `now`; a date in the past means "now".
 pub(crate) fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
@@ -125,9 +132,7 @@ pub(crate) fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Dura
         let millis = (seconds * 1000.0).ceil().min(u64::MAX as f64) as u64;
         return Some(Duration::from_millis(millis));
     }
-    let at = PrimitiveDateTime::parse(value, HTTP_DATE)
-        .ok()?
-        .assume_utc();
+    let at = parse_http_date(value)?;
     let delta = at - now;
     Some(Duration::try_from(delta).unwrap_or(Duration::ZERO))
 }

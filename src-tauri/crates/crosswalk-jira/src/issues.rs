@@ -355,7 +355,10 @@ impl JiraClient {
         )
         .json(&body)
         .idempotent(true);
-        Ok(self.send(spec).await?.json()?)
+        let response = self.send(spec).await?;
+        let mut page: Page = response.json()?;
+        page.server_time = response.date();
+        Ok(page)
     }
 }
 

@@ -353,6 +353,9 @@ pub struct Page {
     pub next_page_token: Option<String>,
     #[serde(default)]
     pub is_last: bool,
+    /// Jira's clock when it answered (the response's `Date` header), not part of the body.
+    #[serde(skip)]
+    pub server_time: Option<time::OffsetDateTime>,
 }
 
 /// Status categories by their stable key (names are localised, ids out of order, §B.7).

@@ -597,6 +597,19 @@ async fn throttling_is_retried() {
         .await
         .unwrap();
     assert!(!page.issues.is_empty());
+    // The page carries Jira's clock (its `Date`), which the sandbox takes from its own world
+    // clock: moved a day ahead, the page says so.
+    sandbox.handle.advance_clock(time::Duration::days(1));
+    let page = client
+        .search_jql("project = SUP", &["summary"], None, 5)
+        .await
+        .unwrap();
+    let server = page.server_time.expect("a Date header");
+    let expected = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    assert!(
+        (server - expected).abs() < time::Duration::seconds(5),
+        "{server} vs {expected}"
+    );
 
     // A throttle that outlasts the retries surfaces as Throttled with a fix.
     sandbox.handle.fail_next(
