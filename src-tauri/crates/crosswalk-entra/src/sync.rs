@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+mod entered;
 mod owners;
 
 /// Objects handed to the writer at once: bounds memory and makes each store commit small.
@@ -163,6 +164,8 @@ pub struct Sync {
     skipped_members: u64,
     /// Every app registration's owners, when this run read them in bulk (see `owners`).
     app_owners: Option<owners::Owners>,
+    /// Objects that entered the sync's scope, whose memberships `entered` reads.
+    entered: entered::Entered,
     processed: u64,
 }
 
@@ -258,6 +261,7 @@ impl Sync {
             scope,
             skipped_members: 0,
             app_owners: None,
+            entered: entered::Entered::default(),
             processed: 0,
             ctx,
         })
@@ -330,6 +334,7 @@ impl Sync {
                 self.ctx.event(event);
             }
         }
+        self.add_memberships_of_entered().await?;
         self.refresh_owners().await?;
         if self.skipped_members > 0 {
             self.ctx.event(RunEvent::info(format!(
@@ -645,7 +650,14 @@ impl Sync {
     }
 
     async fn write(&mut self, items: Vec<Upsert>, full: bool) -> anyhow::Result<()> {
+        self.note_entered(&items, full)?;
         let renamed = self.renamed_targets(&items);
+        self.upsert_batches(&items, full).await?;
+        self.relabel_memberships(renamed).await
+    }
+
+    /// Hands `items` to the writer [`BATCH`] at a time (bounded memory, small store commits).
+    async fn upsert_batches(&mut self, items: &[Upsert], full: bool) -> anyhow::Result<()> {
         for chunk in items.chunks(BATCH) {
             let mut targets = std::mem::take(&mut self.targets);
             let result = self
@@ -656,7 +668,7 @@ impl Sync {
             let stats = result?;
             self.processed += stats.written + stats.unchanged;
         }
-        self.relabel_memberships(renamed).await
+        Ok(())
     }
 
     /// Users, groups and devices about to be written under a new label.
@@ -735,16 +747,7 @@ impl Sync {
             }
         }
         let upserts: Vec<Upsert> = upserts.into_values().collect();
-        for chunk in upserts.chunks(BATCH) {
-            let mut targets = std::mem::take(&mut self.targets);
-            let result = self
-                .writer()
-                .upsert(chunk.to_vec(), false, &mut targets)
-                .await;
-            self.targets = targets;
-            result?;
-        }
-        Ok(())
+        self.upsert_batches(&upserts, false).await
     }
 
     async fn handle_users(
@@ -1018,6 +1021,26 @@ impl Sync {
             return Ok(());
         }
         // Memberships after their groups, so both references resolve.
+        self.write_memberships(&members, full).await?;
+        for chunk in ended.chunks(BATCH) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let existing = self.entries(ObjectKind::Membership, &refs)?;
+            for entry in existing.into_values() {
+                self.queue_retire(ObjectKind::Membership, Some(entry));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the memberships `(group, member, member @odata.type)` whose member is mirrored (a
+    /// member outside the sync's scope is counted, and its stored membership retires); returns
+    /// how many were handed to the writer.
+    async fn write_memberships(
+        &mut self,
+        members: &[(String, String, Option<String>)],
+        full: bool,
+    ) -> anyhow::Result<usize> {
+        let mut handed = 0;
         for chunk in members.chunks(BATCH) {
             let ids: Vec<String> = chunk
                 .iter()
@@ -1059,16 +1082,10 @@ impl Sync {
                 });
             }
             self.mark_seen_dry(ObjectKind::Membership, upserts.iter().map(|u| u.id.clone()));
+            handed += upserts.len();
             self.write(upserts, full).await?;
         }
-        for chunk in ended.chunks(BATCH) {
-            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            let existing = self.entries(ObjectKind::Membership, &refs)?;
-            for entry in existing.into_values() {
-                self.queue_retire(ObjectKind::Membership, Some(entry));
-            }
-        }
-        Ok(())
+        Ok(handed)
     }
 
     /// Intune devices have no delta: a `lastSyncDateTime` pass each run, a full listing daily

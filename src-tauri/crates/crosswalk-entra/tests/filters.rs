@@ -1,13 +1,14 @@
 //! OData filters per kind: evaluated by Crosswalk on what Graph returns (delta takes no
-//! `$filter`), objects leaving or entering a filter, a changed filter forcing a full round, and
-//! bad filters refused before they are saved. Expectations come from the sandbox's directory.
+//! `$filter`), objects leaving or entering a filter (with their memberships), a changed filter
+//! forcing a full round, and bad filters refused before they are saved. Expectations come from
+//! the sandbox's directory.
 
 mod common;
 
 use common::Harness;
 use crosswalk_engine::kind::JobKind;
-use crosswalk_sandbox::generator::directory::{Directory, Kind};
-use crosswalk_sandbox::Size;
+use crosswalk_sandbox::generator::directory::{Directory, Kind, Member};
+use crosswalk_sandbox::{Fault, FaultRule, Server, Size};
 use std::collections::BTreeSet;
 
 const REMOVED: &str = "Removed from Entra";
@@ -330,4 +331,417 @@ async fn a_bad_filter_is_refused_before_saving_with_its_position() {
         error.message
     );
     assert!(h.assets().types.is_empty(), "nothing was written");
+}
+
+/// Memberships Assets should hold when exactly these groups, users and devices are mirrored.
+fn memberships_between(
+    directory: &Directory,
+    groups: &BTreeSet<String>,
+    users: &BTreeSet<String>,
+    devices: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for group in directory.groups.iter().filter(|g| groups.contains(&g.id)) {
+        for member in &group.members {
+            let in_scope = match member.kind {
+                Kind::User => users.contains(&member.id),
+                Kind::Group => groups.contains(&member.id),
+                Kind::Device => devices.contains(&member.id),
+                _ => false,
+            };
+            if in_scope {
+                out.insert(format!("{}:{}", group.id, member.id));
+            }
+        }
+    }
+    out
+}
+
+/// Every group, user and device id in the sandbox, by kind.
+fn everything(h: &Harness) -> [BTreeSet<String>; 3] {
+    h.sandbox.handle.graph(|g| {
+        let d = &g.directory;
+        [
+            d.groups.iter().map(|x| x.id.clone()).collect(),
+            d.users.iter().map(|x| x.id.clone()).collect(),
+            d.devices.iter().map(|x| x.id.clone()).collect(),
+        ]
+    })
+}
+
+/// The groups `id` is a direct member of in the sandbox.
+fn groups_of(h: &Harness, id: &str) -> BTreeSet<String> {
+    h.sandbox.handle.graph(|g| {
+        g.directory
+            .groups
+            .iter()
+            .filter(|x| x.members.iter().any(|m| m.id == id))
+            .map(|x| x.id.clone())
+            .collect()
+    })
+}
+
+/// Mirrored memberships that have `id` as their member.
+fn memberships_of_member(h: &Harness, id: &str) -> BTreeSet<String> {
+    active(h, "Entra Group Membership")
+        .into_iter()
+        .filter_map(|m| {
+            let (group, member) = m.split_once(':')?;
+            (member == id).then(|| group.to_owned())
+        })
+        .collect()
+}
+
+/// Entra's documented application permission for reading another user's memberships.
+fn grant_directory_read_all(h: &Harness) {
+    h.sandbox.handle.identity(|i| {
+        if let Some(app) = i.app_mut(crosswalk_sandbox::identity::CLIENT_ID) {
+            app.roles
+                .values_mut()
+                .for_each(|r| r.push("Directory.Read.All".into()));
+        }
+    });
+}
+
+const COUNTED: u32 = 1_000_000;
+
+/// Starts counting Graph `memberOf` requests (a counted no-op fault rule).
+fn count_member_of_requests(h: &Harness) {
+    h.sandbox.handle.clear_faults();
+    h.sandbox.handle.add_fault(FaultRule {
+        server: Server::Graph,
+        route: Some("/memberOf".into()),
+        method: Some("GET".into()),
+        fault: Fault::Latency { ms: 0 },
+        times: Some(COUNTED),
+    });
+}
+
+/// `memberOf` requests since [`count_member_of_requests`].
+fn member_of_requests(h: &Harness) -> u32 {
+    h.sandbox
+        .handle
+        .fault_rules()
+        .iter()
+        .find(|r| r.route.as_deref() == Some("/memberOf"))
+        .map_or(COUNTED, |r| COUNTED - r.times.unwrap_or(COUNTED))
+}
+
+fn in_sales(user: &crosswalk_sandbox::generator::directory::User) -> bool {
+    user.department.as_deref() == Some("Sales")
+}
+
+#[tokio::test]
+async fn users_entering_a_filter_in_an_incremental_run_bring_their_existing_memberships() {
+    let mut h = Harness::with(
+        Size::Small,
+        settings(serde_json::json!({"odata": {"users": "department eq 'Sales'"}})),
+    )
+    .await;
+    h.sync().await;
+    let [groups, _, devices] = everything(&h);
+    let expected = |h: &Harness| {
+        let users = users_where(h, in_sales);
+        h.sandbox
+            .handle
+            .graph(|g| memberships_between(&g.directory, &groups, &users, &devices))
+    };
+    assert_eq!(active(&h, "Entra Group Membership"), expected(&h));
+
+    // Three members of several groups move into Sales. Their memberships are old, so the groups
+    // delta does not report them; the second also joins another group meanwhile, which it does.
+    let movers: Vec<String> = h.sandbox.handle.graph(|g| {
+        let d = &mut g.directory;
+        let movers: Vec<String> = d
+            .users
+            .iter()
+            .filter(|u| !in_sales(u))
+            .filter(|u| {
+                d.groups
+                    .iter()
+                    .filter(|x| x.members.iter().any(|m| m.id == u.id))
+                    .count()
+                    >= 2
+            })
+            .take(3)
+            .map(|u| u.id.clone())
+            .collect();
+        for id in &movers {
+            d.update_user(id, |u| u.department = Some("Sales".into()));
+        }
+        let extra = d
+            .groups
+            .iter()
+            .find(|x| !x.members.iter().any(|m| m.id == movers[1]))
+            .map(|x| x.id.clone())
+            .expect("a group the second mover is not in");
+        assert!(d.add_member(&extra, Member::user(&movers[1])));
+        movers
+    });
+    assert_eq!(movers.len(), 3);
+
+    // Without Directory.Read.All, Graph refuses a user's memberships: the run says what to grant,
+    // having asked once.
+    count_member_of_requests(&h);
+    let run = h.sync().await;
+    assert_eq!(member_of_requests(&h), 1);
+    let events = h.events(run.id);
+    let denied = events
+        .iter()
+        .find(|e| {
+            e.message
+                .contains("that entered the sync's scope were not read")
+        })
+        .expect("the missing permission is reported");
+    assert!(
+        denied.message.starts_with("The memberships of 3 objects")
+            && denied.message.contains("Directory.Read.All"),
+        "{}",
+        denied.message
+    );
+    assert_eq!(denied.level, crosswalk_core::EventLevel::Warn);
+    assert!(denied
+        .fix
+        .as_deref()
+        .is_some_and(|f| f.contains("admin consent")));
+    for id in &movers {
+        assert!(active(&h, "Entra User").contains(id));
+    }
+    assert_eq!(memberships_of_member(&h, &movers[0]), BTreeSet::new());
+
+    // Once granted (a new process signs in again), the next run reads them; nothing else entered.
+    grant_directory_read_all(&h);
+    h.restart();
+    count_member_of_requests(&h);
+    let run = h.sync().await;
+    assert_eq!(member_of_requests(&h), 3, "only the users still waiting");
+    for id in &movers {
+        let of = groups_of(&h, id);
+        assert!(of.len() >= 2, "{of:?}");
+        assert_eq!(memberships_of_member(&h, id), of, "memberships of {id}");
+    }
+    assert_eq!(active(&h, "Entra Group Membership"), expected(&h));
+    let events = h.events(run.id);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.message.starts_with("3 objects entered the sync's scope:")),
+        "{:?}",
+        events.iter().map(|e| &e.message).collect::<Vec<_>>()
+    );
+    assert!(!events
+        .iter()
+        .any(|e| e.message.contains("filters for users changed")));
+
+    // Another user enters with the permission granted: read in the same run, although the
+    // groups round wrote one of its memberships.
+    let late = h.sandbox.handle.graph(|g| {
+        let d = &mut g.directory;
+        let late = d
+            .users
+            .iter()
+            .find(|u| {
+                !in_sales(u)
+                    && d.groups
+                        .iter()
+                        .any(|x| x.members.iter().any(|m| m.id == u.id))
+            })
+            .map(|u| u.id.clone())
+            .expect("a user outside Sales in a group");
+        d.update_user(&late, |u| u.department = Some("Sales".into()));
+        // It also joins a group: the groups delta reports that membership, not its older ones.
+        let extra = d
+            .groups
+            .iter()
+            .find(|x| !x.members.iter().any(|m| m.id == late))
+            .map(|x| x.id.clone())
+            .expect("a group it is not in");
+        assert!(d.add_member(&extra, Member::user(&late)));
+        late
+    });
+    count_member_of_requests(&h);
+    h.sync().await;
+    let of = groups_of(&h, &late);
+    assert!(of.len() >= 2, "{of:?}");
+    assert_eq!(memberships_of_member(&h, &late), of);
+    assert_eq!(member_of_requests(&h), 1);
+    assert_eq!(active(&h, "Entra Group Membership"), expected(&h));
+
+    // Converged; a run where nothing enters asks Graph for no memberships.
+    count_member_of_requests(&h);
+    let again = h.sync().await.totals();
+    assert_eq!(
+        (again.created, again.updated, again.retired),
+        (0, 0, 0),
+        "{again:?}"
+    );
+    assert_eq!(member_of_requests(&h), 0);
+}
+
+#[tokio::test]
+async fn a_device_entering_the_platform_filter_brings_its_memberships() {
+    let h = Harness::with(
+        Size::Small,
+        settings(serde_json::json!({"device_platforms": ["Windows"]})),
+    )
+    .await;
+    // An iPhone in two groups since before the first run.
+    let (device, teams) = h.sandbox.handle.graph(|g| {
+        let d = &mut g.directory;
+        let device = d
+            .devices
+            .iter()
+            .find(|x| x.operating_system != "Windows")
+            .map(|x| x.id.clone())
+            .expect("a device that is not Windows");
+        let teams: Vec<String> = d
+            .groups
+            .iter()
+            .skip(1)
+            .take(2)
+            .map(|x| x.id.clone())
+            .collect();
+        for team in &teams {
+            let member = Member {
+                kind: Kind::Device,
+                id: device.clone(),
+            };
+            assert!(d.add_member(team, member));
+        }
+        (device, teams)
+    });
+    h.sync().await;
+    assert!(!active(&h, "Entra Device").contains(&device));
+    assert!(memberships_of_member(&h, &device).is_empty());
+
+    h.sandbox.handle.graph(|g| {
+        g.directory
+            .update_device(&device, |x| x.operating_system = "Windows".into())
+    });
+    // A dry run plans the memberships and writes nothing.
+    let (dry, status) = h.run(true).await;
+    assert_eq!(status, crosswalk_core::RunStatus::Succeeded);
+    let planned: Vec<String> = h
+        .events(dry)
+        .into_iter()
+        .filter(|e| e.object_kind.as_deref() == Some("membership"))
+        .filter_map(|e| e.object_id)
+        .collect();
+    let want: Vec<String> = teams.iter().map(|t| format!("{t}:{device}")).collect();
+    assert_eq!(
+        planned.iter().collect::<BTreeSet<_>>(),
+        want.iter().collect::<BTreeSet<_>>()
+    );
+    assert!(h
+        .events(dry)
+        .iter()
+        .any(|e| e.message == "1 object entered the sync's scope: 2 memberships would be added."));
+    assert!(!active(&h, "Entra Device").contains(&device));
+    assert!(memberships_of_member(&h, &device).is_empty());
+
+    count_member_of_requests(&h);
+    let run = h.sync().await;
+    assert!(active(&h, "Entra Device").contains(&device));
+    let teams: BTreeSet<String> = teams.into_iter().collect();
+    assert_eq!(memberships_of_member(&h, &device), teams);
+    assert_eq!(member_of_requests(&h), 1);
+    let [groups, users, _] = everything(&h);
+    let windows: BTreeSet<String> = h.sandbox.handle.graph(|g| {
+        g.directory
+            .devices
+            .iter()
+            .filter(|x| x.operating_system == "Windows")
+            .map(|x| x.id.clone())
+            .collect()
+    });
+    let expected = h
+        .sandbox
+        .handle
+        .graph(|g| memberships_between(&g.directory, &groups, &users, &windows));
+    assert_eq!(active(&h, "Entra Group Membership"), expected);
+    assert!(h
+        .events(run.id)
+        .iter()
+        .any(|e| e.message == "1 object entered the sync's scope: 2 memberships added."));
+}
+
+#[tokio::test]
+async fn a_group_entering_the_groups_filter_brings_its_members_and_parents() {
+    let h = Harness::with(
+        Size::Small,
+        settings(serde_json::json!({"odata": {"groups": "groupTypes/any(c:c eq 'Unified')"}})),
+    )
+    .await;
+    let unified = |x: &crosswalk_sandbox::generator::directory::Group| {
+        x.group_types.iter().any(|t| t == "Unified")
+    };
+    // A security group with members, nested in a Microsoft 365 group since before the first run.
+    let (child, parent) = h.sandbox.handle.graph(|g| {
+        let d = &mut g.directory;
+        let child = d
+            .groups
+            .iter()
+            .find(|x| !unified(x) && x.members.len() >= 3)
+            .map(|x| x.id.clone())
+            .expect("a security group with members");
+        let parent = d
+            .groups
+            .iter()
+            .find(|x| unified(x))
+            .map(|x| x.id.clone())
+            .expect("a Microsoft 365 group");
+        assert!(d.add_member(&parent, Member::group(&child)));
+        (child, parent)
+    });
+    h.sync().await;
+    assert!(!active(&h, "Entra Group").contains(&child));
+
+    // The group enters the filter; a new user joins its parent (users are not filtered: the
+    // groups delta reports every membership of a new user, so it is not asked about).
+    let joiner = h.sandbox.handle.graph(|g| {
+        let d = &mut g.directory;
+        d.update_group(&child, |x| x.group_types = vec!["Unified".into()]);
+        let joiner = d.add_user("Nia Newcomer");
+        assert!(d.add_member(&parent, Member::user(&joiner)));
+        joiner
+    });
+    count_member_of_requests(&h);
+    h.sync().await;
+    assert!(active(&h, "Entra Group").contains(&child));
+    let mirrored = active(&h, "Entra Group Membership");
+    assert!(
+        mirrored.contains(&format!("{parent}:{child}")),
+        "its parent"
+    );
+    assert!(
+        mirrored.contains(&format!("{parent}:{joiner}")),
+        "from the groups delta"
+    );
+    let [_, users, devices] = everything(&h);
+    let members: BTreeSet<String> = h.sandbox.handle.graph(|g| {
+        let d = &g.directory;
+        d.groups.get(&child).map_or_else(BTreeSet::new, |x| {
+            x.members
+                .iter()
+                .filter(|m| m.kind == Kind::User)
+                .map(|m| format!("{child}:{}", m.id))
+                .collect()
+        })
+    });
+    assert!(
+        members.len() >= 3 && members.is_subset(&mirrored),
+        "its members"
+    );
+    let expected = h.sandbox.handle.graph(|g| {
+        let groups = g
+            .directory
+            .groups
+            .iter()
+            .filter(|x| unified(x))
+            .map(|x| x.id.clone())
+            .collect();
+        memberships_between(&g.directory, &groups, &users, &devices)
+    });
+    assert_eq!(mirrored, expected);
+    assert_eq!(member_of_requests(&h), 1);
 }

@@ -17,7 +17,7 @@ impl GraphClient {
             Resource::Groups => ("/v1.0/groups/$count", "/v1.0/groups/$count"),
             Resource::Applications => ("/v1.0/applications/$count", "/v1.0/applications/$count"),
             Resource::Devices => ("/v1.0/devices/$count", "/v1.0/devices/$count"),
-            Resource::ManagedDevices => return Ok(None),
+            Resource::ManagedDevices | Resource::UserMemberships => return Ok(None),
         };
         let spec = RequestSpec::get(route, target).header(
             HeaderName::from_static("consistencylevel"),

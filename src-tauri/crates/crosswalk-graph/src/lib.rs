@@ -25,10 +25,13 @@
 //!   `members` are tracked). [`GraphClient::list_applications_with_owners`] reads every app's
 //!   owners in bulk (`$expand`: pages of 100, at most [`EXPANDED_MAX`] owners each, no nextLink),
 //!   and [`GraphClient::list_application_owners`] reads an app whose list may have been cut.
+//! - Direct group memberships of one object ([`GraphClient::list_member_of_groups`]: `memberOf`
+//!   cast to groups) for objects whose memberships no delta round reports.
 //! - A 403 becomes [`Error::PermissionMissing`] naming the application permission of that endpoint
 //!   (Intune needs `DeviceManagementManagedDevices.Read.All`; `Device.Read.All` does not cover it).
 //!
-//! Not here: `$batch`, advanced queries (`ConsistencyLevel`), service principals, writes.
+//! Not here: `$batch`, advanced queries (`ConsistencyLevel`) beyond `$count` and the `memberOf`
+//! cast, service principals, writes.
 //!
 //! Tested over real HTTP against `crosswalk-sandbox`'s Graph and identity servers (`src/tests.rs`):
 //! listing, delta rounds after directory mutations, expired delta links, revoked permissions,
@@ -40,6 +43,7 @@ mod delta;
 mod devices;
 mod error;
 mod groups;
+mod member_of;
 mod models;
 mod users;
 
@@ -54,6 +58,7 @@ pub use delta::{
 pub use devices::{DEVICE_SELECT, MANAGED_DEVICE_SELECT};
 pub use error::{Error, Result};
 pub use groups::{GROUP_DELTA_SELECT, GROUP_SELECT};
+pub use member_of::MemberOf;
 pub use models::{
     Application, ApplicationOwners, Device, DirectoryRef, Group, KeyCredential, ManagedDevice,
     ManagerChange, PasswordCredential, RefChange, RemovedMarker, User, EXPANDED_MAX,
@@ -87,6 +92,9 @@ pub enum Resource {
     Applications,
     Devices,
     ManagedDevices,
+    /// Another user's direct memberships (`/users/{id}/memberOf`), which application permissions
+    /// reach only through Directory.Read.All (user-list-memberof).
+    UserMemberships,
 }
 
 impl Resource {
@@ -98,6 +106,7 @@ impl Resource {
             Resource::Applications => "Application.Read.All",
             Resource::Devices => "Device.Read.All",
             Resource::ManagedDevices => "DeviceManagementManagedDevices.Read.All",
+            Resource::UserMemberships => "Directory.Read.All",
         }
     }
 
@@ -109,6 +118,7 @@ impl Resource {
             Resource::Applications => "applications",
             Resource::Devices => "devices",
             Resource::ManagedDevices => "managed devices",
+            Resource::UserMemberships => "users' group memberships",
         }
     }
 
@@ -200,7 +210,7 @@ impl GraphClient {
     /// # Errors
     /// As the `list_*` call that produced the link.
     pub async fn next_page<T: DeserializeOwned>(&self, link: &NextLink<T>) -> Result<Page<T>> {
-        self.get_page(link.resource, link.route, link.url.clone())
+        self.get_page_with(link.resource, link.route, link.url.clone(), link.eventual)
             .await
     }
 
@@ -240,9 +250,29 @@ impl GraphClient {
         route: &'static str,
         target: String,
     ) -> Result<Page<T>> {
+        self.get_page_with(resource, route, target, false).await
+    }
+
+    /// [`GraphClient::get_page`] of an advanced query when `eventual`: `ConsistencyLevel:
+    /// eventual` goes with this page and every later one (Graph does not carry request headers
+    /// into nextLinks, §B.1).
+    pub(crate) async fn get_page_with<T: DeserializeOwned>(
+        &self,
+        resource: Resource,
+        route: &'static str,
+        target: String,
+        eventual: bool,
+    ) -> Result<Page<T>> {
+        let mut spec = RequestSpec::get(route, target);
+        if eventual {
+            spec = spec.header(
+                HeaderName::from_static("consistencylevel"),
+                HeaderValue::from_static("eventual"),
+            );
+        }
         let response = self
             .http
-            .send(RequestSpec::get(route, target))
+            .send(spec)
             .await
             .map_err(|error| resource.map_err(error))?;
         let envelope: Envelope<T> = response.json()?;
@@ -252,6 +282,7 @@ impl GraphClient {
                 url,
                 resource,
                 route,
+                eventual,
                 _item: PhantomData,
             }),
         })
@@ -289,6 +320,8 @@ pub struct NextLink<T> {
     url: String,
     resource: Resource,
     route: &'static str,
+    /// The listing is an advanced query: every page needs `ConsistencyLevel: eventual`.
+    eventual: bool,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -298,6 +331,7 @@ impl<T> Clone for NextLink<T> {
             url: self.url.clone(),
             resource: self.resource,
             route: self.route,
+            eventual: self.eventual,
             _item: PhantomData,
         }
     }

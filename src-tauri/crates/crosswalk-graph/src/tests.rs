@@ -3,7 +3,7 @@
 use crate::*;
 use crosswalk_core::Secret;
 use crosswalk_http::{RequestCounter, TokenCache};
-use crosswalk_sandbox::generator::directory::Member;
+use crosswalk_sandbox::generator::directory::{Kind, Member};
 use crosswalk_sandbox::graph::{DeltaResync, Throttle};
 use crosswalk_sandbox::identity::{CLIENT_ID, CLIENT_SECRET, TENANT_ID};
 use crosswalk_sandbox::{Fault, Sandbox, SandboxOptions, Server, Size};
@@ -854,4 +854,122 @@ async fn collections_are_counted_for_progress() {
         Some(users as u64)
     );
     assert_eq!(graph.count(Resource::ManagedDevices).await.unwrap(), None);
+}
+
+/// The groups `id` is a direct member of, from the sandbox's directory.
+fn direct_groups(sandbox: &Sandbox, id: &str) -> BTreeSet<String> {
+    sandbox.handle.graph(|g| {
+        g.directory
+            .groups
+            .iter()
+            .filter(|x| x.members.iter().any(|m| m.id == id))
+            .map(|x| x.id.clone())
+            .collect()
+    })
+}
+
+#[tokio::test]
+async fn direct_group_memberships_of_users_devices_and_groups_page_like_the_sandbox() {
+    let sandbox = sandbox(Size::Small).await;
+    let (user, device, inner, outer) = sandbox.handle.graph(|g| {
+        let dir = &mut g.directory;
+        let outer = dir
+            .groups
+            .iter()
+            .find(|x| x.members.iter().any(|m| m.kind == Kind::Group))
+            .cloned()
+            .expect("a nested group");
+        let inner = outer
+            .members
+            .iter()
+            .find(|m| m.kind == Kind::Group)
+            .map(|m| m.id.clone())
+            .expect("its nested group");
+        let device = dir.devices.iter().next().expect("a device").id.clone();
+        let teams: Vec<String> = dir.groups.iter().take(3).map(|x| x.id.clone()).collect();
+        for team in &teams {
+            let member = Member {
+                kind: Kind::Device,
+                id: device.clone(),
+            };
+            assert!(dir.add_member(team, member));
+        }
+        let user = dir.groups.get(&inner).and_then(|x| {
+            x.members
+                .iter()
+                .find(|m| m.kind == Kind::User && !outer.members.iter().any(|o| o.id == m.id))
+                .map(|m| m.id.clone())
+        });
+        (
+            user.expect("a user of the inner group only"),
+            device,
+            inner,
+            outer.id,
+        )
+    });
+    // Pages of 2 make every list below page.
+    let graph = client(&sandbox).with_page_size(2);
+    let read = |of: MemberOf, id: String| {
+        let graph = graph.clone();
+        async move {
+            let first = graph.list_member_of_groups(of, &id).await?;
+            let all = graph.collect_pages(first).await?;
+            assert!(all.iter().all(|r| r
+                .odata_type
+                .as_deref()
+                .is_none_or(|t| t == "#microsoft.graph.group")));
+            Ok::<BTreeSet<String>, Error>(all.into_iter().map(|r| r.id).collect())
+        }
+    };
+    let of_device = read(MemberOf::Device, device.clone())
+        .await
+        .expect("device");
+    assert_eq!(of_device.len(), 3);
+    assert_eq!(of_device, direct_groups(&sandbox, &device));
+    let of_group = read(MemberOf::Group, inner.clone()).await.expect("group");
+    assert!(of_group.contains(&outer));
+    assert_eq!(of_group, direct_groups(&sandbox, &inner));
+
+    // Another user's memberships need Directory.Read.All with application permissions.
+    let error = read(MemberOf::User, user.clone())
+        .await
+        .expect_err("User.Read.All is not enough");
+    assert!(
+        matches!(
+            error,
+            Error::PermissionMissing {
+                permission: "Directory.Read.All",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    sandbox.handle.identity(|i| {
+        if let Some(app) = i.app_mut(CLIENT_ID) {
+            app.roles
+                .values_mut()
+                .for_each(|r| r.push("Directory.Read.All".into()));
+        }
+    });
+    let graph = client(&sandbox).with_page_size(2);
+    let first = graph
+        .list_member_of_groups(MemberOf::User, &user)
+        .await
+        .expect("user");
+    assert!(first.next.is_some(), "the user's groups page");
+    let of_user: BTreeSet<String> = graph
+        .collect_pages(first)
+        .await
+        .expect("every page")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(!of_user.contains(&outer), "direct memberships only");
+    assert_eq!(of_user, direct_groups(&sandbox, &user));
+
+    let error = graph
+        .list_member_of_groups(MemberOf::Group, "00000000-0000-0000-0000-000000000000")
+        .await
+        .expect_err("no such group");
+    assert_eq!(error.status(), Some(404));
 }

@@ -819,6 +819,61 @@ pub(super) fn application_owners(
     )
 }
 
+/// `GET /users/{id | userPrincipalName}/memberOf`, `/devices/{id}/memberOf`, `/groups/{id}/memberOf`:
+/// the groups the object is a direct member of, not transitively (user-list-memberof,
+/// device-list-memberof, group-list-memberof); default page 100, `$top` up to 999. The directory
+/// holds no directory roles or administrative units, so every item is a group, with its
+/// `@odata.type` as in any directoryObject collection. `cast` is the OData cast
+/// `…/memberOf/microsoft.graph.group`: a typed collection (`$metadata#groups`, no `@odata.type` on
+/// items, `$select` checked against group properties), which those pages' request-header tables
+/// say needs `ConsistencyLevel: eventual` and `$count=true`.
+pub(super) fn member_of(
+    state: &mut GraphState,
+    ctx: &Ctx,
+    query: Query,
+    kind: Kind,
+    id: &str,
+    cast: bool,
+) -> Response {
+    let dir = &state.directory;
+    let object_id = match kind {
+        Kind::User => find_user(dir, id).map(|u| u.id.clone()),
+        Kind::Device => dir.devices.get(id).map(|d| d.id.clone()),
+        Kind::Group => dir.groups.get(id).map(|g| g.id.clone()),
+        Kind::Application | Kind::ManagedDevice => None,
+    };
+    let Some(object_id) = object_id else {
+        return not_found(id);
+    };
+    if cast && !(ctx.eventual() && query.count) {
+        return bad_request("Request_UnsupportedQuery", "Unsupported Query.");
+    }
+    let refs: Vec<Member> = dir
+        .groups
+        .iter()
+        .filter(|g| g.members.iter().any(|m| m.id == object_id))
+        .map(|g| Member::group(&g.id))
+        .collect();
+    let path = format!(
+        "{}/{object_id}/memberOf{}",
+        kind_segment(kind),
+        if cast { "/microsoft.graph.group" } else { "" }
+    );
+    run(
+        state,
+        ctx,
+        query,
+        Spec {
+            route: path.clone(),
+            link: path,
+            context: if cast { "groups" } else { "directoryObjects" }.into(),
+            kind: cast.then_some(Kind::Group),
+            source: Source::Refs(refs),
+            intune: false,
+        },
+    )
+}
+
 /// `GET /users/$count` etc.: `text/plain`, needs `ConsistencyLevel: eventual` (§D.4).
 pub(super) fn count(state: &mut GraphState, ctx: &Ctx, query: Query, kind: Kind) -> Response {
     if !ctx.eventual() {

@@ -1,6 +1,7 @@
 //! Microsoft Graph v1.0 over the generated directory (api/microsoft.md §B-E): users, groups
 //! (members, transitive members, owners), app registrations, Entra devices, Intune managed
-//! devices, delta queries for users / groups / applications / devices, OData query options,
+//! devices, direct memberships (`memberOf`) of users / devices / groups, delta queries for
+//! users / groups / applications / devices, OData query options,
 //! bearer-token checks against the identity platform, per-endpoint application permissions,
 //! and a request budget that answers 429 with `Retry-After`.
 
@@ -263,6 +264,11 @@ enum Need {
     Applications,
     Devices,
     ManagedDevices,
+    /// `GET /users/{id}/memberOf`: application access to another user's direct memberships is
+    /// granted by Directory.Read.All only (user-list-memberof, "Permissions for another user's
+    /// direct memberships"; msgraph-metadata `permissions/beta/User.json` lists
+    /// `/users/{id}/memberof` under no application scheme of User.Read.All).
+    UserMemberships,
 }
 
 fn allowed(need: Need) -> &'static [&'static str] {
@@ -297,6 +303,7 @@ fn allowed(need: Need) -> &'static [&'static str] {
             "DeviceManagementManagedDevices.Read.All",
             "DeviceManagementManagedDevices.ReadWrite.All",
         ],
+        Need::UserMemberships => &["Directory.Read.All", "Directory.ReadWrite.All"],
     }
 }
 
@@ -450,6 +457,16 @@ fn is_delta(segment: &str) -> bool {
     )
 }
 
+/// `memberOf`: Graph's path segments are case-insensitive.
+fn is_member_of(segment: &str) -> bool {
+    segment.eq_ignore_ascii_case("memberOf")
+}
+
+/// The OData cast to groups (`…/memberOf/microsoft.graph.group`).
+fn is_group_cast(segment: &str) -> bool {
+    segment.eq_ignore_ascii_case("microsoft.graph.group")
+}
+
 fn collection(segment: &str) -> Option<(Kind, Need)> {
     Some(match segment {
         "users" => (Kind::User, Need::Users),
@@ -473,6 +490,7 @@ async fn dispatch(
     };
     let need = match first {
         "deviceManagement" => Need::ManagedDevices,
+        "users" if segments.get(2).is_some_and(|s| is_member_of(s)) => Need::UserMemberships,
         other => match collection(other) {
             Some((_, need)) => need,
             None => return bad_segment(other),
@@ -527,6 +545,14 @@ async fn dispatch(
         }
         [id, "owners"] if kind == Kind::Application => {
             list::application_owners(state, &ctx, query, id)
+        }
+        [id, rel] if is_member_of(rel) && kind != Kind::Application => {
+            list::member_of(state, &ctx, query, kind, id, false)
+        }
+        [id, rel, cast]
+            if is_member_of(rel) && is_group_cast(cast) && kind != Kind::Application =>
+        {
+            list::member_of(state, &ctx, query, kind, id, true)
         }
         [_, rest, ..] => bad_segment(rest),
     }

@@ -623,6 +623,164 @@ async fn manager_members_and_owners() {
         .all(|x| x["@odata.type"] == "#microsoft.graph.user")));
 }
 
+/// The groups `id` is a direct member of, from the directory itself.
+fn direct_groups(dir: &directory::Directory, id: &str) -> BTreeSet<String> {
+    dir.groups
+        .iter()
+        .filter(|g| g.members.iter().any(|m| m.id == id))
+        .map(|g| g.id.clone())
+        .collect()
+}
+
+// Graph v1.0 API reference: user-list-memberof, device-list-memberof, group-list-memberof
+// (direct memberships, not transitive; the OData cast to groups with the ConsistencyLevel header
+// and $count their request-header tables name; $select, $top paging, 404 for an unknown object;
+// application access to another user's memberships needs Directory.Read.All).
+#[tokio::test]
+async fn member_of_lists_direct_groups_of_users_devices_and_groups() {
+    let mut t = T::sized(Size::Small).await;
+    let (outer, inner, user, upn, device) = t.graph(|g| {
+        let dir = &mut g.directory;
+        let outer = dir
+            .groups
+            .iter()
+            .find(|x| x.members.iter().any(|m| m.kind == directory::Kind::Group))
+            .cloned()
+            .expect("a nested group");
+        let inner = outer
+            .members
+            .iter()
+            .find(|m| m.kind == directory::Kind::Group)
+            .map(|m| m.id.clone())
+            .unwrap_or_default();
+        // A member of the inner group only: the outer group is a transitive membership.
+        let user = dir.groups.get(&inner).and_then(|x| {
+            x.members
+                .iter()
+                .find(|m| {
+                    m.kind == directory::Kind::User && !outer.members.iter().any(|o| o.id == m.id)
+                })
+                .map(|m| m.id.clone())
+        });
+        let user = user.expect("a user in the inner group only");
+        let upn = dir.users.get(&user).map(|u| u.user_principal_name.clone());
+        let device = dir.devices.iter().next().map(|d| d.id.clone());
+        let device = device.expect("a device");
+        let teams: Vec<String> = dir
+            .groups
+            .iter()
+            .skip(1)
+            .take(2)
+            .map(|x| x.id.clone())
+            .collect();
+        for team in &teams {
+            let member = Member {
+                kind: directory::Kind::Device,
+                id: device.clone(),
+            };
+            assert!(dir.add_member(team, member));
+        }
+        (outer.id, inner, user, upn.unwrap_or_default(), device)
+    });
+    let expected = |t: &T, id: &str| t.graph(|g| direct_groups(&g.directory, id));
+
+    // Application access to a user's memberships needs Directory.Read.All.
+    let (status, body) = t.get(&format!("/users/{user}/memberOf")).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+
+    // Devices and groups: their own permissions (Device.Read.All, Group.Read.All).
+    let (items, _, last) = t.all(&format!("/devices/{device}/memberOf"), &[]).await;
+    assert_eq!(ids(&items), expected(&t, &device));
+    assert_eq!(items.len(), 2);
+    assert!(items
+        .iter()
+        .all(|i| i["@odata.type"] == "#microsoft.graph.group"));
+    assert!(last["@odata.context"]
+        .as_str()
+        .is_some_and(|c| c.ends_with("$metadata#directoryObjects")));
+    let (items, _, _) = t.all(&format!("/groups/{inner}/memberOf"), &[]).await;
+    assert!(ids(&items).contains(&outer));
+    assert_eq!(ids(&items), expected(&t, &inner));
+
+    t.sb.handle.identity(|i| {
+        if let Some(app) = i.app_mut(CLIENT_ID) {
+            app.roles
+                .values_mut()
+                .for_each(|r| r.push("Directory.Read.All".into()));
+        }
+    });
+    t.renew_token().await;
+    let want = expected(&t, &user);
+    assert!(want.len() >= 2 && !want.contains(&outer), "{want:?}");
+    let (items, pages, _) = t.all(&format!("/users/{user}/memberOf?$top=1"), &[]).await;
+    assert_eq!(ids(&items), want, "direct memberships only");
+    assert_eq!(pages, want.len());
+    let (items, _, _) = t.all(&format!("/users/{upn}/memberOf"), &[]).await;
+    assert_eq!(ids(&items), want, "addressed by userPrincipalName");
+
+    // The cast is an advanced query: without the header and $count it is refused.
+    let cast = format!("/users/{user}/memberOf/microsoft.graph.group");
+    let eventual = [("ConsistencyLevel", "eventual")];
+    assert_eq!(t.get(&cast).await.0, 400);
+    assert_eq!(t.get(&format!("{cast}?$count=true")).await.0, 400);
+    let (status, _, body) = t.call(&cast, Some(&t.token), &eventual).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) = t
+        .call(
+            &format!("{cast}?$count=true&$select=id,displayName"),
+            Some(&t.token),
+            &eventual,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["@odata.count"], want.len());
+    assert!(body["@odata.context"]
+        .as_str()
+        .is_some_and(|c| c.ends_with("$metadata#groups(id,displayName)")));
+    let items = body["value"].as_array().cloned().unwrap_or_default();
+    assert_eq!(ids(&items), want);
+    let both: BTreeSet<String> = ["id", "displayName"].map(String::from).into();
+    assert!(
+        items.iter().all(|i| keys(i) == both),
+        "no @odata.type in a cast"
+    );
+    // Paged, with the header resent on every page; a nextLink without it is refused.
+    let paged = format!("{cast}?$count=true&$select=id&$top=1");
+    let (items, pages, _) = t.all(&paged, &eventual).await;
+    assert_eq!((ids(&items), pages), (want.clone(), want.len()));
+    let (_, _, first) = t.call(&paged, Some(&t.token), &eventual).await;
+    let next = first["@odata.nextLink"].as_str().unwrap_or_default();
+    assert_eq!(t.get(next).await.0, 400);
+    let (status, _, body) = t
+        .call(
+            &format!("{cast}?$count=true&$select=bogus"),
+            Some(&t.token),
+            &eventual,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    // Unknown objects are 404; applications have no memberOf.
+    for path in [
+        "/users/00000000-0000-0000-0000-000000000000/memberOf",
+        "/devices/00000000-0000-0000-0000-000000000000/memberOf",
+        "/groups/00000000-0000-0000-0000-000000000000/memberOf/microsoft.graph.group?$count=true",
+    ] {
+        let (status, _, body) = t.call(path, Some(&t.token), &eventual).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "Request_ResourceNotFound");
+    }
+    let app = t.graph(|g| g.directory.applications.iter().next().map(|a| a.id.clone()));
+    let (status, _) = t
+        .get(&format!(
+            "/applications/{}/memberOf",
+            app.unwrap_or_default()
+        ))
+        .await;
+    assert_eq!(status, 400);
+}
+
 // api/microsoft.md §B.4 (passwordCredentials, secretText null; Crosswalk Sync's secret mirrors
 // the identity platform's)
 #[tokio::test]
