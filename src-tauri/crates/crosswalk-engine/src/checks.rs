@@ -318,9 +318,12 @@ async fn check_entra(
             return None;
         }
     };
+    let mut a_user: Option<String> = None;
     for (label, resource, note) in GRAPH_PROBES {
         let res = match resource {
-            crosswalk_graph::Resource::Users => graph.list_users(None).await.map(|_| ()),
+            crosswalk_graph::Resource::Users => graph.list_users(None).await.map(|page| {
+                a_user = page.items.into_iter().next().map(|u| u.id);
+            }),
             crosswalk_graph::Resource::Groups => graph.list_groups(None).await.map(|_| ()),
             crosswalk_graph::Resource::Applications => {
                 graph.list_applications(None).await.map(|_| ())
@@ -344,9 +347,33 @@ async fn check_entra(
             Err(error) => items.push(failed(label, error.user_facing())),
         }
     }
+    if let Some(user) = a_user {
+        items.push(user_memberships_item(&graph, &user).await);
+    }
     let outcome = secret_expiry::read_from_graph(services, connection, &graph, &held).await;
     items.push(secret_expiry::check_item(connection, Some(&outcome)));
     Some(outcome)
+}
+
+/// Reading another user's group memberships app-only needs Directory.Read.All (Graph's
+/// user-list-memberof); only jobs that filter users and mirror memberships use it (for users who
+/// enter the filter), so a missing grant is a warning, not a failure.
+async fn user_memberships_item(graph: &GraphClient, user: &str) -> CheckItem {
+    const LABEL: &str = "Read users' group memberships (optional)";
+    const WHEN: &str = "used only by jobs that filter users and sync group memberships, for users who enter the filter";
+    match graph
+        .list_member_of_groups(crosswalk_graph::MemberOf::User, user)
+        .await
+    {
+        Ok(_) => CheckItem::ok(LABEL, format!("Directory.Read.All is granted ({WHEN})")),
+        Err(error @ crosswalk_graph::Error::PermissionMissing { .. }) => CheckItem {
+            label: LABEL.into(),
+            status: CheckStatus::Warn,
+            detail: format!("Directory.Read.All is missing or has no admin consent ({WHEN})"),
+            fix: error.user_facing().fix,
+        },
+        Err(error) => failed(LABEL, error.user_facing()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
