@@ -44,6 +44,14 @@ fn attempts_note(pending: Option<&PendingStatus>, target: &str) -> String {
 }
 
 impl Item {
+    /// A status the item's status map does not cover: the move is skipped, with the fix.
+    fn unmapped_status(&self, link: &LinkRow, label: &str, what: String) {
+        self.journal.event(
+            RunEvent::object("status", &link.jira_key, label, EventAction::Skipped, what)
+                .with_fix("Add the status to the item's status map"),
+        );
+    }
+
     /// Status both ways; returns which sides were written (Jira, Dataverse). Updates the state's
     /// pending Jira move: kept (one more attempt) when it fails again, dropped when it applies
     /// or a status change on either side takes over.
@@ -80,17 +88,10 @@ impl Item {
                     return Ok((false, false));
                 };
                 let Some(target) = self.status_map.to_jira(st, sc).map(str::to_owned) else {
-                    self.journal.event(
-                        RunEvent::object(
-                            "status",
-                            &link.jira_key,
-                            label,
-                            EventAction::Skipped,
-                            format!(
-                                "Dynamics status {st}/{sc} has no Jira status in the status map"
-                            ),
-                        )
-                        .with_fix("Add the status to the item's status map"),
+                    self.unmapped_status(
+                        link,
+                        label,
+                        format!("Dynamics status {st}/{sc} has no Jira status in the status map"),
                     );
                     return Ok((false, false));
                 };
@@ -113,18 +114,13 @@ impl Item {
                     return Ok((false, false));
                 };
                 let Some(target) = self.status_map.to_dataverse(&status.id) else {
-                    self.journal.event(
-                        RunEvent::object(
-                            "status",
-                            &link.jira_key,
-                            label,
-                            EventAction::Skipped,
-                            format!(
-                                "Jira status \"{}\" has no Dynamics status in the status map",
-                                status.name
-                            ),
-                        )
-                        .with_fix("Add the status to the item's status map"),
+                    self.unmapped_status(
+                        link,
+                        label,
+                        format!(
+                            "Jira status \"{}\" has no Dynamics status in the status map",
+                            status.name
+                        ),
                     );
                     return Ok((false, false));
                 };
