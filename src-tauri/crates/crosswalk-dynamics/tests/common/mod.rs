@@ -406,12 +406,18 @@ impl Harness {
 
     /// Case resolutions regarding a case: (subject, statecode, statuscode).
     pub fn resolutions_of(&self, case_id: &str) -> Vec<(String, i64, i64)> {
+        self.closing_activities("incidentresolution", "incidentid", case_id)
+    }
+
+    /// Closing activities (`table`) whose `lookup` points at `id`: (subject, statecode,
+    /// statuscode).
+    fn closing_activities(&self, table: &str, lookup: &str, id: &str) -> Vec<(String, i64, i64)> {
         self.sandbox.handle.dataverse(|d| {
-            d.rows_of("incidentresolution")
+            d.rows_of(table)
                 .filter(|row| {
                     row.lookups
-                        .get("incidentid")
-                        .is_some_and(|l| l.id.eq_ignore_ascii_case(case_id))
+                        .get(lookup)
+                        .is_some_and(|l| l.id.eq_ignore_ascii_case(id))
                 })
                 .map(|row| {
                     let int = |c: &str| row.values.get(c).and_then(Value::as_i64).unwrap_or(-1);
@@ -922,26 +928,6 @@ impl Harness {
 
     /// Opportunity closes regarding an opportunity: (subject, statecode, statuscode).
     pub fn opportunity_closes_of(&self, id: &str) -> Vec<(String, i64, i64)> {
-        self.sandbox.handle.dataverse(|d| {
-            d.rows_of("opportunityclose")
-                .filter(|row| {
-                    row.lookups
-                        .get("opportunityid")
-                        .is_some_and(|l| l.id.eq_ignore_ascii_case(id))
-                })
-                .map(|row| {
-                    let int = |c: &str| row.values.get(c).and_then(Value::as_i64).unwrap_or(-1);
-                    (
-                        row.values
-                            .get("subject")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        int("statecode"),
-                        int("statuscode"),
-                    )
-                })
-                .collect()
-        })
+        self.closing_activities("opportunityclose", "opportunityid", id)
     }
 }
