@@ -54,11 +54,15 @@ function backend(initial: DynamicsLinkRow[] = [AUTO, MANUAL]): { fake: FakeBacke
   return { fake, stored };
 }
 
-/** The backend's paging: newest first as stored, filtered by key or record id in any case. */
+const FILTER = 'Filter links by issue key or summary, record name or id';
+
+/** The backend's paging: newest first as stored, filtered by key, record id or a stored name in any case. */
 function page(stored: DynamicsLinkRow[], query: DynamicsLinkQuery): DynamicsLinkPage {
   const needle = query.filter.trim().toLowerCase();
-  const matching = stored.filter(
-    (row) => needle === '' || row.jiraKey.toLowerCase().includes(needle) || row.recordId.includes(needle),
+  const matching = stored.filter((row) =>
+    [row.jiraKey, row.recordId, row.issueSummary ?? '', row.recordName ?? ''].some(
+      (text) => needle === '' || text.toLowerCase().includes(needle),
+    ),
   );
   const offset = Math.min(query.offset, matching.length);
   return { rows: matching.slice(offset, offset + query.limit), offset, matching: matching.length, total: stored.length };
@@ -141,6 +145,64 @@ describe('DynamicsLinksPanel', () => {
     expect(linkOf('SUP-2').querySelector('.link-guid')).toHaveTextContent(MANUAL.recordId);
   });
 
+  it('shows the names each link kept from its last sync at once, then the live ones', async () => {
+    const kept = [
+      linkRow({ ...AUTO, issueSummary: 'VPN drops at night', recordName: 'VPN drops' }),
+      linkRow({ ...MANUAL, issueSummary: null, recordName: '' }),
+      linkRow({ jiraKey: 'SUP-404', jiraIssueId: '10404', recordId: 'ab000000-0000-4000-8000-000000000404', issueSummary: 'Gone since' }),
+    ];
+    const { fake } = backend(kept);
+    let answer: (names: DynamicsLinkNames) => void = () => undefined;
+    const asked: Record<string, unknown>[] = [];
+    fake.set({
+      dynamics_link_names: (args) => {
+        asked.push(args);
+        return new Promise<DynamicsLinkNames>((resolve) => {
+          answer = resolve;
+        });
+      },
+    });
+    const user = userEvent.setup();
+    render(DynamicsLinksPanel, { job: 'cases', onclose: vi.fn() });
+    await screen.findByRole('heading', { name: 'Links (3)' });
+    // Before the live read answers: the kept names, and the pending mark where none was kept.
+    expect(within(linkOf('SUP-1')).getByRole('rowheader')).toHaveTextContent('SUP-1 VPN drops at night');
+    expect(linkOf('SUP-1').querySelector('[data-record-name="stored"]')).toHaveTextContent('VPN drops');
+    expect(linkOf('SUP-1')).toHaveAttribute('data-names', 'loading');
+    expect(linkOf('SUP-2').querySelector('[data-issue-summary]')).toBeNull();
+    expect(linkOf('SUP-2').querySelectorAll('.name-pending')).toHaveLength(2);
+    // The live read still happens, for every row, and replaces what was kept.
+    await waitFor(() => expect(asked).toHaveLength(1));
+    expect(asked[0]?.issueKeys).toEqual(['SUP-1', 'SUP-2', 'SUP-404']);
+    answer(names(asked[0] ?? {}));
+    await waitFor(() => expect(linkOf('SUP-1')).toHaveAttribute('data-names', 'loaded'));
+    expect(within(linkOf('SUP-1')).getByRole('rowheader')).toHaveTextContent('SUP-1 Summary of SUP-1');
+    expect(linkOf('SUP-1')).toHaveTextContent('Record 01');
+    expect(linkOf('SUP-1')).not.toHaveTextContent('VPN drops');
+    // An issue Jira no longer has says so, whatever name was kept.
+    expect(linkOf('SUP-404')).toHaveTextContent('Not found in Jira');
+    expect(linkOf('SUP-404')).not.toHaveTextContent('Gone since');
+
+    // The filter box says what it matches; a word of a kept summary finds its link.
+    const box = screen.getByRole('searchbox', { name: FILTER });
+    expect(box).toHaveAttribute('placeholder', 'Filter by issue key or summary, record name or id');
+    await user.type(box, ' NIGHT {Enter}');
+    await waitFor(() => expect(document.querySelectorAll('tr[data-link]')).toHaveLength(1));
+    expect(fake.callsOf('dynamics_link_page').at(-1)).toEqual({ job: 'cases', query: { filter: 'NIGHT', offset: 0, limit: 50 } });
+    expect(linkOf('SUP-1')).toBeInTheDocument();
+  });
+
+  it('keeps the names from the last sync when the live read fails', async () => {
+    const { fake } = backend([linkRow({ ...AUTO, issueSummary: 'VPN drops at night' }), MANUAL]);
+    fake.set({
+      dynamics_link_names: (args) => ({ ...names(args), issues: [], issuesError: 'Jira is not reachable.' }),
+    });
+    await open();
+    expect(await screen.findByText(/Some names could not be read: Jira/)).toBeInTheDocument();
+    expect(within(linkOf('SUP-1')).getByRole('rowheader')).toHaveTextContent('SUP-1 VPN drops at night');
+    expect(within(linkOf('SUP-2')).getByRole('rowheader')).toHaveTextContent(/^SUP-2$/);
+  });
+
   it('says which side’s names could not be read, and keeps the list', async () => {
     const { fake } = backend();
     fake.set({
@@ -180,7 +242,7 @@ describe('DynamicsLinksPanel', () => {
     expect(fake.callsOf('dynamics_link_page').at(-1)).toEqual({ job: 'cases', query: { filter: '', offset: 50, limit: 50 } });
     await waitFor(() => expect(fake.callsOf('dynamics_link_names')).toHaveLength(2));
 
-    await user.type(screen.getByRole('searchbox', { name: 'Filter links by issue key or record id' }), 'sup-111{Enter}');
+    await user.type(screen.getByRole('searchbox', { name: FILTER }), 'sup-111{Enter}');
     await waitFor(() => expect(document.querySelectorAll('tr[data-link]')).toHaveLength(10));
     expect(fake.callsOf('dynamics_link_page').at(-1)).toEqual({ job: 'cases', query: { filter: 'sup-111', offset: 0, limit: 50 } });
     expect(screen.getByText('1–10 of 10 matching (of 120)')).toBeInTheDocument();
@@ -189,7 +251,7 @@ describe('DynamicsLinksPanel', () => {
     await waitFor(() => expect(fake.callsOf('dynamics_link_names')).toHaveLength(3));
     expect(fake.callsOf('dynamics_link_names')[2]?.issueKeys).toHaveLength(10);
     // Back on the first page: its names were read already, so nothing is asked again.
-    await user.clear(screen.getByRole('searchbox', { name: 'Filter links by issue key or record id' }));
+    await user.clear(screen.getByRole('searchbox', { name: FILTER }));
     await user.keyboard('{Enter}');
     await waitFor(() => expect(document.querySelectorAll('tr[data-link]')).toHaveLength(50));
     expect(fake.callsOf('dynamics_link_names')).toHaveLength(3);

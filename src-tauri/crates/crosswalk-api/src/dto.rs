@@ -592,6 +592,13 @@ pub struct DynamicsLinkRow {
     pub created_at: String,
     /// When the link's values were last in step (its first sync), `null` before.
     pub baseline_at: Option<String>,
+    /// The issue's summary as the link or its last sync read it (`null` before): shown until
+    /// the live names arrive, and matched by the filter.
+    #[ts(optional = nullable)]
+    pub issue_summary: Option<String>,
+    /// The record's primary name as the link or its last sync read it (`null` before).
+    #[ts(optional = nullable)]
+    pub record_name: Option<String>,
 }
 
 /// Which page of a Smart Connected Item's links the panel asks for.
@@ -599,7 +606,8 @@ pub struct DynamicsLinkRow {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct DynamicsLinkQuery {
-    /// Keeps links whose issue key, issue id or record id contains it (any case); empty: all.
+    /// Keeps links whose issue key, issue id, record id, or stored issue summary or record name
+    /// contains it (any case, surrounding spaces ignored); empty: all.
     pub filter: String,
     /// Rows to skip (of those matching).
     pub offset: u32,

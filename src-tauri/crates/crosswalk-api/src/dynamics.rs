@@ -15,6 +15,7 @@ use crosswalk_core::{Code, UserFacing};
 use crosswalk_dataverse::{Attribute, AttributeKind, DataverseClient, EntityInfo, OptionValue};
 use crosswalk_dynamics::convert::{self, Compatibility, JiraField};
 use crosswalk_dynamics::linking::{self, BulkPair, BulkPreview, BulkRule, LinkPreview};
+use crosswalk_dynamics::state::LinkState;
 use crosswalk_dynamics::status::{DataverseStates, StatusMap};
 use crosswalk_dynamics::sync::Item;
 use crosswalk_dynamics::DynamicsItemSettings;
@@ -561,6 +562,7 @@ fn item_job(services: &Services, job_name: &str) -> anyhow::Result<crosswalk_cor
 }
 
 fn link_row(link: LinkRow) -> DynamicsLinkRow {
+    let state = LinkState::from_json(&link.state);
     DynamicsLinkRow {
         jira_key: link.jira_key,
         jira_issue_id: link.jira_issue_id,
@@ -572,6 +574,8 @@ fn link_row(link: LinkRow) -> DynamicsLinkRow {
         },
         created_at: timestamp(link.created_at),
         baseline_at: link.baseline_at.map(timestamp),
+        issue_summary: state.issue_summary,
+        record_name: state.record_name,
     }
 }
 
@@ -593,8 +597,8 @@ pub fn links(services: &Services, job_name: &str) -> anyhow::Result<Vec<Dynamics
     Ok(links.into_iter().map(link_row).collect())
 }
 
-/// One page of the item's links, newest first, keeping those whose issue key, issue id or
-/// record id contains `query.filter` (any case); no remote calls.
+/// One page of the item's links, newest first, keeping those that [`link_matches`]
+/// `query.filter`; no remote calls.
 ///
 /// # Errors
 /// `NotFound` for an unknown job, `Validation` for a job of another kind or a page size of 0.
@@ -611,18 +615,10 @@ pub fn link_page(
     }
     let all = links(services, job_name)?;
     let total = count(all.len());
-    let needle = query.filter.trim().to_lowercase();
-    let matching: Vec<DynamicsLinkRow> = if needle.is_empty() {
-        all
-    } else {
-        all.into_iter()
-            .filter(|row| {
-                row.jira_key.to_lowercase().contains(&needle)
-                    || row.jira_issue_id.contains(&needle)
-                    || row.record_id.to_lowercase().contains(&needle)
-            })
-            .collect()
-    };
+    let matching: Vec<DynamicsLinkRow> = all
+        .into_iter()
+        .filter(|row| link_matches(row, &query.filter))
+        .collect();
     let limit = query.limit.min(MAX_LINKS_PER_PAGE) as usize;
     let offset = (query.offset as usize).min(matching.len());
     let matching_count = count(matching.len());
@@ -633,6 +629,21 @@ pub fn link_page(
         matching: matching_count,
         total,
     })
+}
+
+/// Whether a link matches the links panel's filter: its issue key, issue id or record id, or
+/// the issue summary or record name kept from its link or last sync, contains `filter` (any
+/// case, surrounding spaces ignored, accents as typed). Admins search by the names they see;
+/// the stored ones cost no remote call. An empty filter matches every link.
+pub fn link_matches(row: &DynamicsLinkRow, filter: &str) -> bool {
+    let needle = filter.trim().to_lowercase();
+    let contains = |text: &str| text.to_lowercase().contains(&needle);
+    needle.is_empty()
+        || contains(&row.jira_key)
+        || contains(&row.jira_issue_id)
+        || contains(&row.record_id)
+        || row.issue_summary.as_deref().is_some_and(contains)
+        || row.record_name.as_deref().is_some_and(contains)
 }
 
 fn count(n: usize) -> u32 {

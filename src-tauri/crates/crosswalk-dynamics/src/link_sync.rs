@@ -280,7 +280,14 @@ impl Item {
         self.journal.event(event);
     }
 
-    /// Records both sides' current comparable values and versions in the state.
+    /// A record's primary name column as read (`None` when the table has none or the read
+    /// did not carry it).
+    pub(crate) fn primary_name_of<'r>(&self, record: &'r Record) -> Option<&'r Value> {
+        let column = self.meta.entity.primary_name_attribute.as_ref()?;
+        record.fields.get(column)
+    }
+
+    /// Records both sides' current comparable values, versions and names in the state.
     fn remember(&self, state: &mut LinkState, record: Option<&Record>, issue: Option<&Issue>) {
         for mapping in &self.settings.fields {
             let (Some(column), Some(field)) = (
@@ -316,6 +323,12 @@ impl Item {
         if let Some(i) = issue {
             state.issue_at = issue_updated(i);
         }
+        // Both reads already carry the names (the record's primary name column is in every
+        // `$select`, `summary` in every issue read), so keeping them costs no request.
+        state.remember_names(
+            record.and_then(|r| self.primary_name_of(r)),
+            issue.and_then(|i| i.fields.get("summary")),
+        );
         if self.settings.status.enabled {
             let dv = record
                 .and_then(record_status)

@@ -10,11 +10,11 @@ use crate::journal::Journal;
 use crate::settings::DynamicsItemSettings;
 use crate::state::LinkState;
 use crate::sync::Item;
-use crosswalk_dataverse::Query;
+use crosswalk_dataverse::{Query, Record};
 use crosswalk_engine::context::EventAction;
 use crosswalk_engine::{RunContext, RunEvent, Services};
 use crosswalk_http::RequestCounter;
-use crosswalk_jira::SearchRequest;
+use crosswalk_jira::{Issue, SearchRequest};
 use crosswalk_store::{LinkRow, Managed, NewLink};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
@@ -275,6 +275,8 @@ impl Item {
                 record.id, existing.jira_key
             )));
         }
+        let mut state = LinkState::default();
+        state.remember_names(self.primary_name_of(&record), issue.fields.get("summary"));
         let link = self
             .link_new(
                 &record.id,
@@ -282,6 +284,7 @@ impl Item {
                 &issue.id,
                 &issue.key,
                 "by hand",
+                state,
             )
             .await?;
         Ok(store
@@ -292,7 +295,8 @@ impl Item {
     /// Links a record and an issue that are both free: the "Linked to Jira" note first (its
     /// id is derived from the pair, so a retry after a crash before the link was stored finds
     /// the same note instead of adding one), then the stored link remembering the note, then
-    /// the remote link. Note and remote-link failures are events; the link stands.
+    /// the remote link. Note and remote-link failures are events; the link stands. `state`
+    /// holds the names the caller read (the link's first sync pushes Dynamics' values).
     ///
     /// # Errors
     /// Store failures.
@@ -303,8 +307,8 @@ impl Item {
         issue_id: &str,
         issue_key: &str,
         how: &str,
+        mut state: LinkState,
     ) -> Result<LinkRow> {
-        let mut state = LinkState::default();
         if self.settings.link_note {
             match self
                 .write_link_note_for(record_id, issue_id, issue_key, Managed::Manual)
@@ -841,7 +845,9 @@ impl Item {
         )));
         self.journal.progress(0, total, "Checking both sides");
         let ids: Vec<String> = plan.pairs.iter().map(|p| p.issue_id.clone()).collect();
-        let mut issues_ok: HashMap<String, String> = HashMap::new();
+        // The checks read the issue's summary and the record's name in the same requests, so
+        // each new link starts with both sides' names (the console's filter matches them).
+        let mut issues_ok: HashMap<String, Issue> = HashMap::new();
         let project = crosswalk_jira::jql::quote(&self.settings.jira_project);
         for chunk in ids.chunks(BULK_VERIFY_IDS) {
             let numeric: Vec<&str> = chunk
@@ -866,7 +872,7 @@ impl Item {
                     reconcile_issues: &[],
                 })
                 .await?;
-            issues_ok.extend(page.issues.into_iter().map(|i| (i.id, i.key)));
+            issues_ok.extend(page.issues.into_iter().map(|i| (i.id.clone(), i)));
         }
         let record_ids: Vec<String> = plan
             .pairs
@@ -875,19 +881,15 @@ impl Item {
             .filter(|id| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
             .collect();
         let id_attr = self.meta.entity.primary_id_attribute.clone();
-        let records_ok: HashSet<String> = self
+        let mut columns = vec![id_attr.as_str()];
+        columns.extend(self.meta.entity.primary_name_attribute.as_deref());
+        let records_ok: HashMap<String, Record> = self
             .clients
             .dataverse
-            .list_by_ids(
-                self.entity_set(),
-                &id_attr,
-                &record_ids,
-                &[id_attr.as_str()],
-                false,
-            )
+            .list_by_ids(self.entity_set(), &id_attr, &record_ids, &columns, false)
             .await?
             .into_iter()
-            .map(|r| r.id.to_ascii_lowercase())
+            .map(|r| (r.id.to_ascii_lowercase(), r))
             .collect();
 
         // Pairs are independent (one issue, one record each), so a few are linked at a time; a
@@ -938,8 +940,8 @@ impl Item {
     async fn link_pair(
         &self,
         pair: &BulkPair,
-        issues_ok: &HashMap<String, String>,
-        records_ok: &HashSet<String>,
+        issues_ok: &HashMap<String, Issue>,
+        records_ok: &HashMap<String, Record>,
     ) -> Result<()> {
         let store = &self.services.store;
         let label = if pair.record_name.is_empty() {
@@ -956,7 +958,7 @@ impl Item {
                 message,
             )
         };
-        let Some(key) = issues_ok.get(&pair.issue_id) else {
+        let Some(issue) = issues_ok.get(&pair.issue_id) else {
             self.journal.event(
                 RunEvent::object(
                     "link",
@@ -972,7 +974,8 @@ impl Item {
             );
             return Ok(());
         };
-        if !records_ok.contains(&pair.record_id.to_ascii_lowercase()) {
+        let key = &issue.key;
+        let Some(record) = records_ok.get(&pair.record_id.to_ascii_lowercase()) else {
             self.journal.event(
                 RunEvent::object(
                     "link",
@@ -987,7 +990,7 @@ impl Item {
                 .with_fix("Preview the bulk link again"),
             );
             return Ok(());
-        }
+        };
         let by_issue = store.find_link_by_issue(self.job_id, &pair.issue_id)?;
         let by_record =
             store.find_link_by_record(self.job_id, &self.settings.table, &pair.record_id)?;
@@ -1016,8 +1019,17 @@ impl Item {
                 format!("Would link {key} to {label} (bulk link)"),
             )),
             (None, None) => {
-                self.link_new(&pair.record_id, &label, &pair.issue_id, key, "(bulk link)")
-                    .await?;
+                let mut state = LinkState::default();
+                state.remember_names(self.primary_name_of(record), issue.fields.get("summary"));
+                self.link_new(
+                    &pair.record_id,
+                    &label,
+                    &pair.issue_id,
+                    key,
+                    "(bulk link)",
+                    state,
+                )
+                .await?;
             }
         }
         Ok(())

@@ -1,7 +1,8 @@
 //! What a link remembers between polls (stored as JSON in `links.state`): the comparable value
 //! of each mapped field on both sides at the last sync, the status pair, the versions of the
-//! record and issue it last saw, so its own writes read back as "no change", and a Jira status
-//! move still to be made.
+//! record and issue it last saw, so its own writes read back as "no change", a Jira status
+//! move still to be made, and both sides' names as last read (the console's link filter
+//! matches them without a remote call).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,12 +62,36 @@ pub struct LinkState {
     /// The "Linked to Jira" note on the record's timeline (never synced as a comment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_note: Option<String>,
+    /// The issue's summary as last read (by the link or a sync), so admins can find the link
+    /// by what they see without asking Jira.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_summary: Option<String>,
+    /// The record's primary name (the table's `PrimaryNameAttribute`) as last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_name: Option<String>,
 }
 
 impl LinkState {
     /// Reads a stored state; anything unreadable starts over (the next sync re-baselines).
     pub fn from_json(value: &Value) -> LinkState {
         serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+
+    /// Keeps the names a read carried: `None` is a side not read (or read without its name
+    /// column), whose stored name stays; an empty or null name is no name.
+    pub fn remember_names(&mut self, record_name: Option<&Value>, issue_summary: Option<&Value>) {
+        let text = |value: &Value| {
+            value
+                .as_str()
+                .filter(|text| !text.trim().is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(name) = record_name {
+            self.record_name = text(name);
+        }
+        if let Some(summary) = issue_summary {
+            self.issue_summary = text(summary);
+        }
     }
 
     /// The JSON stored in `links.state`.

@@ -88,6 +88,50 @@ async fn auto_create_makes_one_issue_per_new_case_after_the_baseline_and_links_i
     let _ = (PROJECT, CONNECTOR);
 }
 
+/// The console's link filter matches the Case title and the issue summary without asking
+/// either side: each link keeps both names as its last sync read them.
+#[tokio::test]
+async fn a_link_keeps_both_names_as_its_last_sync_read_them() {
+    let h = Harness::start(base_settings()).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("Scanner jams on floor 2", json!({}));
+    h.poll().await;
+    let names = || {
+        let state = h.link_of(&case).state;
+        (state["record_name"].clone(), state["issue_summary"].clone())
+    };
+    assert_eq!(
+        names(),
+        (
+            json!("Scanner jams on floor 2"),
+            json!("Scanner jams on floor 2")
+        )
+    );
+    let key = h.link_of(&case).jira_key;
+
+    // A title edit in Dynamics: the record's name follows, and so does the summary it updates.
+    h.tick().await;
+    h.update_case(&case, json!({"title": "Scanner fixed, toner low"}));
+    h.poll().await;
+    assert_eq!(
+        names(),
+        (
+            json!("Scanner fixed, toner low"),
+            json!("Scanner fixed, toner low")
+        )
+    );
+
+    // A summary edit in Jira (one-way: not carried back): only the issue's name follows.
+    h.tick().await;
+    h.edit_issue(&key, json!({"summary": "Toner ordered"}));
+    h.poll().await;
+    assert_eq!(
+        names(),
+        (json!("Scanner fixed, toner low"), json!("Toner ordered"))
+    );
+}
+
 #[tokio::test]
 async fn auto_create_honours_the_filter() {
     let mut settings = base_settings();

@@ -43,6 +43,9 @@ async fn a_manual_link_is_visible_on_both_sides_synced_by_the_next_poll_and_unli
     let link = item.link(&issue.key, &record.id).await.unwrap();
     assert_eq!(link.managed, Managed::Manual);
     assert_eq!(link.jira_key, issue.key);
+    // Both names as the link read them, for the console's filter.
+    assert_eq!(link.state["record_name"], json!(record.name));
+    assert_eq!(link.state["issue_summary"], json!(issue.summary));
     let events = item.journal.take();
     assert!(
         events.iter().any(
@@ -276,6 +279,8 @@ async fn bulk_link_previews_the_matches_then_links_them_in_a_run_idempotently() 
     assert_eq!(h.link_notes_of(&a).len(), notes_before);
     assert!(h.remote_links_of(&issues[0].1).is_empty());
 
+    // G is renamed after the preview: its link keeps the name the run's check read.
+    h.update_case(&g, json!({"title": "Bulk G renamed"}));
     // "Link 3 pairs": queued and run as a run of the item, one event per record.
     let store = h.store();
     linking::queue_bulk(store, h.job_id(), &preview.pairs).unwrap();
@@ -301,6 +306,12 @@ async fn bulk_link_previews_the_matches_then_links_them_in_a_run_idempotently() 
         assert!(notes[0].2.contains(key.as_str()) && notes[0].2.contains("manually"));
         assert_eq!(h.remote_links_of(key).len(), 1);
     }
+    let names = |case: &str| {
+        let state = h.link_of(case).state;
+        (state["record_name"].clone(), state["issue_summary"].clone())
+    };
+    assert_eq!(names(&a), (json!("Bulk A"), json!("Issue 0")));
+    assert_eq!(names(&g), (json!("Bulk G renamed"), json!("Issue 6")));
     assert!(h
         .store()
         .find_link_by_record(h.job_id(), "incident", &c1)

@@ -5,7 +5,8 @@
  */
 export type DynamicsLinkQuery = { 
 /**
- * Keeps links whose issue key, issue id or record id contains it (any case); empty: all.
+ * Keeps links whose issue key, issue id, record id, or stored issue summary or record name
+ * contains it (any case, surrounding spaces ignored); empty: all.
  */
 filter: string, 
 /**

@@ -8,4 +8,13 @@ export type DynamicsLinkRow = { jiraKey: string, jiraIssueId: string, table: str
 /**
  * When the link's values were last in step (its first sync), `null` before.
  */
-baselineAt: string | null, };
+baselineAt: string | null, 
+/**
+ * The issue's summary as the link or its last sync read it (`null` before): shown until
+ * the live names arrive, and matched by the filter.
+ */
+issueSummary?: string | null, 
+/**
+ * The record's primary name as the link or its last sync read it (`null` before).
+ */
+recordName?: string | null, };

@@ -407,6 +407,78 @@ async fn links_panel_searches_both_sides_links_previews_and_unlinks() {
 }
 
 #[tokio::test]
+async fn links_page_filter_matches_the_issue_summary_and_record_name_each_link_keeps() {
+    let world = world().await;
+    let services = &world.services;
+    let issues = search(services, JOB, DynamicsSide::Jira, "")
+        .await
+        .unwrap()
+        .issues;
+    let records = search(services, JOB, DynamicsSide::Dynamics, "")
+        .await
+        .unwrap()
+        .records;
+    for (issue, record) in issues.iter().zip(&records).take(2) {
+        link(services, JOB, &issue.key, &record.id).await.unwrap();
+    }
+    let rows = links(services, JOB).unwrap();
+    let row_of = |key: &str| rows.iter().find(|row| row.jira_key == key).unwrap().clone();
+    let (first, second) = (row_of(&issues[0].key), row_of(&issues[1].key));
+    // The rows carry the names the link read, so the panel shows them at once.
+    assert_eq!(
+        first.issue_summary.as_deref(),
+        Some(issues[0].summary.as_str())
+    );
+    assert_eq!(first.record_name.as_deref(), Some(records[0].name.as_str()));
+
+    let filtered = |filter: &str| {
+        link_page(
+            services,
+            JOB,
+            &DynamicsLinkQuery {
+                filter: filter.into(),
+                offset: 0,
+                limit: 50,
+            },
+        )
+        .unwrap()
+    };
+    // A word of the first summary found nowhere else in either row: only the summary matches.
+    let elsewhere = |word: &str| {
+        let word = word.to_lowercase();
+        [
+            &first.jira_key,
+            &first.jira_issue_id,
+            &first.record_id,
+            &records[0].name,
+            &second.jira_key,
+            &second.jira_issue_id,
+            &second.record_id,
+            &issues[1].summary,
+            &records[1].name,
+        ]
+        .iter()
+        .any(|text| text.to_lowercase().contains(&word))
+    };
+    let word = issues[0]
+        .summary
+        .split_whitespace()
+        .find(|word| word.len() > 3 && !elsewhere(word))
+        .unwrap_or_else(|| panic!("no word of its own in {:?}", issues[0].summary));
+    let by_summary = filtered(&format!("  {}  ", word.to_uppercase()));
+    assert_eq!(by_summary.matching, 1, "{word}: {by_summary:?}");
+    assert_eq!(by_summary.rows[0].jira_key, issues[0].key);
+    let by_name = filtered(&records[1].name.to_lowercase());
+    assert!(
+        by_name.rows.iter().any(|row| row.jira_key == issues[1].key),
+        "{by_name:?}"
+    );
+    let none = filtered("zqxv-no-such-word");
+    assert_eq!((none.matching, none.total), (0, 2));
+    assert!(none.rows.is_empty());
+}
+
+#[tokio::test]
 async fn auto_managed_links_cannot_be_unlinked_and_other_jobs_have_no_links() {
     let world = world().await;
     let services = &world.services;
