@@ -2,18 +2,18 @@
 //!
 //! The side whose status changed since the last sync wins; when both changed the most recent
 //! change wins (Jira's time is the newest changelog entry of `status`, see `recency`) and the
-//! conflict is logged with the compared times. Jira moves go through workflow transitions: a
-//! move that fails stays pending in the link's state and is tried again at every poll, reported
-//! once per distinct failure, until it applies (the event then counts the attempts) or either
-//! side's status changes. Dataverse writes go through the documented actions (`status::plan`):
-//! `CloseIncident`, `WinOpportunity` / `LoseOpportunity` and `QualifyLead`, reopening a closed
-//! record by an update first; a write Dataverse refuses is logged with what was asked, the
-//! reason and the fix.
+//! conflict is logged with the compared times. Jira moves go through workflow transitions;
+//! Dataverse writes go through the documented actions (`status::plan`): `CloseIncident`,
+//! `WinOpportunity` / `LoseOpportunity` and `QualifyLead`, reopening a closed record by an
+//! update first. A move that fails on either side stays pending in the link's state (with the
+//! side it writes to) and is tried again at every poll, reported once per distinct failure,
+//! until it applies (the event then counts the attempts) or either side's status changes. A
+//! Dataverse write refused is reported with what was asked, the reason and the fix.
 
 use crate::error::Result;
 use crate::link_sync::{modified_on, record_status, status_changes, STATUS_FIELD};
 use crate::recency::{judge, JiraTimes};
-use crate::state::{LinkState, PendingStatus};
+use crate::state::{LinkState, PendingStatus, StatusSide};
 use crate::status::{
     plan_dataverse_write, plan_jira_move, DataverseStatusWrite, JiraStatusMove, Winner,
 };
@@ -35,9 +35,29 @@ enum Reopen {
     Refused(String, Option<String>),
 }
 
-/// " after N attempts" when a pending move to `target` failed before.
-fn attempts_note(pending: Option<&PendingStatus>, target: &str) -> String {
-    match pending.filter(|p| p.target == target) {
+/// A failed status move as the run log shows it.
+struct Failure {
+    /// What makes two failures the same: Jira's or Dataverse's reason.
+    reason: String,
+    /// The event's message.
+    message: String,
+    fix: Option<String>,
+}
+
+impl Failure {
+    /// A failure whose message is its reason.
+    fn plain(message: String, fix: Option<String>) -> Failure {
+        Failure {
+            reason: message.clone(),
+            message,
+            fix,
+        }
+    }
+}
+
+/// "; applied after N attempts" when a pending move on `side` to `target` failed before.
+fn attempts_note(pending: Option<&PendingStatus>, side: StatusSide, target: &str) -> String {
+    match pending.filter(|p| p.aims_at(side, target)) {
         Some(p) => format!("; applied after {} attempts", p.attempts + 1),
         None => String::new(),
     }
@@ -53,8 +73,8 @@ impl Item {
     }
 
     /// Status both ways; returns which sides were written (Jira, Dataverse). Updates the state's
-    /// pending Jira move: kept (one more attempt) when it fails again, dropped when it applies
-    /// or a status change on either side takes over.
+    /// pending move (either side): kept (one more attempt) when it fails again, dropped when it
+    /// applies or a status change on either side takes over.
     ///
     /// # Errors
     /// Sign-in, throttling and network failures of Jira or Dataverse (they stop the poll).
@@ -74,9 +94,14 @@ impl Item {
             .or_else(|| previous.as_ref().map(|p| (p.state, p.status)));
         let j_now = issue.and_then(Issue::status);
         let winner = match status_changes(state, record, issue) {
-            // Nothing changed: only a pending move to Jira is tried again.
-            (false, false) if pending.is_some() => Winner::Dataverse,
-            (false, false) => return Ok((false, false)),
+            // Nothing changed: only a pending move is tried again, the way it was going. Both
+            // sides' statuses are known from this poll's change reads and the state, so the
+            // retry costs the write itself (plus one transitions read for Jira).
+            (false, false) => match pending.as_ref().map(|p| p.side) {
+                Some(StatusSide::Jira) => Winner::Dataverse,
+                Some(StatusSide::Dynamics) => Winner::Jira,
+                None => return Ok((false, false)),
+            },
             (true, false) => Winner::Dataverse,
             (false, true) => Winner::Jira,
             (true, true) if !state.initialized => Winner::Dataverse,
@@ -110,16 +135,19 @@ impl Item {
                 Ok((wrote, false))
             }
             Winner::Jira | Winner::Neither => {
-                let Some(status) = j_now else {
-                    return Ok((false, false));
+                // Jira's status as read, else (a retry while the issue did not change) as last
+                // synced.
+                let (jira_id, jira_name) = match (&j_now, &previous) {
+                    (Some(status), _) => (status.id.clone(), status.name.clone()),
+                    (None, Some(prev)) => (prev.jira.clone(), self.jira_status_name(&prev.jira)),
+                    (None, None) => return Ok((false, false)),
                 };
-                let Some(target) = self.status_map.to_dataverse(&status.id) else {
+                let Some(target) = self.status_map.to_dataverse(&jira_id) else {
                     self.unmapped_status(
                         link,
                         label,
                         format!(
-                            "Jira status \"{}\" has no Dynamics status in the status map",
-                            status.name
+                            "Jira status \"{jira_name}\" has no Dynamics status in the status map"
                         ),
                     );
                     return Ok((false, false));
@@ -130,8 +158,18 @@ impl Item {
                 let Some(plan) = plan_dataverse_write(&self.settings.table, current, target) else {
                     return Ok((false, false));
                 };
-                self.write_dataverse_status(link, label, &status.name, current, target, plan)
-                    .await
+                let (wrote, still) = self
+                    .write_dataverse_status(
+                        link,
+                        label,
+                        &jira_name,
+                        (current, target),
+                        plan,
+                        pending,
+                    )
+                    .await;
+                state.status_pending = still;
+                Ok((false, wrote))
             }
         }
     }
@@ -182,7 +220,7 @@ impl Item {
 
     /// Moves the issue from `current` to `target` for the record's status `st`. Returns whether
     /// Jira was written and the move still pending: `None` once it applied (or nothing was
-    /// left to do), else the failure, reported only if it is new (see `move_failed`).
+    /// left to do), else the failure, reported only if it is new (see `status_failed`).
     async fn move_issue(
         &self,
         link: &LinkRow,
@@ -198,13 +236,14 @@ impl Item {
             // retry at every poll does not report it every time.
             Err(error) if matches!(error.status(), Some(400 | 403 | 404 | 409 | 422)) => {
                 let facing = error.user_facing();
+                let failure = Failure::plain(facing.message, facing.fix);
                 let still =
-                    self.move_failed(link, label, target, facing.message, facing.fix, pending);
+                    self.status_failed(link, label, StatusSide::Jira, target, failure, pending);
                 return Ok((false, Some(still)));
             }
             Err(error) => return Err(error.into()),
         };
-        let after = attempts_note(pending.as_ref(), target);
+        let after = attempts_note(pending.as_ref(), StatusSide::Jira, target);
         let no_transition = match plan_jira_move(current, target, &transitions) {
             JiraStatusMove::AlreadyThere => return Ok((false, None)),
             JiraStatusMove::Transition { transition_id, to } => {
@@ -229,12 +268,13 @@ impl Item {
                     }
                     Err(error) => {
                         let facing = error.user_facing();
-                        let still = self.move_failed(
+                        let failure = Failure::plain(facing.message, facing.fix);
+                        let still = self.status_failed(
                             link,
                             label,
+                            StatusSide::Jira,
                             target,
-                            facing.message,
-                            facing.fix,
+                            failure,
                             pending,
                         );
                         Ok((false, Some(still)))
@@ -264,46 +304,54 @@ impl Item {
                     return Ok((true, None));
                 }
                 Some(Reopen::Refused(message, fix)) => {
-                    let still = self.move_failed(link, label, target, message, fix, pending);
+                    let failure = Failure::plain(message, fix);
+                    let still =
+                        self.status_failed(link, label, StatusSide::Jira, target, failure, pending);
                     return Ok((false, Some(still)));
                 }
                 None => {}
             }
         }
-        let still = self.move_failed(
-            link,
-            label,
-            target,
+        let failure = Failure::plain(
             no_transition.named(&self.meta.statuses).to_string(),
             Some("Add the transition to the Jira workflow, or map the Dynamics status to a status the issue can reach".to_owned()),
-            pending,
         );
+        let still = self.status_failed(link, label, StatusSide::Jira, target, failure, pending);
         Ok((false, Some(still)))
     }
 
-    /// A failed move to `target`, kept pending for the next poll. Reported as a failed event
-    /// unless the same target failed for the same reason before (no event storm while the
-    /// admin fixes the workflow); the attempts are counted either way.
-    fn move_failed(
+    /// A failed move on `side` to `target`, kept pending for the next poll. Reported as a
+    /// failed event unless the same move failed for the same reason before (no event storm
+    /// while the admin fixes the workflow or the role); the attempts are counted either way.
+    fn status_failed(
         &self,
         link: &LinkRow,
         label: &str,
+        side: StatusSide,
         target: &str,
-        reason: String,
-        fix: Option<String>,
+        failure: Failure,
         pending: Option<PendingStatus>,
     ) -> PendingStatus {
-        let same_target = pending.filter(|p| p.target == target);
+        let same_target = pending.filter(|p| p.aims_at(side, target));
         let attempts = same_target.as_ref().map_or(0, |p| p.attempts) + 1;
-        if same_target.as_ref().is_some_and(|p| p.reason == reason) {
+        if same_target
+            .as_ref()
+            .is_some_and(|p| p.reason == failure.reason)
+        {
             tracing::debug!(
                 message = "Status move still fails for the same reason; not reported again.",
                 issue = %link.jira_key,
+                side = ?side,
                 attempts,
             );
         } else {
-            let retry = "Crosswalk tries the move again at every poll";
-            let fix = match fix {
+            let retry = match side {
+                StatusSide::Jira => "Crosswalk tries the move again at every poll",
+                StatusSide::Dynamics => {
+                    "Crosswalk tries the status change again at every poll until it applies or either side's status changes"
+                }
+            };
+            let fix = match failure.fix {
                 Some(fix) => format!("{fix}; {retry}"),
                 None => retry.to_owned(),
             };
@@ -313,14 +361,15 @@ impl Item {
                     &link.jira_key,
                     label,
                     EventAction::Failed,
-                    reason.clone(),
+                    failure.message,
                 )
                 .with_fix(fix),
             );
         }
         PendingStatus {
+            side,
             target: target.to_owned(),
-            reason,
+            reason: failure.reason,
             attempts,
         }
     }
@@ -375,20 +424,24 @@ impl Item {
         Ok(Some(Reopen::Reached(reached)))
     }
 
-    /// Writes the planned status to the record and logs it: updated, or failed with what was
-    /// asked (Jira's status, the Dynamics status and the call), Dataverse's reason and the fix.
+    /// Writes the planned status to the record and logs it: updated (saying after how many
+    /// attempts when it was pending), or failed with what was asked (Jira's status, the
+    /// Dynamics status and the call), Dataverse's reason and the fix. Returns whether the
+    /// record changed (a refused plan may have reopened it first) and the write still pending.
     async fn write_dataverse_status(
         &self,
         link: &LinkRow,
         label: &str,
         jira_status: &str,
-        current: (i32, i32),
-        target: (i32, i32),
+        (current, target): ((i32, i32), (i32, i32)),
         plan: DataverseStatusWrite,
-    ) -> Result<(bool, bool)> {
+        pending: Option<PendingStatus>,
+    ) -> (bool, Option<PendingStatus>) {
         let shown = self.dynamics_status_name(target);
+        let key = PendingStatus::dataverse_target(target);
         match self.apply_status_write(link, jira_status, &plan).await {
             Ok(()) => {
+                let after = attempts_note(pending.as_ref(), StatusSide::Dynamics, &key);
                 self.journal.event(
                     RunEvent::object(
                         "status",
@@ -396,13 +449,13 @@ impl Item {
                         label,
                         EventAction::Updated,
                         format!(
-                            "Set the Dynamics status to {shown} from Jira's \"{jira_status}\" ({})",
+                            "Set the Dynamics status to {shown} from Jira's \"{jira_status}\" ({}{after})",
                             call_name(&plan)
                         ),
                     )
                     .with_change(Some(json!(current)), Some(json!(format!("{plan:?}")))),
                 );
-                Ok((false, true))
+                (true, None)
             }
             Err(refused) => {
                 let facing = refused.error.user_facing();
@@ -411,29 +464,34 @@ impl Item {
                 } else {
                     ""
                 };
-                let message = format!(
-                    "Jira's \"{jira_status}\" asks for the Dynamics status {shown}, but Dataverse refused {}: {}{reopened}",
-                    refused.call, facing.message
-                );
-                let fix = format!(
-                    "{}; then move the Jira issue to \"{jira_status}\" again (a refused status change is not retried)",
-                    facing
-                        .fix
-                        .unwrap_or_else(|| refused_fix(&self.settings.table, refused.call))
-                );
-                self.journal.event(
-                    RunEvent::object(
-                        "status",
-                        &link.jira_key,
-                        label,
-                        EventAction::Failed,
-                        message,
-                    )
-                    .with_fix(fix),
-                );
-                Ok((false, refused.reopened))
+                let failure = Failure {
+                    message: format!(
+                        "Jira's \"{jira_status}\" asks for the Dynamics status {shown}, but Dataverse refused {}: {}{reopened}",
+                        refused.call, facing.message
+                    ),
+                    // The same refusal again (the reopened record now skips the reopening, so
+                    // the call may differ) is no news.
+                    reason: facing.message,
+                    fix: Some(
+                        facing
+                            .fix
+                            .unwrap_or_else(|| refused_fix(&self.settings.table, refused.call)),
+                    ),
+                };
+                let still =
+                    self.status_failed(link, label, StatusSide::Dynamics, &key, failure, pending);
+                (refused.reopened, Some(still))
             }
         }
+    }
+
+    /// A Jira status's name from the workflow's statuses, else its id (quoted in messages).
+    fn jira_status_name(&self, id: &str) -> String {
+        self.meta
+            .statuses
+            .iter()
+            .find(|status| status.id == id && !status.name.is_empty())
+            .map_or_else(|| id.to_owned(), |status| status.name.clone())
     }
 
     /// `"Won › Won" (1/3)`: the state and status reason labels from metadata, with the values.

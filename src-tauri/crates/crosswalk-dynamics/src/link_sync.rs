@@ -127,7 +127,8 @@ impl Item {
         let mut record =
             record.filter(|r| record_version(r) != state.record_at || !state.initialized);
         let mut issue = issue.filter(|i| issue_updated(i) != state.issue_at || !state.initialized);
-        // A Jira status move that failed is tried again at every poll (`state.status_pending`).
+        // A status move that failed, on either side, is tried again at every poll
+        // (`state.status_pending`).
         let retry_status =
             self.settings.status.enabled && !self.dry_run && state.status_pending.is_some();
         // A new link (a manual or bulk link of records that did not change) syncs once anyway.
@@ -142,9 +143,11 @@ impl Item {
                 issue = Some(self.read_issue(&link.jira_issue_id).await?);
             }
         }
+        // Without a fresh read (a retry poll), the name this link last read, else the id.
         let label = record
             .as_ref()
             .map(|r| self.record_label(r))
+            .or_else(|| state.record_name.clone())
             .unwrap_or_else(|| link.dataverse_id.clone());
 
         // Change tracking answers no formatted values; lookups shown by name need them.

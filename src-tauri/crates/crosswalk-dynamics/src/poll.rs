@@ -148,7 +148,9 @@ impl Item {
                     || issue_changed
                     // A link note that could not be written yet (e.g. no Create on notes).
                     || (self.settings.link_note && !self.dry_run && state.link_note.is_none())
-                    // A Jira status move that failed is tried again (one transitions read).
+                    // A status move that failed is tried again: to Jira (one transitions
+                    // read) or to Dataverse (the write itself; this poll's change reads already
+                    // say whether either side's status moved since).
                     || (self.settings.status.enabled
                         && !self.dry_run
                         && state.status_pending.is_some())

@@ -1,8 +1,8 @@
 //! What a link remembers between polls (stored as JSON in `links.state`): the comparable value
 //! of each mapped field on both sides at the last sync, the status pair, the versions of the
-//! record and issue it last saw, so its own writes read back as "no change", a Jira status
-//! move still to be made, and both sides' names as last read (the console's link filter
-//! matches them without a remote call).
+//! record and issue it last saw, so its own writes read back as "no change", a status move
+//! (to Jira or Dataverse) still to be made, and both sides' names as last read (the console's
+//! link filter matches them without a remote call).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,17 +26,46 @@ pub struct StatusState {
     pub jira: String,
 }
 
-/// A Jira status move the record's status asks for that failed (no transition to the target,
-/// or Jira refused it): tried again at every poll until it applies or either side's status
-/// changes, and reported again only when the target or the reason changes.
+/// The side a pending status move writes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusSide {
+    /// A Jira workflow transition (the default: states stored before Dataverse writes were
+    /// retried hold only Jira moves).
+    #[default]
+    Jira,
+    /// A Dataverse status write (an update or one of the documented actions).
+    Dynamics,
+}
+
+/// A status move that failed: to Jira because the record's status asks for it (no transition
+/// to the target, or Jira refused it), or to Dataverse because Jira's status asks for it
+/// (Dataverse refused the update or action). Tried again at every poll until it applies or
+/// either side's status changes, and reported again only when the target or the reason changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingStatus {
-    /// The Jira status id the move aims at.
+    /// The side the move writes to.
+    #[serde(default)]
+    pub side: StatusSide,
+    /// The status the move aims at: a Jira status id, or `state/status` in Dataverse
+    /// (see [`PendingStatus::dataverse_target`]).
     pub target: String,
     /// The last attempt's failure as the admin read it.
     pub reason: String,
     /// Failed attempts at this target so far.
     pub attempts: u32,
+}
+
+impl PendingStatus {
+    /// How a Dataverse target is stored: `"1/3"` for statecode 1, statuscode 3.
+    pub fn dataverse_target((state, status): (i32, i32)) -> String {
+        format!("{state}/{status}")
+    }
+
+    /// Whether this is a move on `side` to `target` (its attempts count on).
+    pub fn aims_at(&self, side: StatusSide, target: &str) -> bool {
+        self.side == side && self.target == target
+    }
 }
 
 /// A link's memory.
@@ -56,7 +85,7 @@ pub struct LinkState {
     /// The issue's `updated` as last read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_at: Option<String>,
-    /// A status move to Jira still to be made (see [`PendingStatus`]).
+    /// A status move to Jira or Dataverse still to be made (see [`PendingStatus`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_pending: Option<PendingStatus>,
     /// The "Linked to Jira" note on the record's timeline (never synced as a comment).
@@ -99,3 +128,6 @@ impl LinkState {
         serde_json::to_value(self).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,8 @@
 //! through `CloseIncident`, cancelled, reactivated; opportunities won and lost through their
 //! actions, leads qualified and disqualified; most recent side wins; missing workflow
 //! transitions and refused writes reported; the documented modes matrix (status goes both ways
-//! in one-way and two-way mode once enabled); no echoes.
+//! in one-way and two-way mode once enabled); no echoes; failed moves on either side retried
+//! at every poll until they apply or a newer status change takes over.
 //!
 //! The sandbox's SUP workflow: Open(1) → In Progress(3) ↔ Waiting for customer(10002);
 //! Resolve → Resolved(5) → Close → Closed(6); Cancel request → Cancelled(10003); Reopen → Open
@@ -664,7 +665,8 @@ async fn a_win_dataverse_refuses_is_reported_with_what_was_asked_and_the_fix() {
     );
     let fix = failed[0].fix.as_deref().unwrap_or_default();
     assert!(
-        fix.contains("security role") && fix.contains("move the Jira issue to \"Resolved\" again"),
+        fix.contains("security role")
+            && fix.contains("tries the status change again at every poll"),
         "{fix}"
     );
     assert_eq!(
@@ -732,4 +734,141 @@ async fn a_lead_qualified_from_jira_creates_nothing_else_and_can_be_disqualified
     );
     assert_eq!(h.issue_status(&key), "Cancelled");
     assert_quiet(&h, 2).await;
+}
+
+/// Takes the shared activity Create privilege away from the connector's role (opportunity
+/// closes and case resolutions are activities), or gives it back.
+fn set_activity_create(h: &Harness, granted: bool) {
+    h.sandbox.handle.dataverse(|d| {
+        for table in ["task", "incidentresolution"] {
+            let (app, privilege) = (
+                crosswalk_sandbox::identity::CLIENT_ID,
+                crosswalk_sandbox::dataverse::Privilege::Create,
+            );
+            if granted {
+                d.grant_privilege(app, table, privilege);
+            } else {
+                d.revoke_privilege(app, table, privilege);
+            }
+        }
+    });
+}
+
+/// Requests a poll made to one service.
+fn requests(run: &crosswalk_store::RunRow, service: &str) -> u64 {
+    run.requests.get(service).map_or(0, |r| r.requests)
+}
+
+/// A status change Dataverse refuses stays pending like a Jira move: tried again at every poll
+/// for the price of the write alone, reported once, and applied once the role allows it.
+#[tokio::test]
+async fn a_win_dataverse_refuses_is_retried_every_poll_reported_once_and_applied_once_allowed() {
+    let h = Harness::start(sales_settings("opportunity", "name")).await;
+    let (opportunity, key) = linked_row(&h, "opportunity", json!({"name": "Retried win"})).await;
+    let (idle, _) = h.poll().await;
+    set_activity_create(&h, false);
+    h.tick().await;
+    h.transition(&key, "Resolved");
+
+    let (_, _, events) = h.run_events().await;
+    let reported = status_events(&events, EventAction::Failed);
+    assert_eq!(reported.len(), 1, "{events:#?}");
+    assert!(
+        reported[0].message.contains("WinOpportunity")
+            && reported[0]
+                .message
+                .contains("Create privilege on the opportunityclose table"),
+        "{}",
+        reported[0].message
+    );
+    let fix = reported[0].fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("security role")
+            && fix.contains("tries the status change again at every poll"),
+        "{fix}"
+    );
+    let mut failed = reported.len();
+    for _ in 0..2 {
+        h.tick().await;
+        let (status, run, events) = h.run_events().await;
+        failed += status_events(&events, EventAction::Failed).len();
+        assert_eq!(status, RunStatus::Succeeded, "{run:?}");
+        assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+        // The retry is the refused action itself: no Jira request, one Dataverse request on
+        // top of an idle poll's.
+        assert!(
+            requests(&run, "jira") <= requests(&idle, "jira")
+                && requests(&run, "dataverse") <= requests(&idle, "dataverse") + 1,
+            "a retry poll made {:?}; an idle poll {:?}",
+            run.requests,
+            idle.requests
+        );
+    }
+    assert_eq!(failed, 1, "one report over three polls");
+    assert_eq!(h.row_status("opportunity", &opportunity), (0, 1));
+    assert!(h.opportunity_closes_of(&opportunity).is_empty());
+    let pending = h.link_of_row("opportunity", &opportunity).state["status_pending"].clone();
+    assert_eq!(pending["side"], "dynamics", "{pending}");
+    assert_eq!(pending["target"], "1/3", "{pending}");
+    assert_eq!(pending["attempts"], 3, "{pending}");
+
+    // The admin fixes the role: the next poll wins the opportunity and says how it went.
+    set_activity_create(&h, true);
+    let (_, events) = h.poll().await;
+    let updated = status_events(&events, EventAction::Updated);
+    assert_eq!(updated.len(), 1, "{events:#?}");
+    assert!(
+        updated[0].message.contains("WinOpportunity")
+            && updated[0].message.contains("applied after 4 attempts"),
+        "{}",
+        updated[0].message
+    );
+    assert_eq!(h.row_status("opportunity", &opportunity), (1, 3), "Won");
+    assert_eq!(h.opportunity_closes_of(&opportunity).len(), 1);
+    assert_eq!(h.issue_status(&key), "Resolved", "nothing echoed back");
+    assert!(h
+        .link_of_row("opportunity", &opportunity)
+        .state
+        .get("status_pending")
+        .is_none());
+    assert_quiet(&h, 2).await;
+}
+
+/// A Dynamics status change made while a Dataverse write is pending wins, as any later change
+/// does: the write is dropped (not applied once the role allows it) and the issue follows.
+#[tokio::test]
+async fn a_dynamics_status_change_while_a_write_is_pending_takes_over() {
+    let h = Harness::start(status_settings("two_way")).await;
+    let (case, key) = linked_case(&h, "Resolution refused").await;
+    set_activity_create(&h, false);
+    h.transition(&key, "Resolved");
+    let (_, _, events) = h.run_events().await;
+    let failed = status_events(&events, EventAction::Failed);
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    assert!(
+        failed[0].message.contains("CloseIncident"),
+        "{}",
+        failed[0].message
+    );
+    assert_eq!(h.case_status(&case), (0, 1));
+    assert_eq!(h.link_of(&case).state["status_pending"]["side"], "dynamics");
+
+    // An agent puts the case on hold in Dynamics: the newer change wins and the issue is reopened.
+    h.tick().await;
+    h.update_case(&case, json!({"statuscode": 2}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "status", EventAction::Updated),
+        1,
+        "{events:#?}"
+    );
+    // SUP reopens to Open only, and "Waiting for customer" is no single hop further.
+    assert_eq!(h.issue_status(&key), "Open", "{events:#?}");
+    assert!(h.link_of(&case).state.get("status_pending").is_none());
+
+    // Granting the privilege later resolves nothing: the dropped write is not made.
+    set_activity_create(&h, true);
+    assert_quiet(&h, 2).await;
+    assert_eq!(h.case_status(&case), (0, 2));
+    assert!(h.resolutions_of(&case).is_empty());
 }

@@ -72,6 +72,8 @@ fn dataverse(sandbox: &Sandbox) -> ConnectionConfig {
 const NOTES: &str = "Notes (annotation)";
 const CASES: &str = "Case table (incident)";
 const TASKS: &str = "Task table (task)";
+const OPPORTUNITIES: &str = "Opportunity table (opportunity)";
+const LEADS: &str = "Lead table (lead)";
 
 /// A Smart Connected Item (job kind `dynamics-item`) as the config file writes it.
 fn smart_item(name: &str, connection: &str, table: &str, extra: serde_json::Value) -> JobConfig {
@@ -518,4 +520,106 @@ async fn dataverse_secret_id_wrong_url_and_wrong_audience_get_their_fixes() {
     );
     assert_eq!(item(&report, "Table incident").status, CheckStatus::Skipped);
     sandbox.handle.dataverse(|d| d.org_url = real);
+}
+
+/// Services with two items on `dynamics` that sync status: opportunities (won and lost through
+/// actions that create an Opportunity Close) and leads (qualified through QualifyLead).
+fn services_with_sales_items(sandbox: &Sandbox) -> Services {
+    let services = services(&[("ENTRA_SECRET", identity::CLIENT_SECRET)]);
+    services
+        .store
+        .upsert_connection(&entra(sandbox, identity::TENANT_ID))
+        .unwrap();
+    let status = json!({"mode": "two_way", "status": {"enabled": true}});
+    for job in [
+        smart_item("sales-deals", "dynamics", "opportunity", status.clone()),
+        smart_item("sales-leads", "dynamics", "lead", status),
+    ] {
+        services.store.upsert_job(&job).unwrap();
+    }
+    services
+}
+
+#[tokio::test]
+async fn dataverse_status_sync_on_opportunities_and_leads_passes_with_a_correct_role() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let services = services_with_sales_items(&sandbox);
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    assert!(
+        report.items.iter().all(|i| i.status == CheckStatus::Ok),
+        "{report:#?}"
+    );
+    let deals = item(&report, OPPORTUNITIES);
+    for part in [
+        "Write",
+        "Append To",
+        "Create on Activity",
+        "Append on Activity",
+        "Organization level",
+        "WinOpportunity",
+        "sales-deals",
+    ] {
+        assert!(deals.detail.contains(part), "{part}: {deals:#?}");
+    }
+    let leads = item(&report, LEADS);
+    assert!(
+        leads.detail.contains("Write")
+            && leads.detail.contains("QualifyLead")
+            && !leads.detail.contains("Activity"),
+        "{leads:#?}"
+    );
+}
+
+#[tokio::test]
+async fn dataverse_without_activity_create_fails_the_opportunity_row_naming_it() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    // Dataverse grants the Opportunity Close through the shared Activity privileges: a role
+    // without Create on any activity table cannot win or lose an opportunity.
+    sandbox.handle.dataverse(|d| {
+        for table in ["task", "incidentresolution"] {
+            d.revoke_privilege(identity::CLIENT_ID, table, Privilege::Create);
+        }
+    });
+    let services = services_with_sales_items(&sandbox);
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    let deals = item(&report, OPPORTUNITIES);
+    assert_eq!(deals.status, CheckStatus::Fail, "{deals:#?}");
+    let fix = deals.fix.as_deref().unwrap();
+    for part in [
+        "Power Platform admin center",
+        "security role",
+        "application user",
+        "Create on Activity (prvCreateActivity)",
+        "Organization level",
+    ] {
+        assert!(fix.contains(part), "{part}: {fix}");
+    }
+    assert!(
+        !fix.contains("prvAppendActivity") && !fix.contains("prvWriteOpportunity"),
+        "only the missing privilege: {fix}"
+    );
+    assert!(
+        deals.detail.contains("sales-deals") && deals.detail.contains("WinOpportunity"),
+        "{deals:#?}"
+    );
+    // Qualifying a lead creates no activity: that row still passes.
+    assert_eq!(item(&report, LEADS).status, CheckStatus::Ok);
+    assert!(!report.passed());
+
+    // QualifyLead needs Write on the lead itself.
+    sandbox
+        .handle
+        .dataverse(|d| d.revoke_privilege(identity::CLIENT_ID, "lead", Privilege::Write));
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    let leads = item(&report, LEADS);
+    assert_eq!(leads.status, CheckStatus::Fail, "{leads:#?}");
+    assert!(
+        leads
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("Write on Lead (prvWriteLead)"),
+        "{leads:#?}"
+    );
+    assert!(leads.detail.contains("QualifyLead"), "{leads:#?}");
 }

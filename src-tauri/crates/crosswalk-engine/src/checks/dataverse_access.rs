@@ -7,6 +7,11 @@
 //! Organization) gets a one-row read probe per table instead, and the row says that the other
 //! privileges were not verified.
 //!
+//! With status sync on, an item on `incident` or `opportunity` closes records through actions
+//! that create an activity (Case Resolution, Opportunity Close), so its row also needs Create
+//! and Append on Activity and Append To on the table; an item on `lead` qualifies through
+//! `QualifyLead`, which needs only Write on Lead (the connector creates nothing else with it).
+//!
 //! Items are read from the store generically (kind `dynamics-item`, settings keys
 //! `dataverse_connection`, `table`, `mode`, `status.enabled`, `comments`, `attachments`,
 //! `link_note`, `mirror_deletions`), so the engine does not depend on the item's crate.
@@ -24,6 +29,10 @@ const ITEM_KIND: &str = "dynamics-item";
 const NOTES: &str = "annotation";
 /// Closing a Case creates its Case Resolution (`CloseIncident`).
 const CASE_RESOLUTION: &str = "incidentresolution";
+/// Winning or losing an opportunity creates its Opportunity Close (`WinOpportunity`,
+/// `LoseOpportunity`); like the Case Resolution it is an activity, so the role grants it
+/// through the shared Activity privileges.
+const OPPORTUNITY_CLOSE: &str = "opportunityclose";
 /// The label of the notes row.
 pub(crate) const NOTES_LABEL: &str = "Notes (annotation)";
 /// The label of the row saying no item uses the connection yet.
@@ -41,7 +50,7 @@ pub(crate) fn table_label(display: &str, logical: &str) -> String {
 /// One privilege a row needs, and what for.
 #[derive(Debug, Clone)]
 struct Need {
-    /// The table the privilege is on (the row's own, or Case Resolution to close Cases).
+    /// The table the privilege is on (the row's own, or the activity that closes its records).
     table: String,
     right: AccessRight,
     why: String,
@@ -54,7 +63,8 @@ struct TableNeeds {
     /// Why the items write records (two-way updates, status changes from Jira).
     writes: Vec<&'static str>,
     notes: bool,
-    close_cases: bool,
+    /// Some item syncs status, so Jira's status is written through the table's actions.
+    status: bool,
 }
 
 /// What the Smart Connected Items of one connection need from its role.
@@ -109,17 +119,45 @@ pub(crate) fn needs_of(services: &Services, connection: &str) -> Needs {
         if mode == "two_way" && !entry.writes.contains(&"make two-way field updates") {
             entry.writes.push("make two-way field updates");
         }
-        if status && !entry.writes.contains(&"apply status changes from Jira") {
-            entry.writes.push("apply status changes from Jira");
+        let status_writes = match text("table") {
+            // QualifyLead changes only the lead: the connector asks it to create nothing else.
+            "lead" => "apply status changes from Jira (QualifyLead writes only the lead; it creates no account, contact or opportunity)",
+            _ => "apply status changes from Jira",
+        };
+        if status && !entry.writes.contains(&status_writes) {
+            entry.writes.push(status_writes);
         }
         entry.notes |= notes;
-        entry.close_cases |= status && text("table") == "incident";
+        entry.status |= status;
         needs.items.push(job.config.name.clone());
         needs.notes_written |= notes;
         needs.mirror_deletions |= synchronizes && flag("mirror_deletions", false);
         needs.unlink_notes |= link_note;
     }
     needs
+}
+
+/// What closing a record of `table` through its action needs besides Write on the table: the
+/// action creates a completed activity regarding the record, so Create and Append on the
+/// activity (the shared Activity privileges) and Append To on the table (the documented
+/// privileges of the CloseIncident, WinOpportunity and LoseOpportunity messages).
+fn closing_needs(table: &str) -> Vec<Need> {
+    let (activity, why) = match table {
+        "incident" => (
+            CASE_RESOLUTION,
+            "close Cases from Jira (CloseIncident creates a Case Resolution)",
+        ),
+        "opportunity" => (
+            OPPORTUNITY_CLOSE,
+            "win or lose opportunities from Jira (WinOpportunity and LoseOpportunity create an Opportunity Close)",
+        ),
+        _ => return Vec::new(),
+    };
+    vec![
+        need(activity, AccessRight::Create, why),
+        need(activity, AccessRight::Append, why),
+        need(table, AccessRight::AppendTo, why),
+    ]
 }
 
 fn names(items: &[String]) -> String {
@@ -170,10 +208,8 @@ impl Needs {
                     "attach notes to its records",
                 ));
             }
-            if t.close_cases {
-                let why = "close Cases from Jira (CloseIncident creates a Case Resolution)";
-                needs.push(need(CASE_RESOLUTION, AccessRight::Create, why));
-                needs.push(need(CASE_RESOLUTION, AccessRight::Append, why));
+            if t.status {
+                needs.extend(closing_needs(table));
             }
             rows.push(Row {
                 table: table.clone(),
@@ -332,7 +368,7 @@ fn checked(
     let mut narrow = Vec::new();
     let mut everywhere = true;
     for need in &row.needs {
-        // A second table (Case Resolution) that does not exist is not this row's problem.
+        // A second table (a closing activity) that does not exist is not this row's problem.
         let Some(Ok(on)) = tables.get(&need.table) else {
             continue;
         };
@@ -351,32 +387,25 @@ fn checked(
             }
         }
     }
+    // Two needs may ask for one privilege (Append To for notes and for a closing activity).
+    let granted = dedup(granted.into_iter());
     let granted_text = if granted.is_empty() {
         String::new()
     } else {
         format!("Granted: {}.", and_list(&granted))
     };
     if !missing.is_empty() {
+        let lacking = and_list(&dedup(
+            missing
+                .iter()
+                .map(|(on, need)| privilege_phrase(on, need.right)),
+        ));
         let detail = format!(
-            "The application user's role lacks {}, needed by {} to: {}. {granted_text}",
-            and_list(
-                &missing
-                    .iter()
-                    .map(|(on, need)| privilege_phrase(on, need.right))
-                    .collect::<Vec<_>>()
-            ),
+            "The application user's role lacks {lacking}, needed by {} to: {}. {granted_text}",
             row.subject,
             dedup(missing.iter().map(|(_, need)| need.why.clone())).join("; "),
         );
-        let fix = format!(
-            "{ROLE_EDITOR} set {} to Organization level, then test again",
-            and_list(
-                &missing
-                    .iter()
-                    .map(|(on, need)| privilege_phrase(on, need.right))
-                    .collect::<Vec<_>>()
-            )
-        );
+        let fix = format!("{ROLE_EDITOR} set {lacking} to Organization level, then test again");
         return CheckItem::fail(label, detail.trim_end(), Some(fix));
     }
     if let Some((on, need, depth)) = narrow.first() {
@@ -436,15 +465,17 @@ async fn probed(
     let read = privilege_phrase(table, AccessRight::Read);
     match dataverse.probe_read(table).await {
         Ok(()) => {
-            let others: Vec<String> = row
-                .needs
-                .iter()
-                .filter(|need| need.right != AccessRight::Read || need.table != table.logical_name)
-                .filter_map(|need| match tables.get(&need.table) {
-                    Some(Ok(on)) => Some(privilege_phrase(on, need.right)),
-                    _ => None,
-                })
-                .collect();
+            let others = dedup(
+                row.needs
+                    .iter()
+                    .filter(|need| {
+                        need.right != AccessRight::Read || need.table != table.logical_name
+                    })
+                    .filter_map(|need| match tables.get(&need.table) {
+                        Some(Ok(on)) => Some(privilege_phrase(on, need.right)),
+                        _ => None,
+                    }),
+            );
             if others.is_empty() {
                 return CheckItem::ok(label, format!("{read} works (one record read)."));
             }
