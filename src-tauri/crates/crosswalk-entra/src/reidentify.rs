@@ -9,6 +9,7 @@ use crate::mapping::{self, AttrDef, AttrType, OBJECT_ID, REMOVED_ON, STATUS};
 use crate::schema::SchemaMap;
 use crosswalk_assets::{AssetsClient, Object};
 use crosswalk_core::JobId;
+use crosswalk_engine::RunContext;
 use crosswalk_store::{MapChange, MapEntry, Store};
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
@@ -30,7 +31,7 @@ const STORE_PAGE: usize = 5000;
 /// # Errors
 /// Assets failures (as admin-facing errors) and the store.
 pub(crate) async fn reidentify(
-    store: &Store,
+    ctx: &RunContext,
     job: JobId,
     assets: &AssetsClient,
     schema: &SchemaMap,
@@ -38,6 +39,7 @@ pub(crate) async fn reidentify(
     attributes: &HashMap<ObjectKind, Vec<AttrDef>>,
     now: OffsetDateTime,
 ) -> anyhow::Result<usize> {
+    let store = &ctx.services.store;
     let mut entra_ids: HashMap<String, String> = HashMap::new();
     let mut total = 0usize;
     let none = Vec::new();
@@ -70,6 +72,14 @@ pub(crate) async fn reidentify(
             }
             total += changes.len();
             store.map_apply(job, &changes)?;
+            ctx.progress(
+                0,
+                0,
+                &format!(
+                    "No local state: reading existing {} back from Assets ({total} objects read)",
+                    kind.plural()
+                ),
+            );
             match next {
                 Some(next) if next > start => start = next,
                 _ => break,
@@ -81,6 +91,14 @@ pub(crate) async fn reidentify(
             .get(&kind)
             .is_some_and(|defs| defs.iter().any(|d| matches!(d.ty, AttrType::Ref(..))));
         if refers {
+            ctx.progress(
+                0,
+                0,
+                &format!(
+                    "No local state: matching the references of {}",
+                    kind.plural()
+                ),
+            );
             translate_references(store, job, kind, &entra_ids)?;
         }
     }

@@ -434,10 +434,8 @@ impl Sync {
         let Some(schema) = self.schema.clone() else {
             return Ok(());
         };
-        self.ctx
-            .progress(0, 0, "Reading existing objects back from Assets");
         let total = crate::reidentify::reidentify(
-            self.store(),
+            &self.ctx,
             self.job,
             &self.assets,
             &schema,
