@@ -346,9 +346,11 @@ impl Item {
             );
         } else {
             let retry = match side {
-                StatusSide::Jira => "Crosswalk tries the move again at every poll",
+                StatusSide::Jira => {
+                    "Crosswalk tries the move again at every poll (after 5 attempts, every 15 minutes)"
+                }
                 StatusSide::Dynamics => {
-                    "Crosswalk tries the status change again at every poll until it applies or either side's status changes"
+                    "Crosswalk tries the status change again at every poll (after 5 attempts, every 15 minutes) until it applies or either side's status changes"
                 }
             };
             let fix = match failure.fix {
@@ -371,6 +373,7 @@ impl Item {
             target: target.to_owned(),
             reason: failure.reason,
             attempts,
+            retry_after: PendingStatus::retry_after_for(attempts, self.services.clock.now()),
         }
     }
 

@@ -129,8 +129,10 @@ impl Item {
         let mut issue = issue.filter(|i| issue_updated(i) != state.issue_at || !state.initialized);
         // A status move that failed, on either side, is tried again at every poll
         // (`state.status_pending`).
-        let retry_status =
-            self.settings.status.enabled && !self.dry_run && state.status_pending.is_some();
+        let now = self.services.clock.now();
+        let retry_status = self.settings.status.enabled
+            && !self.dry_run
+            && state.status_pending.as_ref().is_some_and(|p| p.due(now));
         // A new link (a manual or bulk link of records that did not change) syncs once anyway.
         if record.is_none() && issue.is_none() && state.initialized && !retry_status {
             return Ok(None);

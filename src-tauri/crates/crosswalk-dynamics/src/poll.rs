@@ -153,7 +153,10 @@ impl Item {
                     // say whether either side's status moved since).
                     || (self.settings.status.enabled
                         && !self.dry_run
-                        && state.status_pending.is_some())
+                        && state
+                            .status_pending
+                            .as_ref()
+                            .is_some_and(|p| p.due(self.services.clock.now())))
             })
             .collect();
         let total = touched.len() as u64;

@@ -54,6 +54,11 @@ pub struct PendingStatus {
     pub reason: String,
     /// Failed attempts at this target so far.
     pub attempts: u32,
+    /// After [`PendingStatus::EVERY_POLL`] attempts, not tried again before this time (RFC 3339):
+    /// a move the admin has not fixed yet costs a request per link every quarter hour, not
+    /// every poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
 }
 
 impl PendingStatus {
@@ -65,6 +70,30 @@ impl PendingStatus {
     /// Whether this is a move on `side` to `target` (its attempts count on).
     pub fn aims_at(&self, side: StatusSide, target: &str) -> bool {
         self.side == side && self.target == target
+    }
+
+    /// Attempts made at every poll before retries slow down to [`PendingStatus::BACKOFF`].
+    pub const EVERY_POLL: u32 = 5;
+    /// The wait between later attempts.
+    pub const BACKOFF: time::Duration = time::Duration::minutes(15);
+
+    /// When the next attempt may be made after `attempts` failures, from `now`.
+    pub fn retry_after_for(attempts: u32, now: time::OffsetDateTime) -> Option<String> {
+        (attempts >= Self::EVERY_POLL)
+            .then(|| {
+                (now + Self::BACKOFF)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .flatten()
+    }
+
+    /// Whether the move may be tried at `now`.
+    pub fn due(&self, now: time::OffsetDateTime) -> bool {
+        self.retry_after.as_deref().is_none_or(|at| {
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                .map_or(true, |at| now >= at)
+        })
     }
 }
 

@@ -666,7 +666,9 @@ async fn a_win_dataverse_refuses_is_reported_with_what_was_asked_and_the_fix() {
     let fix = failed[0].fix.as_deref().unwrap_or_default();
     assert!(
         fix.contains("security role")
-            && fix.contains("tries the status change again at every poll"),
+            && fix.contains(
+                "tries the status change again at every poll (after 5 attempts, every 15 minutes)"
+            ),
         "{fix}"
     );
     assert_eq!(
@@ -784,7 +786,9 @@ async fn a_win_dataverse_refuses_is_retried_every_poll_reported_once_and_applied
     let fix = reported[0].fix.as_deref().unwrap_or_default();
     assert!(
         fix.contains("security role")
-            && fix.contains("tries the status change again at every poll"),
+            && fix.contains(
+                "tries the status change again at every poll (after 5 attempts, every 15 minutes)"
+            ),
         "{fix}"
     );
     let mut failed = reported.len();
