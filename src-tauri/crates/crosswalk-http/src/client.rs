@@ -4,6 +4,7 @@
 use crate::auth::{AccessToken, Auth};
 use crate::counter::RequestCounter;
 use crate::error::{remote_detail, Error, Result};
+use crate::pause::Pauses;
 use crate::request::{resolve_url, RequestBody, RequestSpec, Response};
 use crate::retry::{
     is_retryable_status, is_retryable_transport, is_throttle, parse_retry_after, RetryPolicy,
@@ -60,6 +61,8 @@ struct Inner {
     base_url: Url,
     auth: Auth,
     limit: Semaphore,
+    /// `Retry-After`s in force: requests wait them out instead of earning more 429s.
+    pauses: Pauses,
     timeout: Duration,
     retry: RetryPolicy,
     counter: RequestCounter,
@@ -173,6 +176,7 @@ impl HttpBuilder {
                 base_url,
                 auth: self.auth,
                 limit: Semaphore::new(self.max_concurrency),
+                pauses: Pauses::default(),
                 timeout: self.timeout,
                 retry: self.retry,
                 counter: self.counter.unwrap_or_default(),
@@ -406,6 +410,14 @@ impl Http {
                         is_throttle(response.status, response.headers.contains_key(RETRY_AFTER));
                     if throttled {
                         inner.counter.record_throttled(&inner.remote);
+                        if let Some(wait) = retry_after {
+                            inner.pauses.throttled(
+                                &request.method,
+                                request.route,
+                                &response.headers,
+                                wait,
+                            );
+                        }
                     }
                     if !is_retryable_status(response.status, request.idempotent) {
                         return Ok(response);
@@ -486,6 +498,14 @@ impl Http {
         );
         let recorded = span.clone();
         async {
+            // A throttled remote is not asked again before its `Retry-After` (see `pause`).
+            let paused = inner.pauses.wait(&request.method, request.route).await;
+            if !paused.is_zero() {
+                tracing::debug!(
+                    message = "Waited out the remote's Retry-After before sending.",
+                    paused_ms = u64::try_from(paused.as_millis()).unwrap_or(u64::MAX),
+                );
+            }
             // Invariant: `limit` lives as long as `inner` and nothing ever closes it.
             let _permit = inner
                 .limit

@@ -3,6 +3,8 @@
 //!
 //! It owns what they all share: a single process-wide `reqwest` client (rustls), a concurrency
 //! limit per remote, retries with exponential backoff and full jitter that wait out `Retry-After`,
+//! a shared pause per remote (or per route, after Jira's `jira-burst-based`) while a `Retry-After`
+//! is in force so other requests do not earn 429s of their own,
 //! per-remote request counts for the run report, authentication (Basic for Jira, bearer tokens
 //! from a cached Entra client-credentials flow, refreshed once after a 401), one tracing span per
 //! attempt that names a route template rather than a URL, and errors an admin can act on
@@ -19,6 +21,7 @@ mod auth;
 mod client;
 mod counter;
 mod error;
+mod pause;
 mod redact;
 mod request;
 mod retry;

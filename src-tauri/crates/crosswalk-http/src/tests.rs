@@ -266,6 +266,114 @@ async fn retry_after_seconds_are_waited_out() {
     );
 }
 
+/// Sends `GET route` to `target` after `after`; the answer's status.
+fn get_later(
+    http: &Http,
+    route: &'static str,
+    target: &'static str,
+    after: Duration,
+) -> tokio::task::JoinHandle<Result<Value>> {
+    let http = http.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        http.get_json::<Value>(route, target).await
+    })
+}
+
+// api/microsoft.md §D.1, api/atlassian.md §C/§D.10: a request sent before the Retry-After has
+// passed fails again and counts against the budget, so the whole remote waits it out.
+#[tokio::test]
+async fn retry_after_pauses_every_request_to_the_remote() {
+    let throttled = canned(429, "{}").header("retry-after", "0.4");
+    let (router, seen) = scripted(vec![throttled, canned(200, "{}")]);
+    let base = serve(router).await;
+    let counter = RequestCounter::new();
+    let http = http_for("assets", &base)
+        .counter(counter.clone())
+        .build()
+        .unwrap();
+
+    let first = get_later(&http, "object/create", "/object/create", Duration::ZERO);
+    let other = get_later(&http, "object/{id}", "/object/7", Duration::from_millis(50));
+    first.await.unwrap().unwrap();
+    other.await.unwrap().unwrap();
+
+    assert_eq!(seen.hits(), 3, "one 429, then each request once");
+    assert!(
+        seen.gap(0, 1) >= Duration::from_millis(400),
+        "a request went out {:?} after the 429 with Retry-After 0.4",
+        seen.gap(0, 1)
+    );
+    assert_eq!(counter.snapshot()["assets"].throttled, 1);
+}
+
+// api/atlassian.md §C: `jira-burst-based` limits one endpoint and method: only that route waits.
+#[tokio::test]
+async fn burst_limit_pauses_only_its_route() {
+    let throttled = canned(429, "{}")
+        .header("retry-after", "0.5")
+        .header("ratelimit-reason", "jira-burst-based");
+    let (router, seen) = scripted(vec![throttled, canned(200, "{}")]);
+    let base = serve(router).await;
+    let http = http_for("jira", &base).build().unwrap();
+
+    let search = "/rest/api/3/search/jql";
+    let first = get_later(&http, search, search, Duration::ZERO);
+    let other_route = get_later(
+        &http,
+        "/rest/api/3/issue/{key}",
+        "/rest/api/3/issue/SUP-1",
+        Duration::from_millis(50),
+    );
+    let same_route = get_later(
+        &http,
+        search,
+        "/rest/api/3/search/jql?nextPageToken=x",
+        Duration::from_millis(100),
+    );
+    for task in [first, other_route, same_route] {
+        task.await.unwrap().unwrap();
+    }
+
+    assert_eq!(seen.hits(), 4);
+    assert!(
+        seen.gap(0, 1) < Duration::from_millis(300),
+        "another endpoint was held back {:?}",
+        seen.gap(0, 1)
+    );
+    assert!(
+        seen.gap(0, 2) >= Duration::from_millis(500),
+        "the throttled endpoint was asked again after {:?}",
+        seen.gap(0, 2)
+    );
+}
+
+// api/atlassian.md §C: `jira-per-issue-on-write` limits writes to one issue: nothing else waits.
+#[tokio::test]
+async fn per_issue_limit_holds_back_only_the_refused_request() {
+    let throttled = canned(429, "{}")
+        .header("retry-after", "0.5")
+        .header("ratelimit-reason", "jira-per-issue-on-write");
+    let (router, seen) = scripted(vec![throttled, canned(200, "{}")]);
+    let base = serve(router).await;
+    let http = http_for("jira", &base).build().unwrap();
+
+    let route = "/rest/api/3/issue/{key}";
+    let first = get_later(&http, route, "/rest/api/3/issue/SUP-1", Duration::ZERO);
+    let other_issue = get_later(
+        &http,
+        route,
+        "/rest/api/3/issue/SUP-2",
+        Duration::from_millis(50),
+    );
+    first.await.unwrap().unwrap();
+    other_issue.await.unwrap().unwrap();
+
+    assert_eq!(seen.hits(), 3);
+    assert!(seen.gap(0, 1) < Duration::from_millis(300));
+    assert!(seen.gap(0, 2) >= Duration::from_millis(500));
+}
+
 #[tokio::test]
 async fn retry_after_http_date_is_honoured() {
     let seen = Seen::default();
