@@ -24,14 +24,59 @@ pub fn delay(ms: u64, scale: f64) -> Duration {
     Duration::from_secs_f64(ms as f64 / 1000.0 / sane(scale))
 }
 
-/// A `Retry-After` in whole seconds (rounded up, at least 1), as the services send it.
-pub fn retry_after_secs(wait: time::Duration) -> u64 {
-    (wait.as_seconds_f64().ceil() as u64).max(1)
+/// The `Retry-After` a throttled answer carries: what the real service sends (whole seconds) shrunk
+/// by the time scale. At scale 1 it is whole seconds, as documented; at scale N it is that
+/// whole-second value divided by N, in milliseconds (`"0.5"`), because a whole-second floor on a
+/// window shrunk N times would make a benchmark wait up to N real seconds more per throttle than
+/// the real run it stands for. Clients parse fractions (crosswalk-http does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter {
+    millis: u64,
+    whole: bool,
 }
 
-/// A configured `Retry-After` of `secs` at `scale` (rounded up, at least 1).
-pub fn scaled_retry_after(secs: u64, scale: f64) -> u64 {
-    retry_after_secs(scaled(secs as f64, scale))
+impl RetryAfter {
+    /// A real-time `Retry-After` of `secs` (configured limits and faults) at `scale`.
+    pub fn scaled(secs: u64, scale: f64) -> RetryAfter {
+        let scale = sane(scale);
+        if scale <= 1.0 {
+            return RetryAfter {
+                millis: secs.saturating_mul(1000),
+                whole: true,
+            };
+        }
+        RetryAfter {
+            millis: ((secs as f64) * 1000.0 / scale).ceil() as u64,
+            whole: false,
+        }
+    }
+
+    /// The answer for a window that resets in `wait` (sandbox time, already scaled): the real
+    /// service's whole seconds (rounded up, at least 1) of the unscaled wait, scaled back.
+    pub fn until(wait: time::Duration, scale: f64) -> RetryAfter {
+        let real = wait.as_seconds_f64() * sane(scale);
+        RetryAfter::scaled((real.ceil() as u64).max(1), scale)
+    }
+
+    /// The header's text: whole seconds, or seconds with up to three decimals when scaled.
+    pub fn text(&self) -> String {
+        if self.whole {
+            return (self.millis / 1000).to_string();
+        }
+        let text = format!("{}.{:03}", self.millis / 1000, self.millis % 1000);
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+
+    /// The header value.
+    pub fn header(&self) -> axum::http::HeaderValue {
+        axum::http::HeaderValue::from_str(&self.text())
+            .unwrap_or_else(|_| axum::http::HeaderValue::from_static("1"))
+    }
+
+    /// The wait it asks for (for `X-RateLimit-Reset`).
+    pub fn duration(&self) -> time::Duration {
+        time::Duration::milliseconds(i64::try_from(self.millis).unwrap_or(i64::MAX))
+    }
 }
 
 /// A fixed-window request counter on the sandbox clock (the window starts at its first request).
@@ -88,10 +133,20 @@ mod tests {
         let wait = w
             .hit(2, window, t0 + time::Duration::seconds(1))
             .unwrap_err();
-        assert_eq!(retry_after_secs(wait), 2);
+        assert_eq!(RetryAfter::until(wait, 1.0).text(), "2");
         assert_eq!(w.hit(2, window, t0 + time::Duration::seconds(3)), Ok(1));
         assert_eq!(delay(100, 20.0), Duration::from_millis(5));
-        assert_eq!(scaled_retry_after(3, 20.0), 1);
+        // Scaled: the real whole seconds divided by the scale, not rounded up to a whole second.
+        assert_eq!(RetryAfter::scaled(3, 20.0).text(), "0.15");
+        assert_eq!(RetryAfter::scaled(60, 30.0).text(), "2");
+        // 0.5 s left of a window shrunk 30 times = 15 real seconds → "15" scaled back.
+        let half = time::Duration::milliseconds(500);
+        assert_eq!(RetryAfter::until(half, 30.0).text(), "0.5");
+        // 10 ms left = 0.3 real seconds → the service's minimum of 1 s, scaled.
+        let tiny = time::Duration::milliseconds(10);
+        assert_eq!(RetryAfter::until(tiny, 30.0).text(), "0.034");
+        assert_eq!(RetryAfter::until(tiny, 1.0).text(), "1");
+        assert_eq!(RetryAfter::scaled(7, 1.0).text(), "7");
         assert_eq!(sane(f64::NAN), 1.0);
         assert_eq!(sane(-2.0), 1.0);
     }

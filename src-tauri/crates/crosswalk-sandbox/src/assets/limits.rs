@@ -10,7 +10,7 @@
 //! [`admit`] after the injected faults; a request without valid credentials is never throttled
 //! (the handler answers 401).
 
-use crate::jira::{throttled, RateLimit};
+use crate::jira::{throttled, RateLimit, Refusal};
 use crate::pace::{self, FixedWindow};
 use crate::world::{lock, World};
 use axum::http::HeaderMap;
@@ -179,12 +179,12 @@ pub(crate) fn admit(
         let key = (account.email.to_ascii_lowercase(), endpoint.clone());
         documented(limits, &mut state.usage, key, now, scale)
     });
-    let Some(limit) = refusal else {
+    let Some(refusal) = refusal else {
         return Ok(());
     };
     state.usage.counts.entry(endpoint).or_default().throttled += 1;
-    let mut response = throttled(&limit, now);
-    if limit.retry_after_secs.is_none() {
+    let mut response = throttled(&refusal, now);
+    if refusal.retry_after.is_none() {
         response.headers_mut().remove("x-ratelimit-limit");
         response.headers_mut().remove("x-ratelimit-remaining");
     }
@@ -198,7 +198,7 @@ fn documented(
     key: (String, String),
     now: OffsetDateTime,
     scale: f64,
-) -> Option<RateLimit> {
+) -> Option<Refusal> {
     let window = pace::scaled(60.0, scale);
     let budget = limits.budget(&key.1);
     let total = limits.instance_per_minute;
@@ -220,11 +220,18 @@ fn documented(
         let _ = usage.instance.hit(total, window, now);
         return None;
     };
-    Some(RateLimit {
-        budget,
-        window_secs: 60,
-        retry_after_secs: limits.retry_after.then(|| pace::retry_after_secs(wait)),
-        reason: String::new(),
+    let retry_after = limits
+        .retry_after
+        .then(|| pace::RetryAfter::until(wait, scale));
+    Some(Refusal {
+        limit: RateLimit {
+            budget,
+            window_secs: 60,
+            // The refusal carries the computed `Retry-After`.
+            retry_after_secs: None,
+            reason: String::new(),
+        },
+        retry_after,
     })
 }
 

@@ -832,7 +832,7 @@ fn admit(world: &Arc<World>, app_id: &str, now: OffsetDateTime) -> Result<InFlig
         None
     };
     if let Some((code, message)) = refusal {
-        let retry_after = crate::pace::scaled_retry_after(
+        let retry_after = crate::pace::RetryAfter::scaled(
             limits.retry_after_secs + usage.throttled.len() as u64,
             scale,
         );
@@ -840,7 +840,7 @@ fn admit(world: &Arc<World>, app_id: &str, now: OffsetDateTime) -> Result<InFlig
         let mut response = error(StatusCode::TOO_MANY_REQUESTS, code, message);
         response
             .headers_mut()
-            .insert("retry-after", HeaderValue::from(retry_after));
+            .insert("retry-after", retry_after.header());
         return Err(response);
     }
     usage

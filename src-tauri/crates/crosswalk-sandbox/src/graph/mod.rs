@@ -133,13 +133,13 @@ impl GraphState {
         }
     }
 
-    /// Counts a request against the budget; `Some(retry_after_secs)` when over it.
-    fn spend(&mut self, now: OffsetDateTime, scale: f64) -> Option<u64> {
+    /// Counts a request against the budget; `Some(Retry-After)` when over it.
+    fn spend(&mut self, now: OffsetDateTime, scale: f64) -> Option<crate::pace::RetryAfter> {
         let throttle = self.throttle?;
         let per = crate::pace::scaled(throttle.per_seconds.max(1) as f64, scale);
         let wait = self.window.hit(throttle.requests, per, now).err()?;
         self.throttled += 1;
-        Some(crate::pace::retry_after_secs(wait))
+        Some(crate::pace::RetryAfter::until(wait, scale))
     }
 }
 
@@ -351,7 +351,7 @@ fn forbidden(need: Need, base: &str) -> Response {
 }
 
 /// A 429 from the request budget (§D.1).
-fn too_many(retry_after: u64, client_id: &str) -> Response {
+fn too_many(retry_after: crate::pace::RetryAfter, client_id: &str) -> Response {
     let date = OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -365,7 +365,7 @@ fn too_many(retry_after: u64, client_id: &str) -> Response {
     let mut response = respond(StatusCode::TOO_MANY_REQUESTS, &body);
     let headers = response.headers_mut();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
-    headers.insert("retry-after", HeaderValue::from(retry_after));
+    headers.insert("retry-after", retry_after.header());
     if let Ok(scope) = HeaderValue::from_str(&format!(
         "Tenant_Application/ReadWrite/{client_id}/{}",
         crate::identity::TENANT_ID

@@ -114,41 +114,48 @@ impl RateLimit {
 /// The fixed-window counter behind a [`RateLimit`] (shared with Assets).
 pub(crate) type RateWindow = crate::pace::FixedWindow;
 
+/// A request a [`RateLimit`] refused: the limit, and the `Retry-After` its 429 carries.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub limit: RateLimit,
+    pub retry_after: Option<crate::pace::RetryAfter>,
+}
+
 impl RateLimit {
-    /// Counts one request on `window`; when over budget, `Err` with the limit as the 429 states
-    /// it. The window and `Retry-After` shrink with the sandbox's time scale.
+    /// Counts one request on `window`; when over budget, the refusal as the 429 states it. The
+    /// window and `Retry-After` shrink with the sandbox's time scale.
     pub(crate) fn admit(
         &self,
         window: &mut RateWindow,
         now: OffsetDateTime,
         scale: f64,
-    ) -> Result<(), RateLimit> {
+    ) -> Result<(), Refusal> {
         let length = crate::pace::scaled(self.window_secs as f64, scale);
         window
             .hit(self.budget, length, now)
             .map(|_| ())
-            .map_err(|_| {
-                let mut scaled = self.clone();
-                scaled.retry_after_secs = self
+            .map_err(|_| Refusal {
+                limit: self.clone(),
+                retry_after: self
                     .retry_after_secs
-                    .map(|secs| crate::pace::scaled_retry_after(secs, scale));
-                scaled
+                    .map(|secs| crate::pace::RetryAfter::scaled(secs, scale)),
             })
     }
 }
 
 /// The 429 answer (§C): `Retry-After`, `X-RateLimit-Reset`, `X-RateLimit-Limit/Remaining`,
 /// `RateLimit-Reason`.
-pub(crate) fn throttled(limit: &RateLimit, now: OffsetDateTime) -> Response {
+pub(crate) fn throttled(refusal: &Refusal, now: OffsetDateTime) -> Response {
+    let limit = &refusal.limit;
     let mut response = error(
         StatusCode::TOO_MANY_REQUESTS,
         &["Rate limit exceeded."],
         &[],
     );
     let headers = response.headers_mut();
-    if let Some(secs) = limit.retry_after_secs {
-        headers.insert("retry-after", HeaderValue::from(secs));
-        let reset = now + time::Duration::seconds(secs as i64);
+    if let Some(retry_after) = refusal.retry_after {
+        headers.insert("retry-after", retry_after.header());
+        let reset = now + retry_after.duration();
         let stamp = format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}Z",
             reset.year(),
@@ -748,8 +755,8 @@ pub(crate) fn begin<'a>(world: &'a World, headers: &HeaderMap) -> Result<Call<'a
     let mut state = lock(&world.jira);
     let account = state.authenticate(headers, now).map_err(unauthorized)?;
     if let Some(limit) = state.rate_limit.clone() {
-        if let Err(limit) = limit.admit(&mut state.rate_window, now, world.time_scale()) {
-            return Err(throttled(&limit, now));
+        if let Err(refusal) = limit.admit(&mut state.rate_window, now, world.time_scale()) {
+            return Err(throttled(&refusal, now));
         }
     }
     Ok(Call {
