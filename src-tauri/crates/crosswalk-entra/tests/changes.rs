@@ -150,6 +150,30 @@ async fn a_lost_database_matches_existing_objects_instead_of_duplicating_them() 
     assert_eq!(h.sync().await.totals().updated, 0);
 }
 
+// api/atlassian.md §D.7: AQL may answer fewer objects than `maxResults` asked for. Re-
+// identification reads several pages at once by offset; pages that do not continue exactly
+// where the last one used ended are read again, so nothing is skipped or read twice.
+#[tokio::test]
+async fn a_lost_database_is_read_back_whole_when_assets_pages_are_smaller_than_asked() {
+    let mut h = Harness::start(Size::Tiny).await;
+    h.sync().await;
+    let objects_before: usize = h.assets().types.values().map(|t| t.len()).sum();
+    h.sandbox.handle.assets(|a| a.aql_max_results = 7);
+
+    h.lose_database();
+    let totals = h.sync().await.totals();
+
+    assert_eq!(
+        (totals.created, totals.updated, totals.retired),
+        (0, 0, 0),
+        "{totals:?}"
+    );
+    let objects_after: usize = h.assets().types.values().map(|t| t.len()).sum();
+    assert_eq!(objects_after, objects_before, "no duplicates");
+    assert_mirrors_directory(&h);
+    assert_eq!(h.sync().await.totals().updated, 0);
+}
+
 #[tokio::test]
 async fn a_dry_run_plans_without_writing_and_the_real_run_does_what_it_planned() {
     let h = Harness::start(Size::Tiny).await;
