@@ -499,8 +499,7 @@ impl Http {
         let recorded = span.clone();
         async {
             // A throttled remote is not asked again before its `Retry-After` (see `pause`).
-            let paused = inner.pauses.wait(&request.method, request.route).await;
-            if !paused.is_zero() {
+            if let Some(paused) = inner.pauses.wait(&request.method, request.route).await {
                 tracing::debug!(
                     message = "Waited out the remote's Retry-After before sending.",
                     paused_ms = u64::try_from(paused.as_millis()).unwrap_or(u64::MAX),

@@ -73,12 +73,15 @@ impl Pauses {
         remote.into_iter().chain(own).max()
     }
 
-    /// Waits until no pause holds `method route` back (a pause may be extended meanwhile).
-    pub(crate) async fn wait(&self, method: &Method, route: &'static str) -> Duration {
+    /// Waits until no pause holds `method route` back (a pause may be extended meanwhile);
+    /// how long it waited, `None` when nothing held it back.
+    pub(crate) async fn wait(&self, method: &Method, route: &'static str) -> Option<Duration> {
         let started = Instant::now();
+        let mut held = false;
         while let Some(at) = self.resume_at(method, route) {
+            held = true;
             tokio::time::sleep_until(at).await;
         }
-        started.elapsed()
+        held.then(|| started.elapsed())
     }
 }
