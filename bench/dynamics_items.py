@@ -3,9 +3,12 @@
 records against the sandbox.
 
 The sandbox runs as its own process with realistic latency (Dataverse 60-120 ms, Jira
-80-150 ms, sign-in 80-120 ms per request) and Dataverse's service protection limits (always on
+80-150 ms, sign-in 80-120 ms per request), Dataverse's service protection limits (always on
 in the sandbox: 6,000 requests and 1,200 s of execution per 5 minutes per application user, 52
-concurrent requests), sped up by --scale (every delay and every limit window divided by it).
+concurrent requests) and Jira Cloud's rate limits (`--jira-limits documented` by default, since
+the real site has them: a burst bucket per endpoint and method, per-issue write windows; `off`
+to leave them out), sped up by --scale (every delay and every limit window divided by it).
+Each poll's throttled requests are reported per remote next to its requests.
 Each poll runs as `crosswalk sync <job> --json` in a separate process, timed as a whole process.
 A poll syncs up to 4 links (and creates up to 4 issues) at a time (poll.rs LINKS_IN_FLIGHT), so
 the time at real latency is given as a range: requests spread over 4 in flight (optimistic) to
@@ -39,15 +42,16 @@ import concurrent.futures
 import http.client
 import json
 import os
-import re
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+
+from common import (apply_config, dataverse_connection, jira_connection, start_sandbox,
+                    stop_sandbox, timed)
 
 # Mean of the sandbox's realistic latency per server (faults.rs, LatencyProfile::realistic), ms.
 MEAN_LATENCY_MS = {"jira": 115.0, "dataverse": 90.0, "login": 100.0}
@@ -63,45 +67,14 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def start_sandbox(binary, size, scale, data):
-    cmd = [binary, "--data-dir", data, "sandbox", "--size", size, "--latency", "realistic",
-           "--time-scale", str(scale), "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    text = ""
-    while True:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("sandbox exited before printing its URLs")
-        text += line
-        try:
-            return proc, json.loads(text)
-        except json.JSONDecodeError:
-            continue
-
-
 def config(info):
-    return f"""
-[[connection]]
-name = "bench-dataverse"
-kind = "dataverse"
-org_url = "{info['dataverse_url']}"
-tenant_id = "{info['tenant_id']}"
-client_id = "{info['client_id']}"
-cloud = "custom"
-authority_url = "{info['login_url']}"
-secret = {{ env = "BENCH_DATAVERSE_SECRET" }}
-
-[[connection]]
-name = "bench-jira"
-kind = "jira"
-site_url = "{info['jira_url']}"
-email = "{info['jira_email']}"
-secret = {{ env = "BENCH_JIRA_TOKEN" }}
-
+    return (dataverse_connection(info, "bench-dataverse", "BENCH_DATAVERSE_SECRET")
+            + jira_connection(info, "bench-jira", "BENCH_JIRA_TOKEN")
+            + """
 [[job]]
 name = "bench-cases"
 kind = "dynamics-item"
-schedule = {{ every_minutes = 1 }}
+schedule = { every_minutes = 1 }
 [job.settings]
 dataverse_connection = "bench-dataverse"
 jira_connection = "bench-jira"
@@ -110,15 +83,15 @@ jira_project = "SUP"
 jira_issue_type = "10004"
 module = "Dynamics 365 Customer Service"
 table = "incident"
-auto_create = {{ enabled = true }}
+auto_create = { enabled = true }
 fields = [
-  {{ dataverse = "title", jira = "summary" }},
-  {{ dataverse = "description", jira = "description" }},
+  { dataverse = "title", jira = "summary" },
+  { dataverse = "description", jira = "description" },
 ]
-status = {{ enabled = true }}
+status = { enabled = true }
 comments = true
 attachments = false
-"""
+""")
 
 
 class Http:
@@ -248,20 +221,6 @@ class Remotes:
         return self.jira_call("GET", f"/rest/api/3/issue/{key}?fields=summary")["fields"]["summary"]
 
 
-def timed(cmd, env):
-    """Runs cmd under /usr/bin/time -v; returns (stdout, wall s, CPU s, peak RSS MiB)."""
-    started = time.monotonic()
-    res = subprocess.run(["/usr/bin/time", "-v", *cmd], env=env, capture_output=True, text=True)
-    wall = time.monotonic() - started
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", res.stderr)
-    user = re.search(r"User time \(seconds\): ([\d.]+)", res.stderr)
-    system = re.search(r"System time \(seconds\): ([\d.]+)", res.stderr)
-    cpu = float(user.group(1)) + float(system.group(1)) if user and system else float("nan")
-    if res.returncode != 0:
-        sys.stderr.write(res.stderr[-4000:])
-    return res.stdout, wall, cpu, int(rss.group(1)) / 1024 if rss else float("nan")
-
-
 def mean_latency(remote):
     for name, ms in MEAN_LATENCY_MS.items():
         if name in remote:
@@ -291,7 +250,7 @@ class Bench:
 
     def row(self, label, run, wall, cpu, rss, extra_requests=None, in_flight=LINKS_IN_FLIGHT):
         requests = {k: v.get("requests", 0) for k, v in run.get("requests", {}).items()}
-        throttled = sum(v.get("throttled", 0) for v in run.get("requests", {}).values())
+        throttled = {k: v.get("throttled", 0) for k, v in run.get("requests", {}).items()}
         # For the estimate only: requests made outside the run (a bulk link's preview).
         counted = dict(requests)
         for k, n in (extra_requests or {}).items():
@@ -351,6 +310,10 @@ class Bench:
                               (n,)).fetchall()
 
 
+def fmt_throttled(throttled):
+    return " / ".join(f"{throttled.get(k, 0):,}" for k in ("dataverse", "jira"))
+
+
 def fmt_requests(requests):
     return " / ".join(f"{requests.get(k, 0):,}" for k in ("dataverse", "jira")) + \
         "".join(f" / {k} {v}" for k, v in sorted(requests.items()) if k not in ("dataverse", "jira"))
@@ -368,6 +331,9 @@ def main():
                         help="wait after each setup step for Dataverse's service-protection "
                              "window to pass (default: 5 minutes / scale + 1 s; 0 when the "
                              "setup is far below the limits, e.g. a small run at --scale 1)")
+    parser.add_argument("--jira-limits", default="documented",
+                        help="the sandbox's Jira rate limits: documented (default), "
+                             "documented-no-retry-after, documented-mixed, or off")
     parser.add_argument("--binary", default="target/release/crosswalk")
     args = parser.parse_args()
     if args.settle is None:
@@ -375,16 +341,16 @@ def main():
     work = tempfile.mkdtemp(prefix="crosswalk-bench-dyn-")
     steps = {}
     t = time.monotonic()
-    sandbox, info = start_sandbox(args.binary, args.size, args.scale, os.path.join(work, "sandbox"))
+    jira_limits = None if args.jira_limits == "off" else args.jira_limits
+    sandbox, info = start_sandbox(args.binary, args.size, args.scale, os.path.join(work, "sandbox"),
+                                  jira_limits=jira_limits)
     steps["sandbox start"] = time.monotonic() - t
-    log(f"sandbox up in {steps['sandbox start']:.1f} s; work dir {work}")
+    log(f"sandbox up in {steps['sandbox start']:.1f} s (Jira limits: {args.jira_limits}); "
+        f"work dir {work}")
     try:
         bench = Bench(args, info, work)
-        cfg = os.path.join(work, "bench.toml")
-        with open(cfg, "w") as f:
-            f.write(config(info))
-        subprocess.run([args.binary, "--data-dir", bench.data, "config", "apply", cfg],
-                       env=bench.env, check=True, capture_output=True)
+        apply_config(args.binary, bench.data, os.path.join(work, "bench.toml"), config(info),
+                     bench.env)
         remotes = Remotes(info)
 
         bench.poll("baseline (first poll)")
@@ -445,12 +411,11 @@ def main():
             bulk_link["new_links"] = bulk_link["links"] - before
             bench.poll("poll after the bulk link (first sync of the new links)")
     finally:
-        sandbox.terminate()
-        sandbox.wait()
+        stop_sandbox(sandbox)
 
     print(f"\nsize {args.size}, {args.records:,} new cases, scale {args.scale:g}, "
           f"setup {steps['setup: create cases']:.0f} s\n")
-    print("| poll | status | wall at scale (s) | est. wall at real latency (s, 4 in flight – 1) | CPU (s) | requests (dataverse / jira / other) | throttled | counts | links | peak RSS (MiB) |")
+    print("| poll | status | wall at scale (s) | est. wall at real latency (s, 4 in flight – 1) | CPU (s) | requests (dataverse / jira / other) | throttled (dataverse / jira) | counts | links | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in bench.rows:
         counts = ", ".join(f"{k}: " + " ".join(f"{a} {n}" for a, n in v.items() if n)
@@ -458,7 +423,7 @@ def main():
         extra = (" (+ preview ≈ " + fmt_requests(r["extra_requests"]) + " pages)"
                  if r["extra_requests"] else "")
         print(f"| {r['label']} | {r['status']} | {r['wall']:.1f} | {r['real_lo']:.1f}–{r['real_hi']:.1f} | "
-              f"{r['cpu']:.1f} | {fmt_requests(r['requests'])}{extra} | {r['throttled']} | {counts} | "
+              f"{r['cpu']:.1f} | {fmt_requests(r['requests'])}{extra} | {fmt_throttled(r['throttled'])} | {counts} | "
               f"{r['links']:,} | {r['rss']:.0f} |")
     created = bulk["links"]
     total = sum(bulk["requests"].values())
@@ -481,6 +446,13 @@ def main():
               f"{sum(bulk_link['requests'].values()) / n:.2f} run requests per link; "
               f"preview {bulk_link['preview']}")
     print(f"idle poll after the edits: {idle_after['wall']:.2f} s, {fmt_requests(idle_after['requests'])}")
+    jira_429 = sum(r["throttled"].get("jira", 0) for r in bench.rows)
+    jira_requests = sum(r["requests"].get("jira", 0) for r in bench.rows)
+    not_ok = [f"{r['label']}: {r['status']}" for r in bench.rows
+              if r["status"] not in ("succeeded", "preview only")]
+    print(f"Jira limits {args.jira_limits}: {jira_429:,} of {jira_requests:,} Jira requests of the "
+          f"polls throttled (429); setup requests throttled: jira {remotes.jira.throttled:,}, "
+          f"dataverse {remotes.dv.throttled:,}; runs not succeeded: {not_ok or 'none'}")
     print("steps: " + ", ".join(f"{k} {v:.0f} s" for k, v in steps.items()))
 
 

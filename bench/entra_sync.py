@@ -17,12 +17,13 @@ Prints a Markdown table row per run and the floor; nothing here is asserted.
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
+
+from common import (apply_config, entra_connection, jira_connection, start_sandbox, stop_sandbox,
+                    timed)
 
 # Assets' documented per-minute budgets (api/atlassian.md §D.10).
 CREATE_PER_MIN = 2000
@@ -30,62 +31,16 @@ UPDATE_PER_MIN = 1000  # PUT /object/{id} is not listed: the 1000/min default
 INSTANCE_PER_MIN = 10000
 
 
-def start_sandbox(binary, size, scale, data):
-    cmd = [binary, "--data-dir", data, "sandbox", "--size", size, "--latency", "realistic",
-           "--assets-limits", "documented", "--time-scale", str(scale), "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    text = ""
-    while True:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("sandbox exited before printing its URLs")
-        text += line
-        try:
-            return proc, json.loads(text)
-        except json.JSONDecodeError:
-            continue
-
-
 def config(info, memberships):
     kinds = "" if memberships else ", kinds = { memberships = false }"
-    return f"""
-[[connection]]
-name = "bench-entra"
-kind = "entra"
-tenant_id = "{info['tenant_id']}"
-client_id = "{info['client_id']}"
-cloud = "custom"
-authority_url = "{info['login_url']}"
-graph_url = "{info['graph_url']}"
-secret = {{ env = "BENCH_ENTRA_SECRET" }}
-
-[[connection]]
-name = "bench-jira"
-kind = "jira"
-site_url = "{info['jira_url']}"
-email = "{info['jira_email']}"
-assets_api_url = "{info['assets_api_url']}"
-secret = {{ env = "BENCH_JIRA_TOKEN" }}
-
+    return (entra_connection(info, "bench-entra", "BENCH_ENTRA_SECRET")
+            + jira_connection(info, "bench-jira", "BENCH_JIRA_TOKEN", assets=True)
+            + f"""
 [[job]]
 name = "bench"
 kind = "entra-sync"
 settings = {{ entra_connection = "bench-entra", jira_connection = "bench-jira"{kinds} }}
-"""
-
-
-def timed(cmd, env):
-    """Runs cmd under /usr/bin/time -v; returns (stdout, wall seconds, peak RSS MiB)."""
-    started = time.monotonic()
-    res = subprocess.run(["/usr/bin/time", "-v", *cmd], env=env, capture_output=True, text=True)
-    wall = time.monotonic() - started
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", res.stderr)
-    user = re.search(r"User time \(seconds\): ([\d.]+)", res.stderr)
-    system = re.search(r"System time \(seconds\): ([\d.]+)", res.stderr)
-    cpu = float(user.group(1)) + float(system.group(1)) if user and system else float("nan")
-    if res.returncode not in (0,):
-        sys.stderr.write(res.stderr[-4000:])
-    return res.stdout, wall, cpu, int(rss.group(1)) / 1024 if rss else float("nan")
+""")
 
 
 def floor_seconds(counts, requests, scale):
@@ -105,16 +60,14 @@ def main():
                         help="leave group memberships out (they are most of the objects)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="crosswalk-bench-")
-    sandbox, info = start_sandbox(args.binary, args.size, args.scale, os.path.join(work, "sandbox"))
+    sandbox, info = start_sandbox(args.binary, args.size, args.scale, os.path.join(work, "sandbox"),
+                                  assets_limits="documented")
     try:
         env = dict(os.environ, BENCH_ENTRA_SECRET=info["client_secret"],
                    BENCH_JIRA_TOKEN=info["jira_api_token"], RUST_LOG="warn")
         data = os.path.join(work, "data")
         cfg = os.path.join(work, "bench.toml")
-        with open(cfg, "w") as f:
-            f.write(config(info, not args.no_memberships))
-        subprocess.run([args.binary, "--data-dir", data, "config", "apply", cfg], env=env,
-                       check=True, capture_output=True)
+        apply_config(args.binary, data, cfg, config(info, not args.no_memberships), env)
         print(f"| run | wall (s) | sync CPU (s) | floor (s) | ratio | objects written | requests (graph / assets / login) | requests per object written | peak RSS (MiB) |")
         print("|---|---|---|---|---|---|---|---|---|")
         for label in ("first full sync", "no-change re-sync", "re-sync after a lost database"):
@@ -141,8 +94,7 @@ def main():
             print(json.dumps({"label": label, "status": summary.get("status"), "counts": counts,
                               "requests": requests}), file=sys.stderr)
     finally:
-        sandbox.terminate()
-        sandbox.wait()
+        stop_sandbox(sandbox)
 
 
 if __name__ == "__main__":

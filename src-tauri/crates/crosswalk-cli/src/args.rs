@@ -122,6 +122,13 @@ pub struct SandboxArgs {
     /// Enforce Assets' documented rate limits: documented or documented-no-retry-after.
     #[arg(long, value_name = "MODE")]
     pub assets_limits: Option<crosswalk_sandbox::AssetsLimits>,
+    /// Enforce Jira Cloud's rate limits for API tokens: burst limits per endpoint and method
+    /// (RateLimit-Reason jira-burst-based) and per-issue write limits (jira-per-issue-on-write),
+    /// with Retry-After on every 429 (documented), on none (documented-no-retry-after) or on three
+    /// in four (documented-mixed). Atlassian publishes no numbers: 10 requests/s with a burst of
+    /// 100 per endpoint, and 20 writes per 2 s and 100 per 30 s per issue, are unverified.
+    #[arg(long, value_name = "MODE")]
+    pub jira_limits: Option<crosswalk_sandbox::JiraLimits>,
     /// Print the URLs and credentials as JSON.
     #[arg(long)]
     pub json: bool,
@@ -302,4 +309,57 @@ pub struct BulkLinkArgs {
     pub show: usize,
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cli, Command};
+    use clap::{CommandFactory as _, Parser as _};
+
+    fn sandbox_args(extra: &[&str]) -> Result<super::SandboxArgs, clap::Error> {
+        let args = ["crosswalk", "sandbox", "--size", "tiny"]
+            .iter()
+            .chain(extra);
+        match Cli::try_parse_from(args)?.command {
+            Some(Command::Sandbox(args)) => Ok(args),
+            other => panic!("not the sandbox subcommand: {other:?}"),
+        }
+    }
+
+    // `crosswalk sandbox --jira-limits MODE` turns Jira's documented limits on (off by default),
+    // rejects unknown modes with the list of valid ones, and `--help` names every mode.
+    #[test]
+    fn sandbox_jira_limits_flag() {
+        assert_eq!(sandbox_args(&[]).unwrap().jira_limits, None);
+        for (mode, bare_every) in [
+            ("documented", 0),
+            ("documented-no-retry-after", 1),
+            ("documented-mixed", 4),
+        ] {
+            let limits = sandbox_args(&["--jira-limits", mode])
+                .unwrap()
+                .jira_limits
+                .unwrap_or_else(|| panic!("{mode} turns the limits on"));
+            assert_eq!(limits.bare_every, bare_every, "{mode}");
+        }
+        let error = sandbox_args(&["--jira-limits", "lots"]).unwrap_err();
+        assert!(
+            error.to_string().contains("documented-no-retry-after"),
+            "{error}"
+        );
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("sandbox")
+            .expect("the sandbox subcommand exists")
+            .render_long_help()
+            .to_string();
+        for word in [
+            "--jira-limits",
+            "jira-burst-based",
+            "jira-per-issue-on-write",
+            "documented-mixed",
+        ] {
+            assert!(help.contains(word), "sandbox --help lacks {word}:\n{help}");
+        }
+    }
 }

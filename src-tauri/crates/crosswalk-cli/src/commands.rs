@@ -508,6 +508,7 @@ fn sandbox(args: &SandboxArgs) -> anyhow::Result<ExitCode> {
             time_scale: args.time_scale,
             latency: args.latency.clone(),
             assets_limits: args.assets_limits.clone(),
+            jira_limits: args.jira_limits.clone(),
         })
         .await?;
         let info = crosswalk_sandbox::describe(&sandbox);

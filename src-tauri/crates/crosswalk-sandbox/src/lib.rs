@@ -25,6 +25,7 @@ pub mod world;
 
 pub use assets::{AssetsLimits, EndpointCount};
 pub use faults::{Fault, FaultRule, LatencyProfile, LatencyRange, Server};
+pub use jira::JiraLimits;
 pub use world::{SandboxHandle, World};
 
 use std::sync::Arc;
@@ -76,6 +77,8 @@ pub struct SandboxOptions {
     pub latency: LatencyProfile,
     /// Assets' documented per-endpoint rate limits (§D.10); `None` (default) = unlimited.
     pub assets_limits: Option<AssetsLimits>,
+    /// Jira's documented burst and per-issue write limits (§C); `None` (default) = unlimited.
+    pub jira_limits: Option<JiraLimits>,
 }
 
 impl Default for SandboxOptions {
@@ -87,6 +90,7 @@ impl Default for SandboxOptions {
             time_scale: 1.0,
             latency: LatencyProfile::none(),
             assets_limits: None,
+            jira_limits: None,
         }
     }
 }
@@ -127,6 +131,7 @@ impl Sandbox {
         for rule in &options.faults {
             world.faults.add(rule.clone());
         }
+        world::lock(&world.jira).limits = options.jira_limits.clone();
         let handle = SandboxHandle::new(Arc::clone(&world), urls.clone());
         let servers = listeners.serve(world);
         Ok(Sandbox {

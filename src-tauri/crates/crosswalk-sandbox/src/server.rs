@@ -98,8 +98,15 @@ async fn front_door(
     world.count_request(server);
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
+    let template = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|matched| matched.as_str().to_owned());
     if server == Server::Assets {
         crate::assets::limits::count(&world, &method, &path);
+    }
+    if server == Server::Jira {
+        crate::jira::limits::count(&world, &method, template.as_deref());
     }
     let mut delay_ms = world.faults.base_latency_ms(server);
     let mut fault = world.faults.take(server, &method, &path);
@@ -117,6 +124,17 @@ async fn front_door(
         if let Err(response) =
             crate::assets::limits::admit(&world, &method, &path, request.headers())
         {
+            return response;
+        }
+    }
+    if server == Server::Jira {
+        if let Err(response) = crate::jira::limits::admit(
+            &world,
+            &method,
+            &path,
+            template.as_deref(),
+            request.headers(),
+        ) {
             return response;
         }
     }

@@ -2,8 +2,10 @@
 //!
 //! Auth is HTTP Basic (account email + API token, §A.1); unauthenticated requests get the
 //! site's plain-text 401 with `X-Seraph-LoginReason` (§A.5). Invisible issues are 404, not 403.
-//! A configurable burst budget answers 429 with `Retry-After`, `X-RateLimit-*` and
-//! `RateLimit-Reason` (§C). Timestamps are `…000+0000` (§B.0); every write that Jira documents
+//! Rate limits answer 429 with `Retry-After`, `X-RateLimit-*` and `RateLimit-Reason` (§C): a simple
+//! site-wide budget ([`RateLimit`], checked by the handlers), and the documented burst and per-issue
+//! write limiters with per-endpoint request counts in [`limits`] (off unless [`JiraLimits`] is
+//! set). Timestamps are `…000+0000` (§B.0); every write that Jira documents
 //! as changing an issue moves its `updated` on the sandbox clock (`World::now`), so JQL polling on
 //! `updated >=` works (§B.6).
 //!
@@ -17,6 +19,9 @@
 mod extras;
 mod fields;
 mod issues;
+pub mod limits;
+#[cfg(test)]
+mod limits_tests;
 mod mutate;
 mod search;
 #[cfg(test)]
@@ -39,6 +44,7 @@ use std::sync::{Arc, MutexGuard};
 use time::OffsetDateTime;
 
 pub use fields::adf_to_text;
+pub use limits::JiraLimits;
 
 /// `yyyy-MM-dd` (shared with Assets).
 pub(crate) fn parse_date_pub(text: &str) -> Option<time::Date> {
@@ -283,6 +289,10 @@ pub struct JiraState {
     /// Burst limit on the whole site; `None` = unlimited.
     pub rate_limit: Option<RateLimit>,
     pub(crate) rate_window: RateWindow,
+    /// The documented burst and per-issue write limits (§C); `None` (default) = unlimited.
+    pub limits: Option<JiraLimits>,
+    /// The limiter's buckets and windows, and the per-endpoint request counts.
+    pub(crate) usage: limits::Usage,
     /// Search lag (§B.5 eventual consistency): issues created or updated less than this many
     /// seconds ago are served as of before the write unless listed in `reconcileIssues`.
     /// Only hides newly created issues from search (edits are visible); 0 = consistent.
@@ -348,6 +358,8 @@ impl JiraState {
             attachments_enabled: true,
             rate_limit: None,
             rate_window: RateWindow::default(),
+            limits: None,
+            usage: limits::Usage::default(),
             search_lag_secs: 0,
             remote_links_bump_updated: false,
             search_max_results_with_fields: 100,
