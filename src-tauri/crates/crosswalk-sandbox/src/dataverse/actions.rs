@@ -105,6 +105,7 @@ pub(crate) fn retrieve_user_privileges(
                 names.insert(format!("prv{}{entity}", privilege.as_str()));
             }
         }
+        names.extend(user.iter().flat_map(|u| u.misc.iter().cloned()));
         let privileges: Vec<Value> = names
             .into_iter()
             .map(|name| {
@@ -159,6 +160,8 @@ struct Closing {
     lookup: &'static str,
     /// Refusal of an already closed row [UNSURE of the exact text].
     already_closed: &'static str,
+    /// The `audit.action` of the closed row's audit record (Close, Win, Lose).
+    audit_action: i32,
 }
 
 const CLOSE_INCIDENT: Closing = Closing {
@@ -169,6 +172,7 @@ const CLOSE_INCIDENT: Closing = Closing {
     lookup: "incidentid",
     already_closed:
         "This case has already been resolved or cancelled. Reactivate it before closing it again.",
+    audit_action: super::audit::ACTION_CLOSE,
 };
 
 const WIN_OPPORTUNITY: Closing = Closing {
@@ -179,10 +183,12 @@ const WIN_OPPORTUNITY: Closing = Closing {
     lookup: "opportunityid",
     already_closed:
         "This opportunity has already been won or lost. Reopen it before closing it again.",
+    audit_action: super::audit::ACTION_WIN,
 };
 
 const LOSE_OPPORTUNITY: Closing = Closing {
     state: 2,
+    audit_action: super::audit::ACTION_LOSE,
     ..WIN_OPPORTUNITY
 };
 
@@ -370,7 +376,7 @@ fn close_row(
         .values
         .insert("statecode".into(), json!(closing.state));
     target.values.insert("statuscode".into(), json!(status));
-    records::update_row(dv, ctx, &meta, target);
+    records::update_row(dv, ctx, &meta, target, closing.audit_action);
     Ok(())
 }
 
@@ -489,7 +495,7 @@ pub(crate) fn qualify_lead(
         let mut lead = lead;
         lead.values.insert("statecode".into(), json!(1));
         lead.values.insert("statuscode".into(), json!(status));
-        records::update_row(dv, ctx, &meta, lead);
+        records::update_row(dv, ctx, &meta, lead, super::audit::ACTION_QUALIFY);
         let value: Vec<Value> = created
             .iter()
             .map(|(table, id)| {
@@ -670,7 +676,7 @@ pub(crate) fn commit_upload(dv: &mut DataverseState, ctx: &Ctx) -> Response {
         if creating {
             records::insert_row(dv, ctx, &meta, row);
         } else {
-            records::update_row(dv, ctx, &meta, row);
+            records::update_row(dv, ctx, &meta, row, super::audit::ACTION_UPDATE);
         }
         Ok(json_response(
             StatusCode::OK,

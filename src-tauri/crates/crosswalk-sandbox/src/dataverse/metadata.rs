@@ -50,6 +50,7 @@ fn entity_json(t: &TableMeta) -> Map<String, Value> {
         "IsManaged": !t.is_custom,
         "IsValidForAdvancedFind": true,
         "IsIntersect": false,
+        "IsPrivate": false,
         "IsOptimisticConcurrencyEnabled": true,
         "OwnershipType": t.ownership_type,
         "TableType": "Standard",
@@ -146,6 +147,7 @@ fn attribute_json(t: &TableMeta, a: &AttributeMeta) -> Map<String, Value> {
         "IsCustomAttribute": a.is_custom,
         "IsManaged": !a.is_custom,
         "IsLogical": false,
+        "ColumnNumber": super::audit::column_number(t, a),
     });
     if let Some(max) = a.max_length {
         v["MaxLength"] = json!(max);
@@ -205,6 +207,26 @@ fn attribute_json(t: &TableMeta, a: &AttributeMeta) -> Map<String, Value> {
         Value::Object(map) => map,
         _ => Map::new(),
     }
+}
+
+/// A table's definition with its audit setting (`IsAuditEnabled`, kept on the state).
+fn entity_full(dv: &DataverseState, t: &TableMeta) -> Map<String, Value> {
+    let mut map = entity_json(t);
+    map.insert(
+        "IsAuditEnabled".into(),
+        dv.table_audit_property(&t.logical_name),
+    );
+    map
+}
+
+/// A column's definition with its audit setting (`IsAuditEnabled`, kept on the state).
+fn attribute_full(dv: &DataverseState, t: &TableMeta, a: &AttributeMeta) -> Map<String, Value> {
+    let mut map = attribute_json(t, a);
+    map.insert(
+        "IsAuditEnabled".into(),
+        dv.column_audit_property(&t.logical_name, &a.logical_name),
+    );
+    map
 }
 
 /// Keeps `MetadataId` (always returned) and the selected properties.
@@ -346,7 +368,7 @@ fn attribute_out(
     cast: bool,
     ctx: &Ctx,
 ) -> Result<Map<String, Value>, Response> {
-    let mut map = select(attribute_json(t, a), ctx.option("$select"));
+    let mut map = select(attribute_full(dv, t, a), ctx.option("$select"));
     if let Some(expand) = ctx.option("$expand") {
         for item in split_top(expand) {
             let (nav, options) = split_key(item.trim());
@@ -380,7 +402,7 @@ fn attribute_out(
     Ok(map)
 }
 
-fn split_top(input: &str) -> Vec<&str> {
+pub(crate) fn split_top(input: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;
@@ -399,8 +421,12 @@ fn split_top(input: &str) -> Vec<&str> {
     parts
 }
 
-fn entity_out(t: &TableMeta, ctx: &Ctx) -> Result<Map<String, Value>, Response> {
-    let mut map = select(entity_json(t), ctx.option("$select"));
+fn entity_out(
+    dv: &DataverseState,
+    t: &TableMeta,
+    ctx: &Ctx,
+) -> Result<Map<String, Value>, Response> {
+    let mut map = select(entity_full(dv, t), ctx.option("$select"));
     if let Some(expand) = ctx.option("$expand") {
         for item in split_top(expand) {
             let (nav, options) = split_key(item.trim());
@@ -414,7 +440,7 @@ fn entity_out(t: &TableMeta, ctx: &Ctx) -> Result<Map<String, Value>, Response> 
             let attrs: Vec<Map<String, Value>> = t
                 .attributes
                 .iter()
-                .map(|a| attribute_json(t, a))
+                .map(|a| attribute_full(dv, t, a))
                 .filter(|full| passes(expr.as_ref(), full))
                 .map(|full| select(full, sel.as_deref()))
                 .collect();
@@ -450,8 +476,8 @@ pub(crate) fn entity_definitions(
             let items = dv
                 .tables
                 .iter()
-                .filter(|t| passes(expr.as_ref(), &entity_json(t)))
-                .map(|t| entity_out(t, ctx))
+                .filter(|t| passes(expr.as_ref(), &entity_full(dv, t)))
+                .map(|t| entity_out(dv, t, ctx))
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(json!({
                 "@odata.context": format!("{base}/$metadata#EntityDefinitions"),
@@ -466,7 +492,7 @@ pub(crate) fn entity_definitions(
                     "@odata.context".into(),
                     json!(format!("{base}/$metadata#EntityDefinitions/$entity")),
                 );
-                out.extend(entity_out(t, ctx)?);
+                out.extend(entity_out(dv, t, ctx)?);
                 Ok(Value::Object(out))
             }
             [attrs, tail @ ..] => {
@@ -506,7 +532,7 @@ pub(crate) fn entity_definitions(
                                 cast.as_ref()
                                     .is_none_or(|types| types.contains(&a.attribute_type))
                             })
-                            .filter(|a| passes(expr.as_ref(), &attribute_json(t, a)))
+                            .filter(|a| passes(expr.as_ref(), &attribute_full(dv, t, a)))
                             .map(|a| attribute_out(dv, t, a, cast.is_some(), ctx))
                             .collect::<Result<Vec<_>, _>>()?;
                         Ok(json!({ "@odata.context": context, "value": items }))

@@ -3,7 +3,8 @@
 //! and upserts, OData query options, formatted-value and lookup annotations on request, paging
 //! with XML paging cookies, change tracking, notes with attachments (single request and block
 //! upload/download), `WhoAmI`, the state-change actions (`CloseIncident`, `WinOpportunity`,
-//! `LoseOpportunity`, bound `QualifyLead`), service protection limits, and the
+//! `LoseOpportunity`, bound `QualifyLead`), auditing (`audits`, `RetrieveRecordChangeHistory`,
+//! `IsAuditEnabled` on tables and columns), service protection limits, and the
 //! `{"error":{"code":"0x...","message":"..."}}` error body everywhere.
 //!
 //! Everything lives behind one router fallback that parses OData URLs itself
@@ -14,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 mod actions;
+mod audit;
 mod metadata;
 mod mutate;
 pub mod query;
@@ -24,6 +26,7 @@ mod tests;
 pub use crate::generator::dataverse::{
     AttributeMeta, AttributeType, DataverseSeed, LookupValue, OptionMeta, TableMeta,
 };
+pub use audit::{AuditRecord, Auditing, READ_AUDIT_SUMMARY, READ_RECORD_AUDIT_HISTORY};
 
 use crate::identity::AuthFailure;
 use crate::world::{lock, World};
@@ -94,6 +97,8 @@ pub struct ApplicationUser {
     pub name: String,
     /// Privileges per table logical name (organization depth).
     pub privileges: BTreeMap<String, BTreeSet<Privilege>>,
+    /// Privileges on no table ("miscellaneous privileges"), by name (`prvReadAuditSummary`).
+    pub misc: BTreeSet<String>,
 }
 
 impl ApplicationUser {
@@ -104,7 +109,7 @@ impl ApplicationUser {
     }
 
     fn privilege_count(&self) -> usize {
-        self.privileges.values().map(BTreeSet::len).sum()
+        self.privileges.values().map(BTreeSet::len).sum::<usize>() + self.misc.len()
     }
 }
 
@@ -201,6 +206,8 @@ pub struct DataverseState {
     pub max_block_bytes: usize,
     /// HTTP status of the expired change-tracking token error (400) [UNSURE].
     pub expired_token_status: u16,
+    /// Table and column audit switches and the audit history (`audit` module).
+    pub auditing: Auditing,
     version: u64,
     usage: HashMap<String, Usage>,
     uploads: HashMap<String, Upload>,
@@ -276,6 +283,10 @@ impl DataverseState {
                 systemuser_id: seed.application_user_id.clone(),
                 name: "# Crosswalk Sync".into(),
                 privileges,
+                // The connector's role lets "most recent wins" read the audit history.
+                misc: [READ_AUDIT_SUMMARY, READ_RECORD_AUDIT_HISTORY]
+                    .map(str::to_owned)
+                    .into(),
             },
         );
         DataverseState {
@@ -295,6 +306,7 @@ impl DataverseState {
             require_odata_version: false,
             max_block_bytes: 4 * 1024 * 1024,
             expired_token_status: 400,
+            auditing: Auditing::default(),
             version,
             usage: HashMap::new(),
             uploads: HashMap::new(),
@@ -400,6 +412,20 @@ impl DataverseState {
         }
     }
 
+    /// Takes a miscellaneous privilege (`prvReadAuditSummary`) away from an app's role.
+    pub fn revoke_misc_privilege(&mut self, app_id: &str, name: &str) {
+        if let Some(user) = self.application_user_mut(app_id) {
+            user.misc.remove(name);
+        }
+    }
+
+    /// Grants a miscellaneous privilege to an app's role.
+    pub fn grant_misc_privilege(&mut self, app_id: &str, name: &str) {
+        if let Some(user) = self.application_user_mut(app_id) {
+            user.misc.insert(name.to_owned());
+        }
+    }
+
     /// The next row version.
     pub fn next_version(&mut self) -> u64 {
         self.version += 1;
@@ -491,6 +517,24 @@ impl Ctx {
                 user = self.user.systemuser_id,
                 count = self.user.privilege_count(),
                 privilege = privilege.as_str(),
+            ),
+        ))
+    }
+
+    /// 403 `0x80040220` unless the caller's role has the miscellaneous privilege `name`; the
+    /// message has the principal form of §F.11 without a table [UNSURE of the exact text].
+    pub fn require_misc(&self, name: &str) -> Result<(), Response> {
+        if self.user.misc.contains(name) {
+            return Ok(());
+        }
+        Err(error(
+            StatusCode::FORBIDDEN,
+            "0x80040220",
+            format!(
+                "Principal user (Id={user}, type=8, roleCount=1, privilegeCount={count}, accessMode=4), is missing {name} privilege (Id={privilege_id}). context.Caller={user}",
+                user = self.user.systemuser_id,
+                count = self.user.privilege_count(),
+                privilege_id = pseudo_guid(name),
             ),
         ))
     }
@@ -983,6 +1027,10 @@ fn dispatch(dv: &mut DataverseState, ctx: &Ctx, path: &str) -> Response {
             metadata::entity_definitions(dv, ctx, key.as_deref(), &segments[1..])
         }
         "GlobalOptionSetDefinitions" => metadata::global_option_sets(dv, ctx, key.as_deref()),
+        "audits" => audit::audits(dv, ctx, key.as_deref(), &segments[1..]),
+        "RetrieveRecordChangeHistory" if segments.len() == 1 => {
+            audit::retrieve_record_change_history(dv, ctx, key.as_deref())
+        }
         "CloseIncident" => post_only(actions::close_incident, dv),
         "WinOpportunity" => post_only(actions::win_opportunity, dv),
         "LoseOpportunity" => post_only(actions::lose_opportunity, dv),

@@ -84,6 +84,9 @@ impl DataverseState {
                 systemuser_id,
                 name,
                 privileges,
+                misc: [super::READ_AUDIT_SUMMARY, super::READ_RECORD_AUDIT_HISTORY]
+                    .map(str::to_owned)
+                    .into(),
             },
             now,
             prefer: Prefer::default(),

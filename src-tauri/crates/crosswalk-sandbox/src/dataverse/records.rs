@@ -506,8 +506,8 @@ fn expand(
 
 /// `<cookie pagenumber="2" pagingcookie="..." istracking="False" />` (§F.5), with the inner
 /// cookie double URL-encoded as the real service does.
-fn skiptoken(
-    meta: &TableMeta,
+pub(crate) fn skiptoken(
+    id_attribute: &str,
     page: usize,
     last: &str,
     first: &str,
@@ -519,7 +519,7 @@ fn skiptoken(
     let inner = format!(
         "<cookie page=\"{}\"{extra}><{id} last=\"{{{last}}}\" first=\"{{{first}}}\" /></cookie>",
         page - 1,
-        id = meta.primary_id_attribute,
+        id = id_attribute,
         last = last.to_uppercase(),
         first = first.to_uppercase(),
     );
@@ -536,13 +536,13 @@ fn xml_attr(xml: &str, name: &str) -> Option<String> {
     Some(xml[start..end].to_owned())
 }
 
-struct Cookie {
-    page: usize,
-    last: Option<String>,
-    tracking: Option<(u64, u64)>,
+pub(crate) struct Cookie {
+    pub page: usize,
+    pub last: Option<String>,
+    pub tracking: Option<(u64, u64)>,
 }
 
-fn parse_skiptoken(token: &str) -> Result<Cookie, Response> {
+pub(crate) fn parse_skiptoken(token: &str) -> Result<Cookie, Response> {
     let invalid = || bad_request("The $skiptoken value is not a valid paging cookie.");
     let page: usize = xml_attr(token, "pagenumber")
         .and_then(|p| p.parse().ok())
@@ -681,7 +681,13 @@ fn list(dv: &mut DataverseState, ctx: &Ctx, meta: &TableMeta) -> Reply {
     if start + page.len() < total {
         if let (Some(first), Some(last)) = (page.first(), page.last()) {
             let page_number = start / page_size + 2;
-            let token = skiptoken(meta, page_number, &last.id, &first.id, None);
+            let token = skiptoken(
+                &meta.primary_id_attribute,
+                page_number,
+                &last.id,
+                &first.id,
+                None,
+            );
             body.insert(
                 "@odata.nextLink".into(),
                 json!(link(
@@ -895,7 +901,7 @@ fn changes(dv: &mut DataverseState, ctx: &Ctx, meta: &TableMeta) -> Reply {
             page.last().map_or("", |e| e.id()),
         );
         let token = skiptoken(
-            meta,
+            &meta.primary_id_attribute,
             start / page_size + 2,
             last,
             first,
@@ -1405,7 +1411,28 @@ fn app_user_lookup(ctx: &Ctx) -> LookupValue {
 }
 
 /// Stamps modifiedon/modifiedby/version (and the created ones) on a written row.
+///
+/// Then writes the audit record of the change (`action` is its `audit.action`), when the
+/// environment and the table are audited: the row as stored before is the "old value".
 pub(crate) fn stamp(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    meta: &TableMeta,
+    row: &mut Row,
+    creating: bool,
+    action: i32,
+) {
+    let audited = dv.organization_auditing() && dv.table_auditing(&meta.logical_name);
+    let before = (audited && !creating)
+        .then(|| dv.row(&meta.logical_name, &row.id).cloned())
+        .flatten();
+    stamp_columns(dv, ctx, meta, row, creating);
+    if audited && (creating || before.is_some()) {
+        dv.audit_write(ctx, meta, before.as_ref(), row, action);
+    }
+}
+
+fn stamp_columns(
     dv: &mut DataverseState,
     ctx: &Ctx,
     meta: &TableMeta,
@@ -1524,7 +1551,7 @@ pub(crate) fn create_row(
             .or_insert(json!(false));
         row.values.entry("filesize".to_owned()).or_insert(json!(0));
     }
-    stamp(dv, ctx, meta, &mut row, true);
+    stamp(dv, ctx, meta, &mut row, true, super::audit::ACTION_CREATE);
     let id = row.id.clone();
     dv.rows
         .entry(meta.logical_name.clone())
@@ -1577,7 +1604,7 @@ pub(crate) fn update_existing(
     if meta.logical_name == "annotation" && body.contains_key("documentbody") {
         check_attachment(dv, row, dv.auto_isdocument)?;
     }
-    stamp(dv, ctx, meta, row, false);
+    stamp(dv, ctx, meta, row, false, super::audit::ACTION_UPDATE);
     dv.rows
         .entry(meta.logical_name.clone())
         .or_default()
@@ -1631,7 +1658,7 @@ pub(crate) fn insert_row(
     meta: &TableMeta,
     mut row: Row,
 ) -> String {
-    stamp(dv, ctx, meta, &mut row, true);
+    stamp(dv, ctx, meta, &mut row, true, super::audit::ACTION_CREATE);
     let id = row.id.clone();
     dv.rows
         .entry(meta.logical_name.clone())
@@ -1640,9 +1667,16 @@ pub(crate) fn insert_row(
     id
 }
 
-/// Replaces a row after an action changed it (new version and modifiedon).
-pub(crate) fn update_row(dv: &mut DataverseState, ctx: &Ctx, meta: &TableMeta, mut row: Row) {
-    stamp(dv, ctx, meta, &mut row, false);
+/// Replaces a row after an action changed it (new version and modifiedon); `action` is the
+/// `audit.action` of its audit record.
+pub(crate) fn update_row(
+    dv: &mut DataverseState,
+    ctx: &Ctx,
+    meta: &TableMeta,
+    mut row: Row,
+    action: i32,
+) {
+    stamp(dv, ctx, meta, &mut row, false, action);
     dv.rows
         .entry(meta.logical_name.clone())
         .or_default()

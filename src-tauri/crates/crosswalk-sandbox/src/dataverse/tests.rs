@@ -1848,3 +1848,494 @@ async fn dataverse_multi_select_choices_are_comma_separated_values() {
         .await;
     assert!(row["cw_regions"].is_null(), "{row}");
 }
+
+// --- Auditing ---------------------------------------------------------------------------------
+
+/// Microsoft Learn, "Configure auditing" (organization settings; "Detect which tables / columns
+/// are enabled for auditing": `IsAuditEnabled` is a BooleanManagedProperty), and the admin
+/// guide "Manage Dataverse auditing" (tables that cannot be audited).
+#[tokio::test]
+async fn dataverse_audit_settings_show_on_the_organization_tables_and_columns() {
+    let dv = Dv::start().await;
+    let (status, body) = dv.get("organizations?$select=isauditenabled", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A fresh environment does not audit.
+    assert_eq!(body["value"][0]["isauditenabled"], json!(false), "{body}");
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.set_organization_auditing(true));
+    let (_, body) = dv.get("organizations?$select=isauditenabled", &[]).await;
+    assert_eq!(body["value"][0]["isauditenabled"], json!(true), "{body}");
+
+    let (status, body) = dv
+        .get(
+            "EntityDefinitions?$select=LogicalName,IsAuditEnabled&$filter=IsAuditEnabled/Value eq true and IsPrivate eq false",
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let audited: Vec<&str> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["LogicalName"].as_str().unwrap())
+        .collect();
+    assert!(
+        audited.contains(&"incident") && audited.contains(&"opportunity"),
+        "{audited:?}"
+    );
+    assert!(!audited.contains(&"annotation"), "{audited:?}");
+    let incident = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["LogicalName"] == "incident")
+        .unwrap();
+    assert_eq!(
+        incident["IsAuditEnabled"],
+        json!({"Value": true, "CanBeChanged": true, "ManagedPropertyLogicalName": "canmodifyauditsettings"})
+    );
+    let (_, note) = dv
+        .get(
+            "EntityDefinitions(LogicalName='annotation')?$select=IsAuditEnabled",
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (
+            note["IsAuditEnabled"]["Value"].clone(),
+            note["IsAuditEnabled"]["CanBeChanged"].clone()
+        ),
+        (json!(false), json!(false)),
+        "{note}"
+    );
+
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.set_column_auditing("incident", "description", false));
+    let (status, body) = dv
+        .get(
+            "EntityDefinitions(LogicalName='incident')/Attributes?$select=LogicalName,IsAuditEnabled,ColumnNumber&$filter=IsAuditEnabled/Value eq true",
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let columns: Vec<&str> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["LogicalName"].as_str().unwrap())
+        .collect();
+    assert!(columns.contains(&"title"), "{columns:?}");
+    // The platform's stamps and the switched-off column are not audited.
+    for not_audited in ["modifiedon", "versionnumber", "description"] {
+        assert!(
+            !columns.contains(&not_audited),
+            "{not_audited} in {columns:?}"
+        );
+    }
+    let numbers: Vec<i64> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["ColumnNumber"].as_i64().expect("a ColumnNumber"))
+        .collect();
+    let mut unique = numbers.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), numbers.len(), "{numbers:?}");
+}
+
+/// The column numbers of `table`'s columns (`AttributeMetadata.ColumnNumber`).
+async fn column_numbers(dv: &Dv, table: &str) -> std::collections::HashMap<String, i64> {
+    let (_, body) = dv
+        .get(
+            &format!(
+                "EntityDefinitions(LogicalName='{table}')/Attributes?$select=LogicalName,ColumnNumber"
+            ),
+            &[],
+        )
+        .await;
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["LogicalName"].as_str().unwrap().to_owned(),
+                a["ColumnNumber"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn patch(dv: &Dv, path: &str, body: Value) {
+    let response = dv
+        .send(Method::PATCH, path, Some(body), &[("If-Match", "*")])
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "{path}");
+}
+
+/// Microsoft Learn, "Retrieve the history of audited data changes" (Audit table, audit
+/// EntityType definition: no `changedata`; `attributemask` is a CSV of `ColumnNumber`s) and
+/// the admin guide ("Audit logs for updates are created when a new value is different from
+/// the old value of a column").
+#[tokio::test]
+async fn dataverse_audits_record_changed_audited_columns_with_their_column_numbers() {
+    let dv = Dv::start().await;
+    let id = dv.new_case("Audited case").await;
+    // Auditing off for the environment: nothing is written.
+    patch(
+        &dv,
+        &format!("incidents({id})"),
+        json!({"title": "Before auditing"}),
+    )
+    .await;
+    assert!(dv
+        .sandbox
+        .handle
+        .dataverse(|d| d.audit_records("incident", &id).is_empty()));
+
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.set_organization_auditing(true));
+    dv.sandbox.handle.advance_clock(time::Duration::seconds(10));
+    patch(
+        &dv,
+        &format!("incidents({id})"),
+        json!({"title": "Renamed"}),
+    )
+    .await;
+    dv.sandbox.handle.advance_clock(time::Duration::seconds(10));
+    // The same value again changes nothing, so no audit row.
+    patch(
+        &dv,
+        &format!("incidents({id})"),
+        json!({"title": "Renamed"}),
+    )
+    .await;
+    patch(
+        &dv,
+        &format!("incidents({id})"),
+        json!({"title": "Renamed again", "prioritycode": 1}),
+    )
+    .await;
+    // A column whose auditing is off is left out; a change of it alone writes no row.
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.set_column_auditing("incident", "description", false));
+    patch(
+        &dv,
+        &format!("incidents({id})"),
+        json!({"description": "Quiet"}),
+    )
+    .await;
+    // A table whose auditing is off writes nothing either.
+    let (_, tasks) = dv.get("tasks?$select=activityid&$top=1", &[]).await;
+    let task = tasks["value"][0]["activityid"].as_str().unwrap().to_owned();
+    patch(
+        &dv,
+        &format!("tasks({task})"),
+        json!({"subject": "Not audited"}),
+    )
+    .await;
+    assert!(dv
+        .sandbox
+        .handle
+        .dataverse(|d| d.audit_records("task", &task).is_empty()));
+
+    let numbers = column_numbers(&dv, "incident").await;
+    let filter = format!("_objectid_value eq {id} and operation eq 2");
+    let (status, body) = dv
+        .get(
+            &format!(
+                "audits?$select=createdon,attributemask,operation,action&$filter={filter}&$orderby=createdon desc"
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("$metadata#audits(createdon,attributemask,operation,action)"));
+    let rows = body["value"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{body}");
+    let mask = |row: &Value| -> Vec<i64> {
+        let mut numbers: Vec<i64> = row["attributemask"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .map(|n| n.parse().unwrap())
+            .collect();
+        numbers.sort_unstable();
+        numbers
+    };
+    let mut both = vec![numbers["title"], numbers["prioritycode"]];
+    both.sort_unstable();
+    // Newest first: title and priority, then title alone.
+    assert_eq!(mask(&rows[0]), both, "{body}");
+    assert_eq!(mask(&rows[1]), vec![numbers["title"]], "{body}");
+    assert_eq!(
+        (rows[0]["operation"].clone(), rows[0]["action"].clone()),
+        (json!(2), json!(2))
+    );
+    assert!(rows[0]["createdon"].as_str().unwrap() > rows[1]["createdon"].as_str().unwrap());
+    assert!(
+        rows[0]["auditid"].is_string(),
+        "the key comes with any $select"
+    );
+
+    // The Web API's audit type has no changedata.
+    let (status, body) = dv.get("audits?$select=changedata", &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("'changedata' on type 'Microsoft.Dynamics.CRM.audit'"));
+    // Lookups carry their table and formatted values on request, never a navigation property.
+    let (_, body) = dv
+        .get(
+            &format!("audits?$select=_objectid_value,_userid_value,objecttypecode,createdon&$filter=_objectid_value eq {id}"),
+            &[("Prefer", "odata.include-annotations=\"*\"")],
+        )
+        .await;
+    let first = &body["value"][0];
+    assert_eq!(
+        first["_objectid_value@Microsoft.Dynamics.CRM.lookuplogicalname"],
+        "incident"
+    );
+    assert_eq!(
+        first["objecttypecode@OData.Community.Display.V1.FormattedValue"],
+        "Case"
+    );
+    assert!(first["_userid_value@OData.Community.Display.V1.FormattedValue"].is_string());
+    assert!(first
+        .as_object()
+        .unwrap()
+        .keys()
+        .all(|k| !k.ends_with("associatednavigationproperty")));
+    assert_eq!(body["@Microsoft.Dynamics.CRM.totalrecordcount"], json!(-1));
+
+    // A resolution through CloseIncident is audited as the Close action.
+    let (status, _) = dv
+        .post(
+            "CloseIncident",
+            json!({"IncidentResolution": {"subject": "Done", "incidentid@odata.bind": format!("/incidents({id})")}, "Status": 5}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, body) = dv
+        .get(
+            &format!("audits?$select=action,attributemask&$filter=_objectid_value eq {id}&$orderby=createdon desc&$top=1"),
+            &[],
+        )
+        .await;
+    assert_eq!(body["value"][0]["action"], json!(16), "{body}");
+    let mut closed = mask(&body["value"][0]);
+    let mut expected = vec![numbers["statecode"], numbers["statuscode"]];
+    closed.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(closed, expected);
+}
+
+/// api/microsoft.md §F.5 paging (maxpagesize, next links followed unchanged) on `audits`.
+#[tokio::test]
+async fn dataverse_audits_page_newest_first_to_the_end() {
+    let dv = Dv::start().await;
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.set_organization_auditing(true));
+    let id = dv.new_case("Many edits").await;
+    for n in 0..7 {
+        dv.sandbox.handle.advance_clock(time::Duration::seconds(1));
+        patch(
+            &dv,
+            &format!("incidents({id})"),
+            json!({"title": format!("Edit {n}")}),
+        )
+        .await;
+    }
+    let page = [("Prefer", "odata.maxpagesize=3")];
+    let mut link = format!(
+        "audits?$select=createdon&$filter=_objectid_value eq {id} and operation eq 2&$orderby=createdon desc"
+    );
+    let mut seen: Vec<String> = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, body) = dv.get(&link, &page).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        pages += 1;
+        seen.extend(
+            body["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["createdon"].as_str().unwrap().to_owned()),
+        );
+        match body["@odata.nextLink"].as_str() {
+            Some(next) => link = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 7);
+    let mut sorted = seen.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(seen, sorted, "newest first, no repeats");
+}
+
+/// "Retrieve the history of audited data changes" › RetrieveRecordChangeHistory (Web API):
+/// `AuditDetailCollection` with `MoreRecords`, `PagingCookie`, `TotalRecordCount` and
+/// `AttributeAuditDetail` values whose `OldValue`/`NewValue` are entities, and no `AuditRecord`
+/// ("no data about who made the change and when it was made is available").
+#[tokio::test]
+async fn dataverse_record_change_history_pages_details_without_audit_records() {
+    let dv = Dv::start().await;
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.set_organization_auditing(true));
+    let id = dv.new_case("First title").await;
+    for title in ["Second title", "Third title", "Fourth title"] {
+        dv.sandbox.handle.advance_clock(time::Duration::seconds(1));
+        patch(&dv, &format!("incidents({id})"), json!({"title": title})).await;
+    }
+    let call = |page: u32| {
+        format!(
+            "RetrieveRecordChangeHistory(Target=@target,PagingInfo=@paginginfo)?@target={{ '@odata.id':'incidents({id})'}}&@paginginfo={{\"PageNumber\": {page}, \"Count\": 2, \"ReturnTotalRecordCount\": true}}"
+        )
+    };
+    let (status, body) = dv.get(&call(1), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("$metadata#Microsoft.Dynamics.CRM.RetrieveRecordChangeHistoryResponse"));
+    let collection = &body["AuditDetailCollection"];
+    // The create and three updates.
+    assert_eq!(collection["TotalRecordCount"], json!(4), "{body}");
+    assert_eq!(collection["MoreRecords"], json!(true));
+    assert!(collection["PagingCookie"]
+        .as_str()
+        .unwrap()
+        .starts_with("<cookie page=\"1\">"));
+    let details = collection["AuditDetails"].as_array().unwrap();
+    assert_eq!(details.len(), 2);
+    let newest = &details[0];
+    assert_eq!(
+        newest["@odata.type"],
+        "#Microsoft.Dynamics.CRM.AttributeAuditDetail"
+    );
+    assert_eq!(
+        newest["OldValue"],
+        json!({"@odata.type": "#Microsoft.Dynamics.CRM.incident", "title": "Third title"})
+    );
+    assert_eq!(
+        newest["NewValue"],
+        json!({"@odata.type": "#Microsoft.Dynamics.CRM.incident", "title": "Fourth title"})
+    );
+    assert_eq!(
+        newest["DeletedAttributes"],
+        json!({"Count": 0, "Keys": [], "Values": []})
+    );
+    assert!(newest.get("AuditRecord").is_none(), "{newest}");
+    assert_eq!(details[1]["NewValue"]["title"], "Third title");
+
+    let (_, body) = dv.get(&call(2), &[]).await;
+    let collection = &body["AuditDetailCollection"];
+    assert_eq!(collection["MoreRecords"], json!(false), "{body}");
+    assert_eq!(collection["AuditDetails"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        collection["AuditDetails"][0]["NewValue"]["title"],
+        "Second title"
+    );
+    // Without ReturnTotalRecordCount the count is -1.
+    let (_, body) = dv
+        .get(
+            &format!("RetrieveRecordChangeHistory(Target=@target)?@target={{'@odata.id':'incidents({id})'}}"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        body["AuditDetailCollection"]["TotalRecordCount"],
+        json!(-1),
+        "{body}"
+    );
+    assert_eq!(
+        body["AuditDetailCollection"]["AuditDetails"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+/// "Retrieve the history of audited data changes": the audit table needs prvReadAuditSummary;
+/// the change-history messages need prvReadRecordAuditHistory and prvReadAuditSummary. A
+/// missing one is the §F.11 privilege error.
+#[tokio::test]
+async fn dataverse_audit_history_needs_the_audit_privileges() {
+    let dv = Dv::start().await;
+    let id = dv.new_case("Private history").await;
+    let me = dv
+        .sandbox
+        .handle
+        .dataverse(|d| d.application_users[CLIENT_ID].systemuser_id.clone());
+    let (_, body) = dv
+        .get(
+            &format!("systemusers({me})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"),
+            &[],
+        )
+        .await;
+    let names: Vec<&str> = body["RolePrivileges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["PrivilegeName"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"prvReadAuditSummary") && names.contains(&"prvReadRecordAuditHistory"));
+
+    let history = format!(
+        "RetrieveRecordChangeHistory(Target=@target)?@target={{'@odata.id':'incidents({id})'}}"
+    );
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.revoke_misc_privilege(CLIENT_ID, super::READ_RECORD_AUDIT_HISTORY));
+    let (status, body) = dv.get(&history, &[]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "0x80040220"),
+        "{body}"
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("is missing prvReadRecordAuditHistory privilege"));
+    // The audit table itself needs only the summary privilege.
+    let (status, _) = dv
+        .get(&format!("audits?$filter=_objectid_value eq {id}"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    dv.sandbox
+        .handle
+        .dataverse(|d| d.revoke_misc_privilege(CLIENT_ID, super::READ_AUDIT_SUMMARY));
+    let (status, body) = dv
+        .get(&format!("audits?$filter=_objectid_value eq {id}"), &[])
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "0x80040220"),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("Principal user (Id="), "{message}");
+    assert!(
+        message.contains("is missing prvReadAuditSummary privilege"),
+        "{message}"
+    );
+    // The audit table is read-only.
+    let response = dv.send(Method::POST, "audits", Some(json!({})), &[]).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}

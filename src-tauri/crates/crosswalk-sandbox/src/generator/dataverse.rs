@@ -872,6 +872,14 @@ pub fn tables(rng: &mut StdRng) -> Vec<TableMeta> {
         T::Integer,
         |_| {},
     );
+    // Added after the first release: a fixed id keeps every other generated id as it was.
+    b.attr_with_id(
+        "8f2b7c1d-4e6a-4b3f-9c5d-0a1e2f3b4c5d".into(),
+        "isauditenabled",
+        "Is Auditing Enabled",
+        T::Boolean,
+        |_| {},
+    );
     b.common(false);
     b.current().ownership_type = "OrganizationOwned";
     b.current().has_notes = false;
@@ -1066,6 +1074,8 @@ pub fn generate(size: Size, seed: u64) -> DataverseSeed {
         .insert("maxuploadfilesize".into(), json!(5_242_880));
     org.values
         .insert("expirechangetrackingindays".into(), json!(90));
+    // Auditing is off in a fresh environment (dataverse/audit.rs).
+    org.values.insert("isauditenabled".into(), json!(false));
     stamp(&mut rng, &mut org, None, &app_user);
     records.push(org);
 
