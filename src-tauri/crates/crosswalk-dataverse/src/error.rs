@@ -25,6 +25,10 @@ pub enum Error {
     /// The application user's security role lacks `prv{privilege}{table}` (403 `0x80040220`).
     #[error("the application user's security role is missing the {privilege} privilege on table {table}")]
     MissingPrivilege { privilege: String, table: String },
+    /// The application user's security role lacks a privilege on no table (a "miscellaneous
+    /// privilege" such as `prvReadAuditSummary`, 403 `0x80040220`).
+    #[error("the application user's security role is missing the {privilege} privilege")]
+    MissingMiscPrivilege { privilege: String },
     /// `If-Match` did not match: the record changed since it was read (412).
     #[error("the {entity_set} record changed since it was read")]
     PreconditionFailed { entity_set: String },
@@ -59,6 +63,31 @@ fn code_and_message(detail: &str) -> (&str, &str) {
     }
 }
 
+/// Privileges on no table the client reads with, by name, and how the security role editor
+/// shows them (Microsoft Learn, "Manage Dataverse auditing": View Audit History / Summary).
+const MISC_PRIVILEGES: [(&str, &str); 2] = [
+    ("prvReadAuditSummary", "View Audit Summary"),
+    ("prvReadRecordAuditHistory", "View Audit History"),
+];
+
+/// `... is missing prvReadAuditSummary privilege ...` → `prvReadAuditSummary`.
+fn parse_misc_privilege(message: &str) -> Option<&'static str> {
+    let after = message.split("missing ").nth(1)?;
+    let name = after.split_whitespace().next()?;
+    MISC_PRIVILEGES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(known, _)| *known)
+}
+
+/// How the security role editor names a miscellaneous privilege.
+fn misc_display_name(privilege: &str) -> &str {
+    MISC_PRIVILEGES
+        .iter()
+        .find(|(name, _)| *name == privilege)
+        .map_or(privilege, |(_, display)| display)
+}
+
 /// `... is missing prvReadincident privilege ... for entity 'incident' ...` → ("Read", "incident").
 fn parse_privilege(message: &str) -> Option<(String, String)> {
     let after = message.split("missing prv").nth(1)?;
@@ -91,9 +120,12 @@ impl Error {
         let (code, message) = code_and_message(&detail);
         match code {
             NOT_A_MEMBER_CODE => Error::MissingApplicationUser,
-            PRIVILEGE_CODE => match parse_privilege(message) {
-                Some((privilege, table)) => Error::MissingPrivilege { privilege, table },
-                None => Error::Http(error),
+            PRIVILEGE_CODE => match (parse_misc_privilege(message), parse_privilege(message)) {
+                (Some(privilege), _) => Error::MissingMiscPrivilege {
+                    privilege: privilege.to_owned(),
+                },
+                (None, Some((privilege, table))) => Error::MissingPrivilege { privilege, table },
+                (None, None) => Error::Http(error),
             },
             STATE_CODE => Error::InvalidStateTransition {
                 message: message.to_owned(),
@@ -132,6 +164,14 @@ impl Error {
                 format!("The application user's security role lacks the {privilege} privilege on the {table} table."),
             )
             .with_fix(format!("In the Power Platform admin center, edit the security role assigned to the application user and grant {privilege} (organization level) on the {table} table")),
+            Error::MissingMiscPrivilege { privilege } => {
+                let display = misc_display_name(privilege);
+                UserFacing::new(
+                    Code::PermissionDenied,
+                    format!("The application user's security role lacks the {display} privilege ({privilege})."),
+                )
+                .with_fix(format!("In the Power Platform admin center, edit the security role assigned to the application user and grant {display} ({privilege}) under Miscellaneous privileges"))
+            }
             Error::PreconditionFailed { entity_set } => UserFacing::new(
                 Code::Conflict,
                 format!("A {entity_set} record changed in Dataverse while Crosswalk was updating it."),
@@ -205,5 +245,26 @@ mod tests {
             ("0x80040220", "is missing")
         );
         assert_eq!(code_and_message("plain text"), ("", "plain text"));
+    }
+
+    #[test]
+    fn audit_privileges_are_named_as_the_role_editor_shows_them() {
+        let message = "Principal user (Id=1, type=8, roleCount=1, privilegeCount=40, accessMode=4), is missing prvReadAuditSummary privilege (Id=2). context.Caller=1";
+        assert_eq!(parse_misc_privilege(message), Some("prvReadAuditSummary"));
+        // A table privilege is not a miscellaneous one.
+        assert_eq!(
+            parse_misc_privilege(
+                "is missing prvReadincident privilege (Id=2) on OTC=112 for entity 'incident'"
+            ),
+            None
+        );
+        let facing = Error::MissingMiscPrivilege {
+            privilege: "prvReadAuditSummary".into(),
+        }
+        .user_facing();
+        assert!(facing
+            .message
+            .contains("View Audit Summary privilege (prvReadAuditSummary)"));
+        assert!(facing.fix.unwrap().contains("grant View Audit Summary"));
     }
 }

@@ -2,14 +2,16 @@
 //! Dataverse records (cases/incidents, tasks, leads...) with Jira issues.
 //!
 //! What it is for: table metadata for field mappings (`entity`, `attributes` with choice
-//! options), records (`get`, `list`, `create`, `update` with ETags, `delete`), change tracking
-//! (`track_changes`), records by id in batches (`list_by_ids`), notes with attachments (single
-//! request or block upload, block download; created under a caller-chosen id so retries never
+//! options, `column_types` for the one-request list), records (`get`, `list`, `create`,
+//! `update` with ETags, `delete`), change tracking (`track_changes`), records by id in
+//! batches (`list_by_ids`), notes with attachments (single request or block upload, block
+//! download; created under a caller-chosen id so retries never
 //! duplicate them; notes changed since a time across a table), record state (`state_options`;
 //! cases: `close_incident`, `cancel_incident`; opportunities: `win_opportunity`,
 //! `lose_opportunity`, `reopen_opportunity`; leads: `qualify_lead`, `disqualify_lead`), and
 //! what the application user's roles grant (`user_privileges`, `secured_table`, `probe_read`)
-//! for "Test connection". It speaks Dataverse's vocabulary only (entity set, record, attribute,
+//! for "Test connection", and auditing (`table_audit`: whether a table's columns are audited;
+//! `column_change_times`: when each column of a record last changed, from `audits`). It speaks Dataverse's vocabulary only (entity set, record, attribute,
 //! option set, etag, delta link, annotation, privilege): no jobs, no store, no Jira. Paging is
 //! explicit: `list`/`track_changes` return one page and the caller follows the link.
 //!
@@ -20,6 +22,7 @@
 //! Tested over real HTTP against the sandbox's Dataverse and Entra servers (`src/tests.rs`),
 //! with unit tests for the parsing helpers next to their code.
 
+mod audit;
 mod error;
 mod incidents;
 mod leads;
@@ -30,10 +33,12 @@ mod opportunities;
 mod privileges;
 mod records;
 
+pub use audit::{AuditOff, AuditedColumn, TableAudit};
 pub use error::{Error, Result};
 pub use models::{
-    Attachment, Attribute, AttributeKind, Change, ChangePage, DeltaLink, EntityInfo, Etag,
-    NextLink, Note, NoteWrite, OptionValue, Page, Query, Record, TrackFrom, WhoAmI,
+    Attachment, Attribute, AttributeKind, Change, ChangePage, ChangedNotes, ColumnType, DeltaLink,
+    EntityInfo, Etag, NextLink, Note, NoteWrite, OptionValue, Page, Query, Record, TrackFrom,
+    WhoAmI,
 };
 pub use notes::BLOCK_SIZE;
 pub use privileges::{AccessRight, PrivilegeDepth, RolePrivilege, SecuredTable, UserPrivileges};
@@ -153,6 +158,12 @@ impl DataverseClient {
         spec: RequestSpec,
     ) -> Result<T> {
         Ok(self.send(spec).await?.json()?)
+    }
+
+    /// Adopts a table's info read earlier (by another client of the same environment, and
+    /// kept by the caller), so reads of its entity set need no `EntityDefinitions` request.
+    pub fn know_table(&self, info: EntityInfo) {
+        self.remember(info);
     }
 
     /// Table info for an entity set, from the cache or `EntityDefinitions`.

@@ -2,7 +2,7 @@
 //! from the typed casts (`Microsoft.Dynamics.CRM.PicklistAttributeMetadata` ...), because
 //! `OptionSet` cannot be expanded on the generic `Attributes`. Metadata queries do not page.
 
-use crate::models::{Attribute, AttributeKind, EntityInfo, OptionValue};
+use crate::models::{Attribute, AttributeKind, ColumnType, EntityInfo, OptionValue};
 use crate::{check_name, enc, literal, DataverseClient, Error, Result, API};
 use crosswalk_http::RequestSpec;
 use serde_json::Value;
@@ -222,6 +222,45 @@ impl DataverseClient {
             map.get(name).map(option_set).unwrap_or_default()
         };
         Ok((pick(&states, "statecode"), pick(&statuses, "statuscode")))
+    }
+
+    /// A table's columns with their `AttributeType` only, in one request (the generic
+    /// `Attributes` list): what reading records needs (which columns are lookups), without the
+    /// nine typed casts [`DataverseClient::attributes`] adds for converting values.
+    ///
+    /// # Errors
+    /// `Http(NotFound)` when the table does not exist.
+    pub async fn column_types(&self, logical_name: &str) -> Result<Vec<ColumnType>> {
+        check_name("table name", logical_name)?;
+        let all: Value = self
+            .send_json(RequestSpec::get(
+                ROUTE_ATTRIBUTES,
+                format!(
+                    "{API}/EntityDefinitions(LogicalName={})/Attributes?$select=LogicalName,AttributeType",
+                    literal(logical_name)
+                ),
+            ))
+            .await?;
+        let items = all
+            .get("value")
+            .and_then(Value::as_array)
+            .ok_or(Error::Unexpected {
+                route: ROUTE_ATTRIBUTES,
+                detail: "no attribute list".to_owned(),
+            })?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                Some(ColumnType {
+                    logical_name: item.get("LogicalName")?.as_str()?.to_owned(),
+                    attribute_type: item
+                        .get("AttributeType")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                })
+            })
+            .collect())
     }
 
     /// A table's columns with their types, choice options (multi-select choices included),

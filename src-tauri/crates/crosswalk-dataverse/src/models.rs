@@ -83,6 +83,9 @@ pub struct Query {
 pub struct Page {
     pub records: Vec<Record>,
     pub next: Option<NextLink>,
+    /// Dataverse's clock when it answered (the response's `Date` header), not part of the body:
+    /// a read window by `modifiedon` or `createdon` can move up to it, free of local skew.
+    pub server_time: Option<time::OffsetDateTime>,
 }
 
 /// Where a change-tracking read starts.
@@ -135,6 +138,25 @@ pub struct EntityInfo {
     pub change_tracking_enabled: bool,
     pub object_type_code: Option<i64>,
     pub display_name: Option<String>,
+}
+
+/// A column's logical name and `AttributeType` as the generic `Attributes` list gives them:
+/// enough to build a `$select` (lookups are read as `_x_value`) without the typed casts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnType {
+    pub logical_name: String,
+    /// `String`, `Lookup`, `Customer`, `Owner`, `Picklist`, `Virtual`...
+    pub attribute_type: String,
+}
+
+impl ColumnType {
+    /// Whether the column is a lookup (also Customer and Owner), read as `_<name>_value`.
+    pub fn is_lookup(&self) -> bool {
+        matches!(
+            self.attribute_type.as_str(),
+            "Lookup" | "Customer" | "Owner"
+        )
+    }
 }
 
 /// One column of a table with its type, for field mappings.
@@ -227,6 +249,16 @@ pub struct Note {
     pub created_on: Option<String>,
     pub modified_on: Option<String>,
     pub etag: Option<Etag>,
+}
+
+/// Notes changed across a table since a time, each with the id of the record it regards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedNotes {
+    /// `(regarded record id, note)`, oldest change first.
+    pub notes: Vec<(String, Note)>,
+    /// Dataverse's clock when it answered the first page (its `Date` header): every note
+    /// changed before it (and committed) was in the answer.
+    pub server_time: Option<time::OffsetDateTime>,
 }
 
 /// A file attached to a note.

@@ -3,7 +3,7 @@
 //! (which counts base64 characters, not file bytes).
 
 use crate::error::ATTACHMENT_TOO_BIG_CODE;
-use crate::models::{Attachment, Etag, Note, NoteWrite};
+use crate::models::{Attachment, ChangedNotes, Etag, Note, NoteWrite};
 use crate::{
     check_id, check_name, enc, literal, odata_datetime, DataverseClient, Error, Result, API,
 };
@@ -124,7 +124,7 @@ impl DataverseClient {
     /// Every note on records of the table `table_logical_name` (e.g. `incident`) modified after
     /// `since` (all of them when `None`), oldest change first, with the id of the record each
     /// note regards: `$filter=objecttypecode eq '<table>' and modifiedon gt <time>` on
-    /// `annotations`, every page read.
+    /// `annotations`, every page read; with Dataverse's clock at the first page.
     ///
     /// `modifiedon` has whole seconds and `since` is cut to whole seconds, so read with an
     /// overlap and skip notes already seen. Deleted notes do not show up here.
@@ -135,7 +135,7 @@ impl DataverseClient {
         &self,
         table_logical_name: &str,
         since: Option<OffsetDateTime>,
-    ) -> Result<Vec<(String, Note)>> {
+    ) -> Result<ChangedNotes> {
         const ROUTE: &str = "/api/data/v9.2/annotations";
         check_name("table name", table_logical_name)?;
         // On annotations `objecttypecode` is the regarded table's logical name (Edm.String).
@@ -148,9 +148,14 @@ impl DataverseClient {
             enc(&filter),
             enc("modifiedon asc")
         );
-        let mut notes = Vec::new();
+        let mut changed = ChangedNotes {
+            notes: Vec::new(),
+            server_time: None,
+        };
         loop {
-            let value: Value = self.send_json(RequestSpec::get(ROUTE, target)).await?;
+            let response = self.send(RequestSpec::get(ROUTE, target)).await?;
+            changed.server_time = changed.server_time.or(response.date());
+            let value: Value = response.json()?;
             let items = value
                 .get("value")
                 .and_then(Value::as_array)
@@ -159,11 +164,13 @@ impl DataverseClient {
                 let Some(regarding) = item.get("_objectid_value").and_then(Value::as_str) else {
                     continue;
                 };
-                notes.push((regarding.to_ascii_lowercase(), note(item)));
+                changed
+                    .notes
+                    .push((regarding.to_ascii_lowercase(), note(item)));
             }
             match value.get("@odata.nextLink").and_then(Value::as_str) {
                 Some(next) => target = next.to_owned(),
-                None => return Ok(notes),
+                None => return Ok(changed),
             }
         }
     }

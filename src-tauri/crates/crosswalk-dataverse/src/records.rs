@@ -172,9 +172,10 @@ impl DataverseClient {
         if let Some(size) = query.page_size {
             prefer.push(format!("odata.maxpagesize={}", size.clamp(1, 5000)));
         }
-        let value: Value = self
-            .send_json(with_prefer(RequestSpec::get(ROUTE_SET, target), &prefer))
+        let response = self
+            .send(with_prefer(RequestSpec::get(ROUTE_SET, target), &prefer))
             .await?;
+        let value: Value = response.json()?;
         let Collection { items, next, .. } = collection(ROUTE_SET, value)?;
         Ok(Page {
             records: items
@@ -182,6 +183,7 @@ impl DataverseClient {
                 .map(|item| Record::from_object(item, &table.primary_id_attribute))
                 .collect(),
             next: next.map(NextLink),
+            server_time: response.date(),
         })
     }
 

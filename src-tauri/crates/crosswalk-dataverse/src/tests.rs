@@ -147,6 +147,78 @@ async fn create_get_update_with_etags() {
 }
 
 #[tokio::test]
+async fn column_types_list_every_column_in_one_request_and_agree_with_attributes() {
+    let (sandbox, client) = start().await;
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let types = client.column_types("incident").await.unwrap();
+    assert_eq!(sandbox.handle.requests(Server::Dataverse) - before, 1);
+    let attributes = client.attributes("incident").await.unwrap();
+    assert_eq!(types.len(), attributes.len());
+    for attribute in &attributes {
+        let column = types
+            .iter()
+            .find(|t| t.logical_name == attribute.logical_name)
+            .unwrap_or_else(|| panic!("no {}", attribute.logical_name));
+        assert_eq!(
+            column.is_lookup(),
+            matches!(attribute.kind, AttributeKind::Lookup { .. }),
+            "{column:?} vs {attribute:?}"
+        );
+    }
+    let is_lookup = |name: &str| {
+        types
+            .iter()
+            .any(|t| t.logical_name == name && t.is_lookup())
+    };
+    assert!(is_lookup("customerid") && is_lookup("ownerid"));
+    assert!(!is_lookup("title"));
+    assert!(matches!(
+        client.column_types("nosuchtable").await,
+        Err(Error::Http(crosswalk_http::Error::NotFound { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn a_table_known_from_earlier_costs_no_metadata_request() {
+    let (sandbox, client) = start().await;
+    let incident = client.entity("incident").await.unwrap();
+    let fresh = DataverseClient::connect(
+        sandbox.urls.dataverse.clone(),
+        sandbox.urls.login.clone(),
+        TENANT_ID,
+        CLIENT_ID,
+        Secret::new(CLIENT_SECRET),
+        TokenCache::new(),
+        RequestCounter::new(),
+    )
+    .unwrap();
+    fresh.know_table(incident);
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let page = fresh
+        .list("incidents", &Query::default(), None)
+        .await
+        .unwrap();
+    assert!(page.records.iter().all(|r| !r.id.is_empty()));
+    // The page itself, no `EntityDefinitions?$filter=EntitySetName` first.
+    assert_eq!(sandbox.handle.requests(Server::Dataverse) - before, 1);
+}
+
+#[tokio::test]
+async fn list_pages_are_dated_by_dataverse_s_clock() {
+    let (sandbox, client) = start().await;
+    sandbox.handle.advance_clock(time::Duration::days(1));
+    let page = client
+        .list("incidents", &Query::default(), None)
+        .await
+        .unwrap();
+    let server = page.server_time.expect("a Date header");
+    assert!(
+        (server - sandbox.handle.world().now()).abs() < time::Duration::seconds(5),
+        "{server}"
+    );
+}
+
+#[tokio::test]
 async fn list_pages_to_the_end() {
     let (_sandbox, client) = start().await;
     let all = client
@@ -776,6 +848,13 @@ async fn notes_changed_since_reads_one_tables_notes_after_a_time() {
         .unwrap();
 
     let all = client.notes_changed_since("incident", None).await.unwrap();
+    // The answer is dated by the sandbox's world clock (moved an hour ahead), not ours.
+    let server = all.server_time.expect("a Date header");
+    assert!(
+        (server - sandbox.handle.world().now()).abs() < time::Duration::seconds(5),
+        "{server}"
+    );
+    let all = all.notes;
     assert_eq!(all.len(), seeded + 2);
     assert!(all.iter().all(|(_, note)| note.id != guid(2)));
     let stamps: Vec<&str> = all
@@ -787,7 +866,8 @@ async fn notes_changed_since_reads_one_tables_notes_after_a_time() {
     let recent = client
         .notes_changed_since("incident", Some(cursor))
         .await
-        .unwrap();
+        .unwrap()
+        .notes;
     let [(regarding, note)] = &recent[..] else {
         panic!("one note expected: {recent:?}");
     };
@@ -796,7 +876,11 @@ async fn notes_changed_since_reads_one_tables_notes_after_a_time() {
         (case.as_str(), guid(3).as_str())
     );
     assert_eq!(note.subject.as_deref(), Some("Newer"));
-    let tasks = client.notes_changed_since("task", None).await.unwrap();
+    let tasks = client
+        .notes_changed_since("task", None)
+        .await
+        .unwrap()
+        .notes;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].0, task);
     assert!(matches!(
@@ -1040,4 +1124,150 @@ async fn multi_select_choices_come_with_their_options() {
         .iter()
         .any(|a| a.logical_name == "prioritycode"
             && matches!(a.kind, AttributeKind::Picklist { .. })));
+}
+
+/// Microsoft Learn, "Configure auditing" and "Retrieve the history of audited data changes":
+/// the switches, then one `audits` request for the newest change of each asked column.
+#[tokio::test]
+async fn column_change_times_come_from_the_audit_history_in_one_request() {
+    let (sandbox, client) = start().await;
+    let requests = || sandbox.handle.requests(Server::Dataverse);
+    let id = new_case(&client, "Audited").await;
+
+    // A fresh environment does not audit: one request says so, the table is not read.
+    let before = requests();
+    let audit = client.table_audit("incident").await.unwrap();
+    assert_eq!(requests() - before, 1);
+    assert!(!audit.organization);
+    assert_eq!(audit.off("title"), Some(crate::AuditOff::Organization));
+    let before = requests();
+    let none = client
+        .column_change_times(&audit, &id, &["title"], None)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(requests() - before, 0, "nothing audited, nothing asked");
+
+    sandbox
+        .handle
+        .dataverse(|d| d.set_organization_auditing(true));
+    let audit = client.table_audit("incident").await.unwrap();
+    assert!(audit.organization && audit.table);
+    assert_eq!(audit.off("title"), None);
+    assert_eq!(audit.off("modifiedon"), Some(crate::AuditOff::Column));
+
+    sandbox.handle.advance_clock(time::Duration::minutes(1));
+    let title_at = sandbox.handle.world().now();
+    client
+        .update(
+            "incidents",
+            &id,
+            &json!({"title": "Audited (renamed)"}),
+            None,
+        )
+        .await
+        .unwrap();
+    sandbox.handle.advance_clock(time::Duration::minutes(1));
+    let description_at = sandbox.handle.world().now();
+    client
+        .update(
+            "incidents",
+            &id,
+            &json!({"description": "Later, another column"}),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let before = requests();
+    let times = client
+        .column_change_times(&audit, &id, &["title", "description", "prioritycode"], None)
+        .await
+        .unwrap();
+    assert_eq!(requests() - before, 1);
+    let second = |at: time::OffsetDateTime| at.replace_nanosecond(0).unwrap();
+    assert_eq!(times.get("title"), Some(&second(title_at)));
+    assert_eq!(times.get("description"), Some(&second(description_at)));
+    // Never changed since the record was created: no entry.
+    assert!(!times.contains_key("prioritycode"));
+    // Only changes since `since` count.
+    let since = client
+        .column_change_times(&audit, &id, &["title", "description"], Some(description_at))
+        .await
+        .unwrap();
+    assert_eq!(since.keys().collect::<Vec<_>>(), vec!["description"]);
+}
+
+/// An older change of a column is found on a later page, read only because it was not on the
+/// first; a record's other columns changed more than a page since.
+#[tokio::test]
+async fn column_change_times_read_further_pages_only_for_columns_not_found_yet() {
+    let (sandbox, client) = start().await;
+    sandbox
+        .handle
+        .dataverse(|d| d.set_organization_auditing(true));
+    let id = new_case(&client, "Busy case").await;
+    client
+        .update(
+            "incidents",
+            &id,
+            &json!({"title": "Busy case (renamed)"}),
+            None,
+        )
+        .await
+        .unwrap();
+    let now = sandbox.handle.world().now();
+    sandbox.handle.dataverse(|d| {
+        for n in 0..120 {
+            let mut fields = serde_json::Map::new();
+            fields.insert("description".into(), json!(format!("note {n}")));
+            d.update_row(
+                "incident",
+                &id,
+                fields,
+                now + time::Duration::seconds(n + 1),
+            );
+        }
+    });
+    let audit = client.table_audit("incident").await.unwrap();
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let times = client
+        .column_change_times(&audit, &id, &["description"], None)
+        .await
+        .unwrap();
+    assert_eq!(sandbox.handle.requests(Server::Dataverse) - before, 1);
+    assert_eq!(times.len(), 1);
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let times = client
+        .column_change_times(&audit, &id, &["title"], None)
+        .await
+        .unwrap();
+    // 121 update rows, 100 a page: the title's is on the second.
+    assert_eq!(sandbox.handle.requests(Server::Dataverse) - before, 2);
+    assert_eq!(
+        times.get("title"),
+        Some(&now.replace_nanosecond(0).unwrap())
+    );
+}
+
+/// Without View Audit Summary the audit table answers the privilege error (§F.11), named.
+#[tokio::test]
+async fn column_change_times_without_view_audit_summary_name_the_privilege() {
+    let (sandbox, client) = start().await;
+    sandbox.handle.dataverse(|d| {
+        d.set_organization_auditing(true);
+        d.revoke_misc_privilege(CLIENT_ID, crosswalk_sandbox::dataverse::READ_AUDIT_SUMMARY);
+    });
+    let id = new_case(&client, "Secret history").await;
+    let audit = client.table_audit("incident").await.unwrap();
+    let error = client
+        .column_change_times(&audit, &id, &["title"], None)
+        .await
+        .unwrap_err();
+    let Error::MissingMiscPrivilege { privilege } = &error else {
+        panic!("not a missing privilege: {error:?}");
+    };
+    assert_eq!(privilege, "prvReadAuditSummary");
+    let facing = error.user_facing();
+    assert!(facing.fix.unwrap().contains("View Audit Summary"));
 }

@@ -193,6 +193,8 @@ impl Item {
 
     /// New records to create issues for: created after the baseline (and the last handled
     /// creation), matching the admin's filter, not linked yet; plus `retry` from settling.
+    /// With them, the creation cursor to store: the newest `createdon` read, or Dataverse's
+    /// clock when the query began if that is later.
     ///
     /// # Errors
     /// Remote failures (an invalid filter is Dataverse's 400 with its message).
@@ -223,6 +225,7 @@ impl Item {
         };
         let mut records = Vec::new();
         let mut newest: Option<OffsetDateTime> = None;
+        let mut server_now: Option<OffsetDateTime> = None;
         let mut next = None;
         loop {
             let page = self
@@ -230,6 +233,7 @@ impl Item {
                 .dataverse
                 .list(self.entity_set(), &query, next.as_ref())
                 .await?;
+            server_now = server_now.or(page.server_time);
             for record in page.records {
                 if let Some(at) = record
                     .fields
@@ -263,22 +267,31 @@ impl Item {
                 fresh.push(record);
             }
         }
-        Ok((fresh, newest.map(stamp)))
+        // Every record created before Dataverse's clock at the first page is in the answer (up
+        // to the commit lag the overlap covers), so the cursor may move up to that clock even
+        // when nothing was created: an idle poll after a burst stops re-reading the burst once
+        // the overlap has passed. Dataverse's clock, not ours, so local skew cannot skip one.
+        let cursor = match (newest, server_now) {
+            (Some(newest), Some(now)) => Some(newest.max(now)),
+            (newest, now) => newest.or(now),
+        };
+        Ok((fresh, cursor.map(stamp)))
     }
 
     /// Creates the issue for one record and links them; failures are events.
     ///
     /// # Errors
-    /// Store failures only.
+    /// Store failures, and failures reading the item's metadata ([`Item::details`]).
     pub async fn create_issue_for(&self, record: &Record) -> Result<Option<LinkRow>> {
         let label = self.record_label(record);
         let mut fields = Map::new();
         let mut problems = Vec::new();
-        self.resolve_users(Some(record), None).await;
+        let details = self.details().await?;
+        self.resolve_users(details, Some(record), None).await;
         for mapping in &self.settings.fields {
             let (Some(column), Some(field)) = (
-                self.meta.columns.get(&mapping.dataverse),
-                self.meta.fields.get(&mapping.jira),
+                details.meta.columns.get(&mapping.dataverse),
+                details.meta.fields.get(&mapping.jira),
             ) else {
                 continue;
             };

@@ -11,13 +11,13 @@
 //! Dataverse write refused is reported with what was asked, the reason and the fix.
 
 use crate::error::Result;
-use crate::link_sync::{modified_on, record_status, status_changes, STATUS_FIELD};
-use crate::recency::{judge, JiraTimes};
+use crate::link_sync::{record_status, status_changes, STATUS_FIELD};
+use crate::recency::{judge, Times, STATUS_COLUMN};
 use crate::state::{LinkState, PendingStatus, StatusSide};
 use crate::status::{
     plan_dataverse_write, plan_jira_move, DataverseStatusWrite, JiraStatusMove, Winner,
 };
-use crate::sync::Item;
+use crate::sync::{Details, Item};
 use crosswalk_core::EventLevel;
 use crosswalk_dataverse::Record;
 use crosswalk_engine::context::EventAction;
@@ -85,8 +85,9 @@ impl Item {
         state: &mut LinkState,
         record: Option<&Record>,
         issue: Option<&Issue>,
-        times: &JiraTimes,
+        times: &Times,
     ) -> Result<(bool, bool)> {
+        let details = self.details().await?;
         let pending = state.status_pending.take();
         let previous = state.status.clone();
         let d_now = record
@@ -105,14 +106,14 @@ impl Item {
             (true, false) => Winner::Dataverse,
             (false, true) => Winner::Jira,
             (true, true) if !state.initialized => Winner::Dataverse,
-            (true, true) => self.status_conflict(link, label, record, d_now, j_now.as_ref(), times),
+            (true, true) => self.status_conflict(link, label, d_now, j_now.as_ref(), times),
         };
         match winner {
             Winner::Dataverse => {
                 let Some((st, sc)) = d_now else {
                     return Ok((false, false));
                 };
-                let Some(target) = self.status_map.to_jira(st, sc).map(str::to_owned) else {
+                let Some(target) = details.status_map.to_jira(st, sc).map(str::to_owned) else {
                     self.unmapped_status(
                         link,
                         label,
@@ -139,10 +140,13 @@ impl Item {
                 // synced.
                 let (jira_id, jira_name) = match (&j_now, &previous) {
                     (Some(status), _) => (status.id.clone(), status.name.clone()),
-                    (None, Some(prev)) => (prev.jira.clone(), self.jira_status_name(&prev.jira)),
+                    (None, Some(prev)) => (
+                        prev.jira.clone(),
+                        Self::jira_status_name(details, &prev.jira),
+                    ),
                     (None, None) => return Ok((false, false)),
                 };
-                let Some(target) = self.status_map.to_dataverse(&jira_id) else {
+                let Some(target) = details.status_map.to_dataverse(&jira_id) else {
                     self.unmapped_status(
                         link,
                         label,
@@ -175,21 +179,21 @@ impl Item {
     }
 
     /// Both statuses changed since the last sync: the most recent change wins, Jira's dated by
-    /// its newest `status` changelog entry and Dynamics' by the record's `modifiedon`. Logged
-    /// as a conflict naming both values, the winner and the compared times.
+    /// its newest `status` changelog entry and Dynamics' by the newest audit entry of
+    /// `statuscode` (else the record's `modifiedon`, see `recency`). Logged as a conflict naming
+    /// both values, the winner and the compared times.
     fn status_conflict(
         &self,
         link: &LinkRow,
         label: &str,
-        record: Option<&Record>,
         d_now: Option<(i32, i32)>,
         j_now: Option<&Status>,
-        times: &JiraTimes,
+        times: &Times,
     ) -> Winner {
         let verdict = judge(
             "the status",
-            times.of(STATUS_FIELD),
-            record.and_then(modified_on),
+            times.jira.of(STATUS_FIELD),
+            times.dynamics.of(STATUS_COLUMN),
             link.baseline_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
         );
         // Neither change is after the link was made: Jira's status stays (the earlier rule).
@@ -198,23 +202,26 @@ impl Item {
             Winner::Jira => ("jira", verdict.why),
             Winner::Dataverse => ("dynamics", verdict.why),
         };
-        self.journal.event(
-            RunEvent::object(
-                "conflict",
-                &link.jira_key,
-                label,
-                EventAction::Info,
-                format!("The status changed in both Jira and Dynamics since the last sync; {why}"),
-            )
-            .with_level(EventLevel::Warn)
-            .with_change(
-                Some(json!({
-                    "dynamics": d_now.map(|(state, status)| json!({"statecode": state, "statuscode": status})),
-                    "jira": j_now.map(|s| s.name.clone()),
-                })),
-                Some(json!({"winner": winner, "compared": verdict.compared})),
-            ),
+        let event = RunEvent::object(
+            "conflict",
+            &link.jira_key,
+            label,
+            EventAction::Info,
+            format!("The status changed in both Jira and Dynamics since the last sync; {why}"),
+        )
+        .with_level(EventLevel::Warn)
+        .with_change(
+            Some(json!({
+                "dynamics": d_now.map(|(state, status)| json!({"statecode": state, "statuscode": status})),
+                "jira": j_now.map(|s| s.name.clone()),
+            })),
+            Some(json!({"winner": winner, "compared": verdict.compared})),
         );
+        // The fix when Dynamics' audit history was refused (see `recency`).
+        self.journal.event(match verdict.fix {
+            Some(fix) => event.with_fix(fix),
+            None => event,
+        });
         verdict.winner
     }
 
@@ -313,7 +320,9 @@ impl Item {
             }
         }
         let failure = Failure::plain(
-            no_transition.named(&self.meta.statuses).to_string(),
+            no_transition
+                .named(&self.details().await?.meta.statuses)
+                .to_string(),
             Some("Add the transition to the Jira workflow, or map the Dynamics status to a status the issue can reach".to_owned()),
         );
         let still = self.status_failed(link, label, StatusSide::Jira, target, failure, pending);
@@ -389,8 +398,10 @@ impl Item {
         target: &str,
         transitions: &[crosswalk_jira::Transition],
     ) -> Result<Option<Reopen>> {
+        let details = self.details().await?;
         let active = |status: &str| {
-            self.status_map
+            details
+                .status_map
                 .to_dataverse(status)
                 .is_some_and(|(state, _)| state == 0)
         };
@@ -440,7 +451,11 @@ impl Item {
         plan: DataverseStatusWrite,
         pending: Option<PendingStatus>,
     ) -> (bool, Option<PendingStatus>) {
-        let shown = self.dynamics_status_name(target);
+        let shown = match self.details().await {
+            Ok(details) => Self::dynamics_status_name(details, target),
+            // Already read by `sync_status`; were that read to fail, the values name it.
+            Err(_) => PendingStatus::dataverse_target(target),
+        };
         let key = PendingStatus::dataverse_target(target);
         match self.apply_status_write(link, jira_status, &plan).await {
             Ok(()) => {
@@ -489,8 +504,9 @@ impl Item {
     }
 
     /// A Jira status's name from the workflow's statuses, else its id (quoted in messages).
-    fn jira_status_name(&self, id: &str) -> String {
-        self.meta
+    fn jira_status_name(details: &Details, id: &str) -> String {
+        details
+            .meta
             .statuses
             .iter()
             .find(|status| status.id == id && !status.name.is_empty())
@@ -498,8 +514,8 @@ impl Item {
     }
 
     /// `"Won › Won" (1/3)`: the state and status reason labels from metadata, with the values.
-    fn dynamics_status_name(&self, (state, status): (i32, i32)) -> String {
-        let states = &self.meta.states;
+    fn dynamics_status_name(details: &Details, (state, status): (i32, i32)) -> String {
+        let states = &details.meta.states;
         let state_label = states.state(state).map(|o| o.label.as_str());
         let status_label = states.status(status).map(|o| o.label.as_str());
         match (state_label, status_label) {

@@ -3,16 +3,16 @@
 //! Each side's current value is compared with what both sides held at the last sync (the
 //! link's state); only a side that changed since is copied, in the mode's direction, and a
 //! field changed on both sides is settled by its ownership rule and logged as a conflict ("most
-//! recent wins" times Jira's side by the field's changelog, see `recency`). After writing, the
+//! recent wins" times each side by the field's own newest change, see `recency`). After writing, the
 //! written side is read back so the next poll sees its own write as no change.
 
 use crate::convert;
 use crate::error::Result;
-use crate::recency::{judge, JiraTimes};
+use crate::recency::{judge, Times};
 use crate::settings::{FieldMapping, Ownership, SyncMode};
 use crate::state::{FieldState, LinkState, StatusState};
 use crate::status::Winner;
-use crate::sync::{parse_stamp, Item};
+use crate::sync::{parse_stamp, Details, Item};
 use crosswalk_core::EventLevel;
 use crosswalk_dataverse::Record;
 use crosswalk_engine::context::EventAction;
@@ -137,6 +137,7 @@ impl Item {
         if record.is_none() && issue.is_none() && state.initialized && !retry_status {
             return Ok(None);
         }
+        let details = self.details().await?;
         if !state.initialized {
             if record.is_none() {
                 record = Some(self.read_record(&link.dataverse_id).await?);
@@ -153,20 +154,32 @@ impl Item {
             .unwrap_or_else(|| link.dataverse_id.clone());
 
         // Change tracking answers no formatted values; lookups shown by name need them.
-        if record.as_ref().is_some_and(|r| self.lacks_names(r)) {
+        if record
+            .as_ref()
+            .is_some_and(|r| self.lacks_names(details, r))
+        {
             record = Some(self.read_record(&link.dataverse_id).await?);
         }
-        self.resolve_users(record.as_ref(), issue.as_ref()).await;
-        // Jira's changelog is read only for a real "most recent wins" conflict.
-        let conflicts = self.most_recent_conflicts(&state, record.as_ref(), issue.as_ref());
+        self.resolve_users(details, record.as_ref(), issue.as_ref())
+            .await;
+        // Jira's changelog and Dynamics' audit history are read only for a real "most recent
+        // wins" conflict.
+        let conflicts =
+            self.most_recent_conflicts(details, &state, record.as_ref(), issue.as_ref());
         let times = if conflicts.is_empty() {
-            JiraTimes::without_changelog(issue.as_ref())
+            Times::without_history(record.as_ref(), issue.as_ref())
         } else {
-            self.jira_times(&link.jira_issue_id, issue.as_ref(), &conflicts)
+            self.conflict_times(link, record.as_ref(), issue.as_ref(), &conflicts)
                 .await?
         };
-        let (to_jira, to_dataverse) =
-            self.plan_fields(link, &state, record.as_ref(), issue.as_ref(), &times);
+        let (to_jira, to_dataverse) = self.plan_fields(
+            details,
+            link,
+            &state,
+            record.as_ref(),
+            issue.as_ref(),
+            &times,
+        );
         let mut wrote_jira = false;
         let mut wrote_dataverse = false;
         if !to_jira.0.is_empty() && !self.dry_run {
@@ -220,7 +233,7 @@ impl Item {
         if wrote_dataverse {
             record = Some(self.read_record(&link.dataverse_id).await?);
         }
-        self.remember(&mut state, record.as_ref(), issue.as_ref());
+        self.remember(details, &mut state, record.as_ref(), issue.as_ref());
         state.initialized = true;
         self.save_state(link, &state)?;
         Ok(issue)
@@ -293,11 +306,17 @@ impl Item {
     }
 
     /// Records both sides' current comparable values, versions and names in the state.
-    fn remember(&self, state: &mut LinkState, record: Option<&Record>, issue: Option<&Issue>) {
+    fn remember(
+        &self,
+        details: &Details,
+        state: &mut LinkState,
+        record: Option<&Record>,
+        issue: Option<&Issue>,
+    ) {
         for mapping in &self.settings.fields {
             let (Some(column), Some(field)) = (
-                self.meta.columns.get(&mapping.dataverse),
-                self.meta.fields.get(&mapping.jira),
+                details.meta.columns.get(&mapping.dataverse),
+                details.meta.fields.get(&mapping.jira),
             ) else {
                 continue;
             };
@@ -357,11 +376,12 @@ impl Item {
     #[allow(clippy::type_complexity)]
     fn plan_fields(
         &self,
+        details: &Details,
         link: &LinkRow,
         state: &LinkState,
         record: Option<&Record>,
         issue: Option<&Issue>,
-        times: &JiraTimes,
+        times: &Times,
     ) -> (
         (
             Map<String, Value>,
@@ -383,8 +403,8 @@ impl Item {
             .unwrap_or_else(|| link.dataverse_id.clone());
         for mapping in &self.settings.fields {
             let (Some(column), Some(field)) = (
-                self.meta.columns.get(&mapping.dataverse),
-                self.meta.fields.get(&mapping.jira),
+                details.meta.columns.get(&mapping.dataverse),
+                details.meta.fields.get(&mapping.jira),
             ) else {
                 continue;
             };
@@ -396,7 +416,7 @@ impl Item {
                 d_changed,
                 j_changed,
                 both,
-            } = self.field_change(mapping, state, record, issue);
+            } = self.field_change(details, mapping, state, record, issue);
             let direction = if !state.initialized {
                 // A new link starts from the record: Dynamics' values are pushed once.
                 d_now.as_ref().map(|_| Direction::ToJira)
@@ -410,31 +430,34 @@ impl Item {
                     (SyncMode::TwoWay, false, false) => None,
                     (SyncMode::TwoWay, true, true) if !both => None,
                     (SyncMode::TwoWay, true, true) => {
-                        let (direction, why, compared) =
-                            self.conflict_winner(mapping, &field.name, link, record, times);
-                        self.journal.event(
-                            RunEvent::object(
-                                "conflict",
-                                &link.jira_key,
-                                &label,
-                                EventAction::Info,
-                                format!(
-                                    "{} changed in both Jira and Dynamics since the last sync; {why}",
-                                    field.name
-                                ),
-                            )
-                            .with_level(EventLevel::Warn)
-                            .with_change(
-                                Some(json!({"dynamics": record_value, "jira": issue_value})),
-                                Some(json!({
-                                    "winner": match direction {
-                                        Direction::ToJira => "dynamics",
-                                        Direction::ToDataverse => "jira",
-                                    },
-                                    "compared": compared,
-                                })),
+                        let (direction, why, compared, fix) =
+                            self.conflict_winner(mapping, &field.name, link, times);
+                        let event = RunEvent::object(
+                            "conflict",
+                            &link.jira_key,
+                            &label,
+                            EventAction::Info,
+                            format!(
+                                "{} changed in both Jira and Dynamics since the last sync; {why}",
+                                field.name
                             ),
+                        )
+                        .with_level(EventLevel::Warn)
+                        .with_change(
+                            Some(json!({"dynamics": record_value, "jira": issue_value})),
+                            Some(json!({
+                                "winner": match direction {
+                                    Direction::ToJira => "dynamics",
+                                    Direction::ToDataverse => "jira",
+                                },
+                                "compared": compared,
+                            })),
                         );
+                        // The fix when Dynamics' audit history was refused (see `recency`).
+                        self.journal.event(match fix {
+                            Some(fix) => event.with_fix(fix),
+                            None => event,
+                        });
                         Some(direction)
                     }
                 }
@@ -512,32 +535,33 @@ impl Item {
     }
 
     /// Which side wins a field changed on both sides, why (for the conflict log) and, for "most
-    /// recent wins", the compared times: Jira's newest changelog entry for the field against
-    /// the record's `modifiedon` (see `recency`).
+    /// recent wins", the compared times (each side's newest change of the field, see
+    /// `recency`) and the fix when a time could not be read.
     fn conflict_winner(
         &self,
         mapping: &FieldMapping,
         name: &str,
         link: &LinkRow,
-        record: Option<&Record>,
-        times: &JiraTimes,
-    ) -> (Direction, String, Value) {
+        times: &Times,
+    ) -> (Direction, String, Value, Option<String>) {
         match mapping.owner {
             Ownership::Jira => (
                 Direction::ToDataverse,
                 "Jira's value won (the field is owned by Jira).".to_owned(),
                 Value::Null,
+                None,
             ),
             Ownership::Dynamics => (
                 Direction::ToJira,
                 "Dynamics' value won (the field is owned by Dynamics).".to_owned(),
                 Value::Null,
+                None,
             ),
             Ownership::MostRecent => {
                 let verdict = judge(
                     name,
-                    times.of(&mapping.jira),
-                    record.and_then(modified_on),
+                    times.jira.of(&mapping.jira),
+                    times.dynamics.of(&mapping.dataverse),
                     link.baseline_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
                 );
                 let direction = match verdict.winner {
@@ -550,7 +574,7 @@ impl Item {
                     Winner::Neither => format!("Dynamics' value won: {}", verdict.why),
                     _ => verdict.why,
                 };
-                (direction, why, verdict.compared)
+                (direction, why, verdict.compared, verdict.fix)
             }
         }
     }
@@ -558,14 +582,15 @@ impl Item {
     /// One mapped field now on both sides against the state.
     fn field_change<'a>(
         &self,
+        details: &Details,
         mapping: &FieldMapping,
         state: &LinkState,
         record: Option<&'a Record>,
         issue: Option<&'a Issue>,
     ) -> FieldChange<'a> {
         let (Some(column), Some(field)) = (
-            self.meta.columns.get(&mapping.dataverse),
-            self.meta.fields.get(&mapping.jira),
+            details.meta.columns.get(&mapping.dataverse),
+            details.meta.fields.get(&mapping.jira),
         ) else {
             return FieldChange::default();
         };
@@ -603,6 +628,7 @@ impl Item {
     /// "most recent wins": the only case that needs Jira's per-field times.
     fn most_recent_conflicts(
         &self,
+        details: &Details,
         state: &LinkState,
         record: Option<&Record>,
         issue: Option<&Issue>,
@@ -614,7 +640,9 @@ impl Item {
         if self.settings.mode == SyncMode::TwoWay {
             for mapping in &self.settings.fields {
                 if mapping.owner == Ownership::MostRecent
-                    && self.field_change(mapping, state, record, issue).both
+                    && self
+                        .field_change(details, mapping, state, record, issue)
+                        .both
                     && !fields.contains(&mapping.jira)
                 {
                     fields.push(mapping.jira.clone());

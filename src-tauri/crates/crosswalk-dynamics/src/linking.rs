@@ -435,6 +435,7 @@ impl Item {
             )
             .await?;
         let issue = self.read_issue(&link.jira_issue_id).await?;
+        let details = self.details().await?;
         let fields =
             self.settings
                 .fields
@@ -446,7 +447,7 @@ impl Item {
                     });
                     PreviewField {
                         dataverse_column: mapping.dataverse.clone(),
-                        jira_field: self
+                        jira_field: details
                             .meta
                             .fields
                             .get(&mapping.jira)
@@ -651,8 +652,10 @@ impl Item {
                 column: column.to_owned(),
             });
         }
-        let known_field =
-            field == "summary" || self.meta.fields.contains_key(field) || jql_field(field) != field;
+        let known_field = field == "summary" || jql_field(field) != field || {
+            let details = self.details().await?;
+            details.meta.fields.contains_key(field)
+        };
         if !known_field {
             return Err(Error::Settings(format!(
                 "Jira field \"{field}\" cannot be matched on; pick summary or a field of the item's issue type (its id, e.g. customfield_10010)"

@@ -118,13 +118,16 @@ impl Item {
             .as_deref()
             .and_then(parse_stamp)
             .unwrap_or(baseline);
-        let notes = self
+        let changed = self
             .clients
             .dataverse
             .notes_changed_since(&self.settings.table, Some(since - OVERLAP))
             .await?;
-        let mut newest = since;
-        for (regarding, note) in notes {
+        // As for records: the cursor may move up to Dataverse's clock at the first page, so
+        // the notes of a burst (every new link's note) stop being re-read once the overlap
+        // has passed.
+        let mut newest = changed.server_time.map_or(since, |now| since.max(now));
+        for (regarding, note) in changed.notes {
             if let Some(at) = note.modified_on.as_deref().and_then(parse_stamp) {
                 newest = newest.max(at);
             }

@@ -6,7 +6,7 @@ use crate::connect::Clients;
 use crate::convert::{Ctx, UserDirectory};
 use crate::error::{facing, Result};
 use crate::journal::Journal;
-use crate::meta::ItemMeta;
+use crate::meta::{ItemMeta, PollMeta};
 use crate::settings::DynamicsItemSettings;
 use crate::state::LinkState;
 use crate::status::StatusMap;
@@ -56,9 +56,17 @@ pub struct Item {
     pub journal: Journal,
     pub settings: DynamicsItemSettings,
     pub clients: Clients,
+    /// The table, its column types and the Jira account: what every poll reads.
+    pub meta: Arc<PollMeta>,
+    /// What converting and writing need, read on first need (see [`Item::details`]).
+    details: tokio::sync::OnceCell<Details>,
+    pub users: UserDirectory,
+}
+
+/// What converting and writing need: the item's metadata in detail and its status map.
+pub struct Details {
     pub meta: Arc<ItemMeta>,
     pub status_map: StatusMap,
-    pub users: UserDirectory,
 }
 
 /// Records and issues that changed since the last poll.
@@ -87,7 +95,7 @@ pub fn parse_stamp(text: &str) -> Option<OffsetDateTime> {
 }
 
 impl Item {
-    /// Connects, reads metadata and builds the status map, for one run.
+    /// Connects and reads what a poll needs, for one run.
     ///
     /// # Errors
     /// Connection, metadata or settings failures, admin-facing.
@@ -111,7 +119,8 @@ impl Item {
         .await
     }
 
-    /// Connects, reads metadata and builds the status map.
+    /// Connects and reads what every poll needs ([`PollMeta`]); the rest is read on first
+    /// need ([`Item::details`]).
     ///
     /// # Errors
     /// Connection, metadata or settings failures, admin-facing.
@@ -125,23 +134,17 @@ impl Item {
         requests: RequestCounter,
     ) -> anyhow::Result<Item> {
         let clients = crate::connect::clients(&services, &settings, requests).await?;
-        let meta = ItemMeta::cached(job_id.0, &clients.dataverse, &clients.jira, &settings)
-            .await
-            .map_err(facing)?;
-        let (status_map, problems) = StatusMap::build(
-            &settings.table,
-            &settings.status.map,
-            &meta.statuses,
-            &meta.states,
-        );
-        if settings.status.enabled {
-            for problem in problems {
-                journal.event(
-                    RunEvent::info(format!("Status map: {problem}"))
-                        .with_level(crosswalk_core::EventLevel::Warn),
-                );
-            }
-        }
+        let meta = PollMeta::cached(
+            &services.store,
+            job_id.0,
+            &clients.dataverse,
+            &clients.jira,
+            &settings,
+        )
+        .await
+        .map_err(facing)?;
+        // Reads of the entity set then need no `EntityDefinitions` request of their own.
+        clients.dataverse.know_table(meta.entity.clone());
         Ok(Item {
             services,
             job_id,
@@ -151,9 +154,45 @@ impl Item {
             settings,
             clients,
             meta,
-            status_map,
+            details: tokio::sync::OnceCell::new(),
             users: UserDirectory::default(),
         })
+    }
+
+    /// The item's metadata in detail and its status map, read once per item (and kept in
+    /// memory for `META_TTL`): only a record or issue that needs converting or writing asks
+    /// for them, so an idle poll never reads them. Status map problems are reported then.
+    ///
+    /// # Errors
+    /// As [`ItemMeta::read`].
+    pub async fn details(&self) -> Result<&Details> {
+        self.details
+            .get_or_try_init(|| async {
+                let meta = ItemMeta::cached(
+                    &self.services.store,
+                    self.job_id.0,
+                    &self.clients.dataverse,
+                    &self.clients.jira,
+                    &self.settings,
+                )
+                .await?;
+                let (status_map, problems) = StatusMap::build(
+                    &self.settings.table,
+                    &self.settings.status.map,
+                    &meta.statuses,
+                    &meta.states,
+                );
+                if self.settings.status.enabled {
+                    for problem in problems {
+                        self.journal.event(
+                            RunEvent::info(format!("Status map: {problem}"))
+                                .with_level(crosswalk_core::EventLevel::Warn),
+                        );
+                    }
+                }
+                Ok(Details { meta, status_map })
+            })
+            .await
     }
 
     /// The conversion context of one mapping.
@@ -195,8 +234,8 @@ impl Item {
 
     /// The name a column is read under (`_x_value` for lookups).
     pub fn read_name(&self, column: &str) -> String {
-        match self.meta.columns.get(column).map(|c| &c.kind) {
-            Some(crosswalk_dataverse::AttributeKind::Lookup { .. }) => format!("_{column}_value"),
+        match self.meta.columns.get(column) {
+            Some(column_type) if column_type.is_lookup() => format!("_{column}_value"),
             _ => column.to_owned(),
         }
     }
@@ -328,9 +367,11 @@ impl Item {
                 formatted: false,
             };
             let mut newest = since;
+            let mut server_now: Option<OffsetDateTime> = None;
             let mut next = None;
             loop {
                 let page = dv.list(self.entity_set(), &query, next.as_ref()).await?;
+                server_now = server_now.or(page.server_time);
                 for record in page.records {
                     if let Some(at) = record
                         .fields
@@ -347,7 +388,11 @@ impl Item {
                     None => break,
                 }
             }
-            changes.cursors.insert(CURSOR_MODIFIED, stamp(newest));
+            // As on Jira: every record modified before Dataverse's clock at the first page is
+            // in the answer (up to the commit lag the overlap covers), so the window moves up
+            // to that clock and an idle poll after a burst stops re-reading it.
+            let cursor = server_now.map_or(newest, |now| newest.max(now));
+            changes.cursors.insert(CURSOR_MODIFIED, stamp(cursor));
         }
         Ok(())
     }
@@ -388,7 +433,17 @@ impl Item {
                     max_results: PAGE,
                     reconcile_issues: &[],
                 })
-                .await?;
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                // Jira refuses JQL naming a project or issue type that does not exist: the
+                // metadata says which (and the fix), else Jira's own message stands.
+                Err(error) if error.status() == Some(400) => {
+                    self.details().await?;
+                    return Err(error.into());
+                }
+                Err(error) => return Err(error.into()),
+            };
             server_now = server_now.or(page.server_time);
             for issue in page.issues {
                 if let Some(at) = issue.updated() {
@@ -428,10 +483,11 @@ impl Item {
     pub async fn read_record(&self, id: &str) -> Result<Record> {
         let select = self.select();
         let select: Vec<&str> = select.iter().map(String::as_str).collect();
+        let names = self.needs_names(self.details().await?);
         Ok(self
             .clients
             .dataverse
-            .get(self.entity_set(), id, &select, self.needs_names())
+            .get(self.entity_set(), id, &select, names)
             .await?)
     }
 
@@ -439,20 +495,20 @@ impl Item {
     /// field) or the labels of a multi-select choice whose options the metadata did not list:
     /// records must then be read with formatted values, which change tracking omits. A
     /// multi-select with known options takes its labels from them, so it costs no re-read.
-    pub fn needs_names(&self) -> bool {
+    pub fn needs_names(&self, details: &Details) -> bool {
         self.settings.fields.iter().any(|mapping| {
-            let column = self.meta.columns.get(&mapping.dataverse);
+            let column = details.meta.columns.get(&mapping.dataverse);
             (matches!(
                 column.map(|c| &c.kind),
                 Some(crosswalk_dataverse::AttributeKind::Lookup { .. })
-            ) && !self.is_user_mapping(mapping))
+            ) && !self.is_user_mapping(details, mapping))
                 || column.is_some_and(crate::convert::labels_from_formatted)
         })
     }
 
     /// Whether a record was read without the lookup names its mappings show.
-    pub fn lacks_names(&self, record: &Record) -> bool {
-        self.needs_names()
+    pub fn lacks_names(&self, details: &Details, record: &Record) -> bool {
+        self.needs_names(details)
             && self.settings.fields.iter().any(|mapping| {
                 let read = self.read_name(&mapping.dataverse);
                 record.fields.get(&read).is_some_and(|v| !v.is_null())
@@ -508,14 +564,14 @@ impl Item {
 
 impl Item {
     /// Whether a mapping pairs a user lookup (owner, systemuser lookup) with a Jira user field.
-    fn is_user_mapping(&self, mapping: &crate::settings::FieldMapping) -> bool {
+    fn is_user_mapping(&self, details: &Details, mapping: &crate::settings::FieldMapping) -> bool {
         let lookup = matches!(
-            self.meta.columns.get(&mapping.dataverse).map(|c| &c.kind),
+            details.meta.columns.get(&mapping.dataverse).map(|c| &c.kind),
             Some(crosswalk_dataverse::AttributeKind::Lookup { targets })
                 if targets.is_empty() || targets.iter().any(|t| t == "systemuser")
         );
         lookup
-            && self
+            && details
                 .meta
                 .fields
                 .get(&mapping.jira)
@@ -526,9 +582,14 @@ impl Item {
     /// fields name, so conversions find them in [`Item::users`]. Users that cannot be matched
     /// (no email, Jira hiding it, nobody with that email) stay unmatched and their conversion
     /// reports it; a failed lookup is a warning, never a stop.
-    pub async fn resolve_users(&self, record: Option<&Record>, issue: Option<&Issue>) {
+    pub async fn resolve_users(
+        &self,
+        details: &Details,
+        record: Option<&Record>,
+        issue: Option<&Issue>,
+    ) {
         for mapping in self.settings.fields.iter() {
-            if !self.is_user_mapping(mapping) {
+            if !self.is_user_mapping(details, mapping) {
                 continue;
             }
             if let Some(id) = record.and_then(|r| self.record_value(r, &mapping.dataverse).as_str())

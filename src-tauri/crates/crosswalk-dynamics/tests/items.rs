@@ -426,3 +426,180 @@ async fn an_edit_in_the_same_second_as_the_last_poll_is_not_lost() {
     h.poll().await;
     assert_eq!(h.issue_field(&key, "summary"), json!("Scanner jams on A3"));
 }
+
+/// Requests of one run per remote: (Dataverse, Jira, sign-in).
+fn requests_of(run: &RunRow) -> (u64, u64, u64) {
+    let n = |remote: &str| run.requests.get(remote).map_or(0, |r| r.requests);
+    (n("dataverse"), n("jira"), n("entra-login"))
+}
+
+/// The benchmark runs every poll as its own `crosswalk sync` process, so an idle poll pays for
+/// whatever a new process reads before it knows that nothing changed: on Dataverse the table,
+/// its column types, the change-tracking delta, auto-create's `createdon` query and the notes
+/// query; on Jira the account (its time zone) and one search page. Column details, create
+/// fields and workflow statuses (a dozen requests) wait until something needs converting, and
+/// the read windows move up to each server's clock, so a burst is not re-read once the
+/// 2-minute overlap has passed. A change made right after is still seen by the next poll.
+#[tokio::test]
+async fn a_new_process_polls_an_idle_item_with_a_handful_of_requests() {
+    let mut settings = base_settings();
+    settings["mode"] = json!("two_way");
+    settings["comments"] = json!(true);
+    settings["status"] = json!({"enabled": true});
+    let mut h = Harness::start(settings).await;
+    h.poll().await;
+    h.tick().await;
+    let cases: Vec<String> = (0..30)
+        .map(|i| {
+            h.create_case(
+                &format!("Quiet {i}"),
+                json!({"description": "Before the quiet"}),
+            )
+        })
+        .collect();
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "issue", EventAction::Created), 30);
+    // The connector's own writes come back once.
+    h.poll().await;
+    h.sandbox.handle.advance_clock(time::Duration::minutes(3));
+
+    let log = common::RequestLog::start();
+    let mut expected = vec![
+        "dataverse GET /api/data/v9.2/EntityDefinitions(LogicalName={name})",
+        "dataverse GET /api/data/v9.2/EntityDefinitions(LogicalName={name})/Attributes",
+        // The change-tracking delta and auto-create's `createdon` query.
+        "dataverse GET /api/data/v9.2/{entity_set}",
+        "dataverse GET /api/data/v9.2/{entity_set}",
+        "dataverse GET /api/data/v9.2/annotations",
+        "entra-login POST /{tenant}/oauth2/v2.0/token",
+        "jira GET /rest/api/3/myself",
+        "jira POST /rest/api/3/search/jql",
+    ];
+    expected.sort_unstable();
+    for _ in 0..2 {
+        h.restart();
+        log.take();
+        let (run, events) = h.poll().await;
+        let mut routes = log.take();
+        routes.sort_unstable();
+        assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+        assert_eq!(requests_of(&run), (5, 2, 1), "{routes:#?}");
+        assert_eq!(routes, expected);
+        // The read windows now start two minutes before Dataverse's clock, past the burst.
+        for cursor in ["dataverse.created", "dataverse.notes"] {
+            let at = h
+                .store()
+                .get_cursor(h.job_id(), cursor)
+                .unwrap()
+                .and_then(|text| crosswalk_dynamics::sync::parse_stamp(&text))
+                .unwrap();
+            assert!(
+                h.now() - at < time::Duration::seconds(10),
+                "{cursor} at {at}, the sandbox at {}",
+                h.now()
+            );
+        }
+    }
+    // In the same process the metadata is remembered: only the change reads.
+    let (run, _) = h.poll().await;
+    assert_eq!(requests_of(&run), (3, 1, 0), "{:#?}", log.take());
+
+    // Changes made right after an idle poll, on both sides, reach the next one (a new process).
+    h.update_case(&cases[0], json!({"title": "Quiet 0, then loud"}));
+    let key_1 = h.link_of(&cases[1]).jira_key;
+    h.edit_issue(&key_1, json!({"summary": "Quiet 1, answered in Jira"}));
+    let key_2 = h.link_of(&cases[2]).jira_key;
+    h.add_note(&cases[2], "Follow-up", "Called the customer back");
+    let late = h.create_case("Right after the quiet", json!({}));
+    h.restart();
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Created),
+        1,
+        "{events:#?}"
+    );
+    let key_0 = h.link_of(&cases[0]).jira_key;
+    assert_eq!(
+        h.issue_field(&key_0, "summary"),
+        json!("Quiet 0, then loud")
+    );
+    assert_eq!(
+        h.case_value(&cases[1], "title"),
+        json!("Quiet 1, answered in Jira")
+    );
+    assert!(
+        h.comments_of(&key_2)
+            .iter()
+            .any(|c| c.contains("Called the customer back")),
+        "{:?}",
+        h.comments_of(&key_2)
+    );
+    let key_late = h.link_of(&late).jira_key;
+    assert_eq!(
+        h.issue_field(&key_late, "summary"),
+        json!("Right after the quiet")
+    );
+}
+
+/// Leads have no change tracking in the sandbox (as a table may not in a real environment): the
+/// item reads them by `modifiedon`, and that window moves up to Dataverse's clock too, so an
+/// idle poll reads nothing twice and an edit made right after is still carried.
+#[tokio::test]
+async fn an_idle_poll_of_a_table_without_change_tracking_reads_one_modifiedon_page() {
+    let mut h = Harness::start(common::table_settings("lead", "subject")).await;
+    h.poll().await;
+    h.tick().await;
+    let leads: Vec<String> = (0..12)
+        .map(|i| h.create_row("lead", json!({"subject": format!("Lead {i}")})))
+        .collect();
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "issue", EventAction::Created), 12);
+    h.poll().await;
+    h.sandbox.handle.advance_clock(time::Duration::minutes(3));
+
+    let log = common::RequestLog::start();
+    let mut expected = vec![
+        "dataverse GET /api/data/v9.2/EntityDefinitions(LogicalName={name})",
+        "dataverse GET /api/data/v9.2/EntityDefinitions(LogicalName={name})/Attributes",
+        // The `modifiedon` window and auto-create's `createdon` query.
+        "dataverse GET /api/data/v9.2/{entity_set}",
+        "dataverse GET /api/data/v9.2/{entity_set}",
+        "entra-login POST /{tenant}/oauth2/v2.0/token",
+        "jira GET /rest/api/3/myself",
+        "jira POST /rest/api/3/search/jql",
+    ];
+    expected.sort_unstable();
+    for _ in 0..2 {
+        h.restart();
+        log.take();
+        let (run, events) = h.poll().await;
+        let mut routes = log.take();
+        routes.sort_unstable();
+        assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+        assert_eq!(requests_of(&run), (4, 2, 1), "{routes:#?}");
+        assert_eq!(routes, expected);
+        let modified = h
+            .store()
+            .get_cursor(h.job_id(), "dataverse.modified")
+            .unwrap()
+            .and_then(|text| crosswalk_dynamics::sync::parse_stamp(&text))
+            .unwrap();
+        assert!(
+            h.now() - modified < time::Duration::seconds(10),
+            "{modified}"
+        );
+    }
+
+    h.update_row(
+        "lead",
+        &leads[5],
+        json!({"subject": "Lead 5, qualified soon"}),
+    );
+    h.restart();
+    h.poll().await;
+    let key = h.link_of_row("lead", &leads[5]).jira_key;
+    assert_eq!(
+        h.issue_field(&key, "summary"),
+        json!("Lead 5, qualified soon")
+    );
+}

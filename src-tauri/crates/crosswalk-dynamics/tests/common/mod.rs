@@ -931,3 +931,95 @@ impl Harness {
         self.closing_activities("opportunityclose", "opportunityid", id)
     }
 }
+
+// --- Requests on the wire, by route (tests/items.rs request counts) ---
+
+thread_local! {
+    /// Where the requests of this thread's test go while it records.
+    static RECORDING: std::cell::RefCell<Option<Arc<std::sync::Mutex<Vec<String>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The process-wide `tracing` subscriber of this test binary: it keeps crosswalk-http's
+/// per-request spans for the thread that records them. Global, because `tracing` caches which
+/// callsites are enabled across threads, so a subscriber set for one thread alone can miss its
+/// spans while other tests run.
+struct Recorder;
+
+#[derive(Default)]
+struct SpanFields(std::collections::BTreeMap<&'static str, String>);
+
+impl tracing::field::Visit for SpanFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name(), value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name(), format!("{value:?}"));
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.is_span() && metadata.name() == "http"
+    }
+
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        RECORDING.with(|recording| {
+            if let Some(lines) = recording.borrow().as_ref() {
+                let mut fields = SpanFields::default();
+                span.record(&mut fields);
+                let field = |name: &str| fields.0.get(name).cloned().unwrap_or_default();
+                lines.lock().unwrap().push(format!(
+                    "{} {} {}",
+                    field("remote"),
+                    field("method"),
+                    field("route")
+                ));
+            }
+        });
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _span: &tracing::span::Id, _values: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
+
+    fn event(&self, _event: &tracing::Event<'_>) {}
+
+    fn enter(&self, _span: &tracing::span::Id) {}
+
+    fn exit(&self, _span: &tracing::span::Id) {}
+}
+
+/// Every request the clients put on the wire from this thread (a `#[tokio::test]` runs the
+/// engine on it) while this is alive, as `remote METHOD route` from crosswalk-http's
+/// per-request span (the route template, never a URL): what a count assertion shows.
+pub struct RequestLog {
+    lines: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RequestLog {
+    /// Starts recording this thread's requests.
+    pub fn start() -> RequestLog {
+        static RECORDER: std::sync::Once = std::sync::Once::new();
+        RECORDER.call_once(|| {
+            tracing::subscriber::set_global_default(Recorder)
+                .expect("no other global subscriber in this test binary");
+        });
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        RECORDING.with(|recording| *recording.borrow_mut() = Some(lines.clone()));
+        RequestLog { lines }
+    }
+
+    /// The requests recorded so far, and forgets them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.lines.lock().unwrap())
+    }
+}
+
+impl Drop for RequestLog {
+    fn drop(&mut self) {
+        RECORDING.with(|recording| recording.borrow_mut().take());
+    }
+}
