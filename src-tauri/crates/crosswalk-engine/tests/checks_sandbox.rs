@@ -74,6 +74,9 @@ const CASES: &str = "Case table (incident)";
 const TASKS: &str = "Task table (task)";
 const OPPORTUNITIES: &str = "Opportunity table (opportunity)";
 const LEADS: &str = "Lead table (lead)";
+/// The optional row saying whether "most recent wins" can time Dynamics' side of a conflict
+/// on Cases by the column's audit entry.
+const CASES_AUDIT: &str = "Case table (incident) audit history (optional)";
 
 /// A Smart Connected Item (job kind `dynamics-item`) as the config file writes it.
 fn smart_item(name: &str, connection: &str, table: &str, extra: serde_json::Value) -> JobConfig {
@@ -338,8 +341,12 @@ async fn dataverse_checks_each_mapped_table_and_notes_against_the_role() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
     let services = services_with_items(&sandbox);
     let report = test_connection(&services, &dataverse(&sandbox)).await;
+    // The optional audit row warns: auditing is off in a fresh environment.
     assert!(
-        report.items.iter().all(|i| i.status == CheckStatus::Ok),
+        report
+            .items
+            .iter()
+            .all(|i| i.status == CheckStatus::Ok || i.label == CASES_AUDIT),
         "{report:#?}"
     );
     let labels: Vec<&str> = report.items.iter().map(|i| i.label.as_str()).collect();
@@ -543,6 +550,9 @@ fn services_with_sales_items(sandbox: &Sandbox) -> Services {
 #[tokio::test]
 async fn dataverse_status_sync_on_opportunities_and_leads_passes_with_a_correct_role() {
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox
+        .handle
+        .dataverse(|d| d.set_organization_auditing(true));
     let services = services_with_sales_items(&sandbox);
     let report = test_connection(&services, &dataverse(&sandbox)).await;
     assert!(
@@ -622,4 +632,203 @@ async fn dataverse_without_activity_create_fails_the_opportunity_row_naming_it()
         "{leads:#?}"
     );
     assert!(leads.detail.contains("QualifyLead"), "{leads:#?}");
+}
+
+/// Services with one item on `dynamics`: Cases, `extra` merged into its settings.
+fn services_with_case_item(sandbox: &Sandbox, extra: serde_json::Value) -> Services {
+    let services = services(&[("ENTRA_SECRET", identity::CLIENT_SECRET)]);
+    services
+        .store
+        .upsert_connection(&entra(sandbox, identity::TENANT_ID))
+        .unwrap();
+    services
+        .store
+        .upsert_job(&smart_item("sup-cases", "dynamics", "incident", extra))
+        .unwrap();
+    services
+}
+
+/// Two-way Cases with the title settled by "most recent wins" (the default ownership), the
+/// priority owned by Jira, and status sync.
+fn most_recent_case() -> serde_json::Value {
+    json!({
+        "mode": "two_way",
+        "status": {"enabled": true},
+        "fields": [
+            {"dataverse": "title", "jira": "summary"},
+            {"dataverse": "prioritycode", "jira": "priority", "owner": "jira"},
+        ],
+    })
+}
+
+/// Tests the connection and returns the report and its Cases audit row, asserting the row's
+/// status and that its detail or fix names every one of `parts` and none of `absent`.
+async fn audit_row(
+    services: &Services,
+    sandbox: &Sandbox,
+    status: CheckStatus,
+    parts: &[&str],
+    absent: &[&str],
+) -> (CheckReport, crosswalk_core::CheckItem) {
+    let report = test_connection(services, &dataverse(sandbox)).await;
+    let audit = item(&report, CASES_AUDIT).clone();
+    assert_eq!(audit.status, status, "{audit:#?}");
+    let said = text(&audit);
+    for part in parts {
+        assert!(said.contains(part), "{part}: {audit:#?}");
+    }
+    for part in absent {
+        assert!(!said.contains(part), "not {part}: {audit:#?}");
+    }
+    // Optional: a warning never fails the connection.
+    assert!(report.passed(), "{report:#?}");
+    (report, audit)
+}
+
+#[tokio::test]
+async fn dataverse_audit_row_passes_when_most_recent_wins_can_read_the_audit_history() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox
+        .handle
+        .dataverse(|d| d.set_organization_auditing(true));
+    let services = services_with_case_item(&sandbox, most_recent_case());
+    // Only the columns most recent wins settles are timed: not the Jira-owned priority.
+    let (report, _) = audit_row(
+        &services,
+        &sandbox,
+        CheckStatus::Ok,
+        &[
+            "View Audit Summary (prvReadAuditSummary)",
+            "on for the environment",
+            "title and statuscode",
+            "sup-cases",
+        ],
+        &["prioritycode"],
+    )
+    .await;
+    assert!(
+        report.items.iter().all(|i| i.status == CheckStatus::Ok),
+        "{report:#?}"
+    );
+    let labels: Vec<&str> = report.items.iter().map(|i| i.label.as_str()).collect();
+    let at = |label: &str| labels.iter().position(|l| *l == label).unwrap();
+    assert!(
+        at(CASES) < at(NOTES) && at(NOTES) < at(CASES_AUDIT),
+        "{labels:?}"
+    );
+}
+
+#[tokio::test]
+async fn dataverse_without_view_audit_summary_warns_naming_the_privilege_and_the_fix() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    sandbox.handle.dataverse(|d| {
+        d.set_organization_auditing(true);
+        d.revoke_misc_privilege(
+            identity::CLIENT_ID,
+            crosswalk_sandbox::dataverse::READ_AUDIT_SUMMARY,
+        );
+    });
+    let services = services_with_case_item(&sandbox, most_recent_case());
+    // Auditing itself is on: only the privilege is named.
+    let (report, audit) = audit_row(
+        &services,
+        &sandbox,
+        CheckStatus::Warn,
+        &[
+            "lacks View Audit Summary (prvReadAuditSummary)",
+            "security role assigned to this app's application user",
+            "Miscellaneous privileges",
+            "modifiedon",
+        ],
+        &["Start Auditing"],
+    )
+    .await;
+    assert!(audit.fix.unwrap().contains("prvReadAuditSummary"));
+    assert_eq!(item(&report, CASES).status, CheckStatus::Ok);
+}
+
+#[tokio::test]
+async fn dataverse_auditing_off_warns_naming_each_switch_with_its_fix() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let services = services_with_case_item(&sandbox, most_recent_case());
+    // (environment, Case table, statuscode column) switches, what the row names and what it
+    // must not. The first is a fresh environment's: auditing is off for the environment.
+    let switches = [
+        (
+            false,
+            true,
+            true,
+            vec![
+                "Auditing is off for the environment",
+                "Power Platform admin center",
+                "Settings > Audit and logs",
+                "Start Auditing",
+                "modifiedon",
+            ],
+            vec!["prvReadAuditSummary", "Audit changes to its data"],
+        ),
+        (
+            true,
+            false,
+            true,
+            vec![
+                "Auditing is off for the Case table",
+                "Tables > Case",
+                "Audit changes to its data",
+            ],
+            vec!["Start Auditing"],
+        ),
+        // Only the column that is off is named, not the title's.
+        (
+            true,
+            true,
+            false,
+            vec![
+                "Auditing is off for column statuscode",
+                "Columns > statuscode",
+                "Enable auditing",
+            ],
+            vec!["Columns > title", "columns title", "Start Auditing"],
+        ),
+    ];
+    for (environment, table, column, parts, absent) in switches {
+        sandbox.handle.dataverse(|d| {
+            d.set_organization_auditing(environment);
+            d.set_table_auditing("incident", table);
+            d.set_column_auditing("incident", "statuscode", column);
+        });
+        audit_row(&services, &sandbox, CheckStatus::Warn, &parts, &absent).await;
+    }
+}
+
+#[tokio::test]
+async fn dataverse_without_most_recent_wins_shows_no_audit_row() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    // Two-way, but every field owned by one side, and no status sync.
+    let services = services_with_case_item(
+        &sandbox,
+        json!({
+            "mode": "two_way",
+            "fields": [
+                {"dataverse": "title", "jira": "summary", "owner": "jira"},
+                {"dataverse": "prioritycode", "jira": "priority", "owner": "dynamics"},
+            ],
+        }),
+    );
+    // One-way (Dynamics owns every field) without status sync on another table.
+    services
+        .store
+        .upsert_job(&smart_item(
+            "sup-tasks",
+            "dynamics",
+            "task",
+            json!({"fields": [{"dataverse": "subject", "jira": "summary"}]}),
+        ))
+        .unwrap();
+    let report = test_connection(&services, &dataverse(&sandbox)).await;
+    assert_eq!(item(&report, CASES).status, CheckStatus::Ok);
+    assert!(
+        !report.items.iter().any(|i| i.label.contains("audit")),
+        "{report:#?}"
+    );
 }

@@ -12,9 +12,13 @@
 //! and Append on Activity and Append To on the table; an item on `lead` qualifies through
 //! `QualifyLead`, which needs only Write on Lead (the connector creates nothing else with it).
 //!
+//! A table where an item settles a field or the status by "most recent wins" also gets an
+//! optional row (`audit`): whether Dynamics' side can be timed by the column's audit history.
+//!
 //! Items are read from the store generically (kind `dynamics-item`, settings keys
-//! `dataverse_connection`, `table`, `mode`, `status.enabled`, `comments`, `attachments`,
-//! `link_note`, `mirror_deletions`), so the engine does not depend on the item's crate.
+//! `dataverse_connection`, `table`, `mode`, `status.enabled`, `fields[].owner`,
+//! `fields[].dataverse`, `comments`, `attachments`, `link_note`, `mirror_deletions`), so the
+//! engine does not depend on the item's crate.
 
 use crate::services::Services;
 use crosswalk_core::{CheckItem, CheckStatus};
@@ -23,6 +27,8 @@ use crosswalk_dataverse::{
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+mod audit;
 
 /// The job kind of a Smart Connected Item.
 const ITEM_KIND: &str = "dynamics-item";
@@ -65,6 +71,8 @@ struct TableNeeds {
     notes: bool,
     /// Some item syncs status, so Jira's status is written through the table's actions.
     status: bool,
+    /// What "most recent wins" times by the audit history on this table.
+    recency: audit::Recency,
 }
 
 /// What the Smart Connected Items of one connection need from its role.
@@ -129,6 +137,9 @@ pub(crate) fn needs_of(services: &Services, connection: &str) -> Needs {
         }
         entry.notes |= notes;
         entry.status |= status;
+        entry
+            .recency
+            .add(&job.config.name, settings, mode == "two_way", status);
         needs.items.push(job.config.name.clone());
         needs.notes_written |= notes;
         needs.mirror_deletions |= synchronizes && flag("mirror_deletions", false);
@@ -275,6 +286,11 @@ impl Needs {
         }
         self.jobs_row(items);
         items.push(CheckItem::skipped(NOTES_LABEL, reason));
+        for (table, needs) in &self.tables {
+            if needs.recency.used() {
+                items.push(CheckItem::skipped(audit::label(None, table), reason));
+            }
+        }
     }
 
     /// The rows, checked against what the role of `user_id` grants.
@@ -304,6 +320,12 @@ impl Needs {
                 Err(error) => probed(dataverse, row, &tables, error).await,
             };
             items.push(item);
+        }
+        for (table, needs) in &self.tables {
+            if needs.recency.used() {
+                let secured = tables.get(table).and_then(|t| t.as_ref().ok());
+                items.push(needs.recency.row(dataverse, table, secured, &held).await);
+            }
         }
     }
 }
