@@ -63,11 +63,21 @@ fn attempts_note(pending: Option<&PendingStatus>, side: StatusSide, target: &str
     }
 }
 
+/// A `status` event of one link: how every status move, skip and failure is logged.
+fn status_event(
+    link: &LinkRow,
+    label: &str,
+    action: EventAction,
+    message: impl Into<String>,
+) -> RunEvent {
+    RunEvent::object("status", &link.jira_key, label, action, message)
+}
+
 impl Item {
     /// A status the item's status map does not cover: the move is skipped, with the fix.
     fn unmapped_status(&self, link: &LinkRow, label: &str, what: String) {
         self.journal.event(
-            RunEvent::object("status", &link.jira_key, label, EventAction::Skipped, what)
+            status_event(link, label, EventAction::Skipped, what)
                 .with_fix("Add the status to the item's status map"),
         );
     }
@@ -262,9 +272,8 @@ impl Item {
                 return match moved {
                     Ok(()) => {
                         self.journal.event(
-                            RunEvent::object(
-                                "status",
-                                &link.jira_key,
+                            status_event(
+                                link,
                                 label,
                                 EventAction::Updated,
                                 format!("Moved the issue to {to} (Dynamics status changed{after})"),
@@ -296,17 +305,12 @@ impl Item {
                 .await?
             {
                 Some(Reopen::Reached(reached)) => {
+                    let message = format!(
+                        "Reopened the issue to {reached} (the Dynamics record was reactivated{after})"
+                    );
                     self.journal.event(
-                        RunEvent::object(
-                            "status",
-                            &link.jira_key,
-                            label,
-                            EventAction::Updated,
-                            format!(
-                                "Reopened the issue to {reached} (the Dynamics record was reactivated{after})"
-                            ),
-                        )
-                        .with_change(Some(json!(current)), Some(json!(reached))),
+                        status_event(link, label, EventAction::Updated, message)
+                            .with_change(Some(json!(current)), Some(json!(reached))),
                     );
                     return Ok((true, None));
                 }
@@ -367,14 +371,7 @@ impl Item {
                 None => retry.to_owned(),
             };
             self.journal.event(
-                RunEvent::object(
-                    "status",
-                    &link.jira_key,
-                    label,
-                    EventAction::Failed,
-                    failure.message,
-                )
-                .with_fix(fix),
+                status_event(link, label, EventAction::Failed, failure.message).with_fix(fix),
             );
         }
         PendingStatus {
@@ -460,18 +457,13 @@ impl Item {
         match self.apply_status_write(link, jira_status, &plan).await {
             Ok(()) => {
                 let after = attempts_note(pending.as_ref(), StatusSide::Dynamics, &key);
+                let message = format!(
+                    "Set the Dynamics status to {shown} from Jira's \"{jira_status}\" ({}{after})",
+                    call_name(&plan)
+                );
                 self.journal.event(
-                    RunEvent::object(
-                        "status",
-                        &link.jira_key,
-                        label,
-                        EventAction::Updated,
-                        format!(
-                            "Set the Dynamics status to {shown} from Jira's \"{jira_status}\" ({}{after})",
-                            call_name(&plan)
-                        ),
-                    )
-                    .with_change(Some(json!(current)), Some(json!(format!("{plan:?}")))),
+                    status_event(link, label, EventAction::Updated, message)
+                        .with_change(Some(json!(current)), Some(json!(format!("{plan:?}")))),
                 );
                 (true, None)
             }

@@ -147,11 +147,7 @@ impl Item {
             }
         }
         // Without a fresh read (a retry poll), the name this link last read, else the id.
-        let label = record
-            .as_ref()
-            .map(|r| self.record_label(r))
-            .or_else(|| state.record_name.clone())
-            .unwrap_or_else(|| link.dataverse_id.clone());
+        let label = self.link_label(link, record.as_ref(), state.record_name.as_deref());
 
         // Change tracking answers no formatted values; lookups shown by name need them.
         if record
@@ -298,6 +294,38 @@ impl Item {
         self.journal.event(event);
     }
 
+    /// The link's name in run-log events: the record's primary name when it was read, else
+    /// `stored` (the name the link last read, when the caller passes it), else the record id.
+    fn link_label(&self, link: &LinkRow, record: Option<&Record>, stored: Option<&str>) -> String {
+        record
+            .map(|r| self.record_label(r))
+            .or_else(|| stored.map(str::to_owned))
+            .unwrap_or_else(|| link.dataverse_id.clone())
+    }
+
+    /// A mapped value that could not be converted, logged with the mapping to check (`from`
+    /// → `to`, in the direction of the copy).
+    fn conversion_failed(
+        &self,
+        link: &LinkRow,
+        label: &str,
+        error: &impl std::fmt::Display,
+        (from, to): (&str, &str),
+    ) {
+        self.journal.event(
+            RunEvent::object(
+                "field",
+                &link.jira_key,
+                label,
+                EventAction::Failed,
+                error.to_string(),
+            )
+            .with_fix(format!(
+                "Check the mapping {from} → {to} in the item's field mappings (value map, types)"
+            )),
+        );
+    }
+
     /// A record's primary name column as read (`None` when the table has none or the read
     /// did not carry it).
     pub(crate) fn primary_name_of<'r>(&self, record: &'r Record) -> Option<&'r Value> {
@@ -398,9 +426,7 @@ impl Item {
     ) {
         let mut jira = (Map::new(), Vec::new(), Map::new(), Map::new());
         let mut dataverse = (Map::new(), Vec::new(), Map::new(), Map::new());
-        let label = record
-            .map(|r| self.record_label(r))
-            .unwrap_or_else(|| link.dataverse_id.clone());
+        let label = self.link_label(link, record, None);
         for mapping in &self.settings.fields {
             let (Some(column), Some(field)) = (
                 details.meta.columns.get(&mapping.dataverse),
@@ -484,18 +510,11 @@ impl Item {
                             );
                             jira.3.insert(field.name.clone(), Self::describe(value));
                         }
-                        Err(error) => self.journal.event(
-                            RunEvent::object(
-                                "field",
-                                &link.jira_key,
-                                &label,
-                                EventAction::Failed,
-                                error.to_string(),
-                            )
-                            .with_fix(format!(
-                                "Check the mapping {} → {} in the item's field mappings (value map, types)",
-                                mapping.dataverse, field.name
-                            )),
+                        Err(error) => self.conversion_failed(
+                            link,
+                            &label,
+                            &error,
+                            (&mapping.dataverse, &field.name),
                         ),
                     }
                 }
@@ -511,20 +530,15 @@ impl Item {
                                 mapping.dataverse.clone(),
                                 record_value.cloned().unwrap_or(Value::Null),
                             );
-                            dataverse.3.insert(mapping.dataverse.clone(), Self::describe(value));
+                            dataverse
+                                .3
+                                .insert(mapping.dataverse.clone(), Self::describe(value));
                         }
-                        Err(error) => self.journal.event(
-                            RunEvent::object(
-                                "field",
-                                &link.jira_key,
-                                &label,
-                                EventAction::Failed,
-                                error.to_string(),
-                            )
-                            .with_fix(format!(
-                                "Check the mapping {} → {} in the item's field mappings (value map, types)",
-                                field.name, mapping.dataverse
-                            )),
+                        Err(error) => self.conversion_failed(
+                            link,
+                            &label,
+                            &error,
+                            (&field.name, &mapping.dataverse),
                         ),
                     }
                 }

@@ -14,40 +14,46 @@
 
 mod common;
 
-use common::{assert_compared, base_settings, conflicts, count, Harness, ADMIN_VIEWER};
+use common::{assert_compared, conflicts, count, mapped_settings, Harness, ADMIN_VIEWER};
 use crosswalk_store::{EventAction, EventRow};
 use serde_json::{json, Value};
 
-fn settings(mode: &str, fields: Value) -> Value {
-    let mut settings = base_settings();
-    settings["mode"] = json!(mode);
-    settings["fields"] = fields;
-    settings
-}
-
-/// Polls until nothing is written.
-async fn assert_quiet(h: &Harness, polls: usize) {
-    for poll in 0..polls {
-        let (_, events) = h.poll().await;
-        let writes = Harness::writes(&events);
-        assert!(writes.is_empty(), "poll {poll} wrote: {writes:#?}");
+/// The typed columns of the field type table and the Jira fields they map to (value maps for
+/// the priority and the select), with `description` third when asked.
+fn typed_mappings(description: bool) -> Value {
+    let mut mappings = vec![json!({"dataverse": "ticketnumber", "jira": "customfield_10010"})];
+    if description {
+        mappings.push(json!({"dataverse": "description", "jira": "description"}));
     }
+    mappings.extend([
+        json!({"dataverse": "cw_affectedusers", "jira": "customfield_10022"}),
+        json!({"dataverse": "cw_targetdate", "jira": "duedate"}),
+        json!({"dataverse": "followupby", "jira": "customfield_10013"}),
+        json!({"dataverse": "isescalated", "jira": "customfield_10021"}),
+        json!({"dataverse": "prioritycode", "jira": "priority",
+               "values": [{"dataverse": "2", "jira": "Medium"}]}),
+        json!({"dataverse": "caseorigincode", "jira": "customfield_10014",
+               "values": [{"dataverse": "1", "jira": "Sev 1"}, {"dataverse": "2", "jira": "Sev 2"},
+                          {"dataverse": "3", "jira": "Sev 3"}]}),
+    ]);
+    Value::Array(mappings)
 }
 
-/// The baseline poll, a case created after it, and the poll creating its issue.
-async fn case_with_issue(h: &Harness, title: &str, fields: Value) -> (String, String) {
-    h.poll().await;
-    h.tick().await;
-    let case = h.create_case(title, fields);
-    let (_, events) = h.poll().await;
-    assert_eq!(
-        count(&events, "issue", EventAction::Created),
-        1,
-        "{events:#?}"
-    );
-    let key = h.link_of(&case).jira_key;
-    h.tick().await;
-    (case, key)
+/// A case's values for [`typed_mappings`]: its ticket number, affected users and description.
+fn typed_case(ticket: &str, affected_users: i64, description: Option<&str>) -> Value {
+    let mut case = json!({
+        "ticketnumber": ticket,
+        "cw_affectedusers": affected_users,
+        "cw_targetdate": "2025-03-14",
+        "followupby": "2025-03-14T22:30:00Z",
+        "isescalated": true,
+        "prioritycode": 2,
+        "caseorigincode": 2
+    });
+    if let Some(description) = description {
+        case["description"] = json!(description);
+    }
+    case
 }
 
 fn instant(text: &str) -> time::OffsetDateTime {
@@ -94,37 +100,10 @@ fn paragraph(text: &str) -> Value {
 
 #[tokio::test]
 async fn one_way_field_types_reach_jira_when_created_and_when_edited() {
-    let h = Harness::start(settings(
-        "one_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "ticketnumber", "jira": "customfield_10010"},
-            {"dataverse": "description", "jira": "description"},
-            {"dataverse": "cw_affectedusers", "jira": "customfield_10022"},
-            {"dataverse": "cw_targetdate", "jira": "duedate"},
-            {"dataverse": "followupby", "jira": "customfield_10013"},
-            {"dataverse": "isescalated", "jira": "customfield_10021"},
-            {"dataverse": "prioritycode", "jira": "priority",
-             "values": [{"dataverse": "2", "jira": "Medium"}]},
-            {"dataverse": "caseorigincode", "jira": "customfield_10014",
-             "values": [{"dataverse": "1", "jira": "Sev 1"}, {"dataverse": "2", "jira": "Sev 2"},
-                        {"dataverse": "3", "jira": "Sev 3"}]}
-        ]),
-    ))
-    .await;
-    let (case, key) = case_with_issue(
-        &h,
+    let (h, case, key) = Harness::with_case(
+        mapped_settings("one_way", typed_mappings(true)),
         "Typed fields",
-        json!({
-            "ticketnumber": "CAS-T-0001",
-            "description": "Line one\nLine two",
-            "cw_affectedusers": 42,
-            "cw_targetdate": "2025-03-14",
-            "followupby": "2025-03-14T22:30:00Z",
-            "isescalated": true,
-            "prioritycode": 2,
-            "caseorigincode": 2
-        }),
+        typed_case("CAS-T-0001", 42, Some("Line one\nLine two")),
     )
     .await;
     assert_eq!(h.issue_shown(&key, "summary"), json!("Typed fields"));
@@ -189,15 +168,14 @@ async fn one_way_field_types_reach_jira_when_created_and_when_edited() {
     assert!(approved.is_null() || approved == json!([]), "{approved}");
     assert_eq!(h.issue_shown(&key, "priority"), json!("High"), "by label");
     assert_eq!(h.issue_shown(&key, "customfield_10014"), json!("Sev 3"));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn numbers_labels_components_and_multi_selects_reach_jira() {
-    let h = Harness::start(settings(
+    let h = Harness::start(mapped_settings(
         "one_way",
         json!([
-            {"dataverse": "title", "jira": "summary"},
             {"dataverse": "cw_impactcost", "jira": "customfield_10022"},
             {"dataverse": "caseorigincode", "jira": "labels"},
             {"dataverse": "prioritycode", "jira": "components",
@@ -217,19 +195,19 @@ async fn numbers_labels_components_and_multi_selects_reach_jira() {
         .sandbox
         .handle
         .dataverse(|d| d.row("account", &account).unwrap().values["name"].clone());
-    let (case, key) = case_with_issue(
-        &h,
-        "Money and lists",
-        json!({
-            "cw_impactcost": 1234.56,
-            "caseorigincode": 2,
-            "prioritycode": 2,
-            "isescalated": true,
-            "ticketnumber": "EU-7",
-            "customerid_account@odata.bind": format!("/accounts({account})")
-        }),
-    )
-    .await;
+    let (case, key) = h
+        .case_with_issue(
+            "Money and lists",
+            json!({
+                "cw_impactcost": 1234.56,
+                "caseorigincode": 2,
+                "prioritycode": 2,
+                "isescalated": true,
+                "ticketnumber": "EU-7",
+                "customerid_account@odata.bind": format!("/accounts({account})")
+            }),
+        )
+        .await;
     assert_eq!(h.issue_shown(&key, "customfield_10022"), json!(1234.56));
     assert_eq!(h.issue_shown(&key, "labels"), json!(["Email"]));
     assert_eq!(h.issue_shown(&key, "components"), json!(["Email"]));
@@ -250,43 +228,18 @@ async fn numbers_labels_components_and_multi_selects_reach_jira() {
     assert_eq!(h.issue_shown(&key, "components"), json!(["Network"]));
     // "No" without a value-map pair for it leaves the labels empty.
     assert_eq!(h.issue_shown(&key, "customfield_10017"), json!([]));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn two_way_field_types_come_back_to_dynamics() {
-    let h = Harness::start(settings(
-        "two_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "ticketnumber", "jira": "customfield_10010"},
-            {"dataverse": "cw_affectedusers", "jira": "customfield_10022"},
-            {"dataverse": "cw_targetdate", "jira": "duedate"},
-            {"dataverse": "followupby", "jira": "customfield_10013"},
-            {"dataverse": "isescalated", "jira": "customfield_10021"},
-            {"dataverse": "prioritycode", "jira": "priority",
-             "values": [{"dataverse": "2", "jira": "Medium"}]},
-            {"dataverse": "caseorigincode", "jira": "customfield_10014",
-             "values": [{"dataverse": "1", "jira": "Sev 1"}, {"dataverse": "2", "jira": "Sev 2"},
-                        {"dataverse": "3", "jira": "Sev 3"}]}
-        ]),
-    ))
-    .await;
-    let (case, key) = case_with_issue(
-        &h,
+    let (h, case, key) = Harness::with_case(
+        mapped_settings("two_way", typed_mappings(false)),
         "Round trip",
-        json!({
-            "ticketnumber": "CAS-R-1",
-            "cw_affectedusers": 3,
-            "cw_targetdate": "2025-03-14",
-            "followupby": "2025-03-14T22:30:00Z",
-            "isescalated": true,
-            "prioritycode": 2,
-            "caseorigincode": 2
-        }),
+        typed_case("CAS-R-1", 3, None),
     )
     .await;
-    assert_quiet(&h, 1).await;
+    h.assert_quiet(1).await;
     h.tick().await;
 
     let sev1 = h.sandbox.handle.jira(|j| {
@@ -333,7 +286,7 @@ async fn two_way_field_types_come_back_to_dynamics() {
     assert_eq!(h.case_value(&case, "isescalated"), json!(false));
     assert_eq!(h.case_value(&case, "prioritycode"), json!(3), "by label");
     assert_eq!(h.case_value(&case, "caseorigincode"), json!(1), "value map");
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 
     // Medium comes back through the value map; clearing a field clears the column.
     h.tick().await;
@@ -346,24 +299,21 @@ async fn two_way_field_types_come_back_to_dynamics() {
     assert_eq!(h.case_value(&case, "prioritycode"), json!(2));
     assert!(h.case_value(&case, "cw_targetdate").is_null());
     assert!(h.case_value(&case, "cw_affectedusers").is_null());
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn dates_and_date_times_convert_in_the_jira_account_time_zone() {
-    let h = Harness::start(settings(
-        "two_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "followupby", "jira": "customfield_10012"},
-            {"dataverse": "cw_targetdate", "jira": "customfield_10013"}
-        ]),
-    ))
-    .await;
     // 20:30 UTC on the 14th is 06:30 on the 15th in Brisbane; the date-only 14th starts at
     // 14:00 UTC on the 13th there.
-    let (case, key) = case_with_issue(
-        &h,
+    let (h, case, key) = Harness::with_case(
+        mapped_settings(
+            "two_way",
+            json!([
+                {"dataverse": "followupby", "jira": "customfield_10012"},
+                {"dataverse": "cw_targetdate", "jira": "customfield_10013"}
+            ]),
+        ),
         "Time zones",
         json!({"followupby": "2025-03-14T20:30:00Z", "cw_targetdate": "2025-03-14"}),
     )
@@ -378,7 +328,7 @@ async fn dates_and_date_times_convert_in_the_jira_account_time_zone() {
         instant("2025-03-13T14:00:00Z"),
         "{at}"
     );
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     h.edit_issue(
         &key,
@@ -396,15 +346,14 @@ async fn dates_and_date_times_convert_in_the_jira_account_time_zone() {
         json!("2025-05-02"),
         "the Brisbane date of 23:30 UTC"
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn rich_text_becomes_adf_in_jira_and_comes_back_as_text() {
-    let h = Harness::start(settings(
+    let h = Harness::start(mapped_settings(
         "two_way",
         json!([
-            {"dataverse": "title", "jira": "summary"},
             {"dataverse": "description", "jira": "description"}
         ]),
     ))
@@ -416,7 +365,9 @@ async fn rich_text_becomes_adf_in_jira_and_comes_back_as_text() {
         "<ul><li>Alpha</li><li>Beta</li></ul>",
         "<ol><li>One</li><li>Two</li></ol></div>"
     );
-    let (case, key) = case_with_issue(&h, "Rich text", json!({"description": html})).await;
+    let (case, key) = h
+        .case_with_issue("Rich text", json!({"description": html}))
+        .await;
     let doc = h.issue_field(&key, "description");
     assert_eq!(doc["type"], "doc", "{doc:#}");
     assert!(has_mark(&doc, "bold", "strong"), "{doc:#}");
@@ -439,7 +390,7 @@ async fn rich_text_becomes_adf_in_jira_and_comes_back_as_text() {
     ] {
         assert!(text.as_str().unwrap().contains(needle), "{text}");
     }
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // A Jira agent writes formatted text: the multiline column receives it as plain text.
     h.edit_issue(
@@ -470,15 +421,14 @@ async fn rich_text_becomes_adf_in_jira_and_comes_back_as_text() {
             && text[text.find("today").unwrap()..text.find("see KB").unwrap()].contains('\n'),
         "the line break is kept: {text:?}"
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn an_option_without_a_match_is_reported_with_a_fix_and_the_rest_still_syncs() {
-    let h = Harness::start(settings(
+    let h = Harness::start(mapped_settings(
         "one_way",
         json!([
-            {"dataverse": "title", "jira": "summary"},
             {"dataverse": "caseorigincode", "jira": "customfield_10014"},
             {"dataverse": "ticketnumber", "jira": "customfield_10010"}
         ]),
@@ -508,10 +458,9 @@ async fn an_option_without_a_match_is_reported_with_a_fix_and_the_rest_still_syn
 
 #[tokio::test]
 async fn users_are_matched_by_email_both_ways() {
-    let h = Harness::start(settings(
+    let h = Harness::start(mapped_settings(
         "two_way",
         json!([
-            {"dataverse": "title", "jira": "summary"},
             {"dataverse": "ownerid", "jira": "assignee"}
         ]),
     ))
@@ -535,14 +484,14 @@ async fn users_are_matched_by_email_both_ways() {
         .unwrap();
     let other = h.add_dynamics_user("Visible Person", &visible_email);
 
-    let (case, key) = case_with_issue(
-        &h,
-        "Owned case",
-        json!({"ownerid@odata.bind": format!("/systemusers({viewer})")}),
-    )
-    .await;
+    let (case, key) = h
+        .case_with_issue(
+            "Owned case",
+            json!({"ownerid@odata.bind": format!("/systemusers({viewer})")}),
+        )
+        .await;
     assert_eq!(h.issue_shown(&key, "assignee"), json!(ADMIN_VIEWER));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // Dynamics → Jira for a user whose email Jira hides: found by the exact address.
     h.update_case(
@@ -552,7 +501,7 @@ async fn users_are_matched_by_email_both_ways() {
     let (_, events) = h.poll().await;
     assert!(failed(&events).is_empty(), "{events:#?}");
     assert_eq!(h.issue_shown(&key, "assignee"), json!(hidden_account));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // Jira → Dynamics: a Jira agent assigns a user who exists in Dynamics.
     h.tick().await;
@@ -563,27 +512,26 @@ async fn users_are_matched_by_email_both_ways() {
         h.case_lookup(&case, "ownerid").map(|(_, id)| id),
         Some(other.clone())
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn a_user_without_a_counterpart_is_reported_and_nothing_is_written() {
-    let h = Harness::start(settings(
+    let h = Harness::start(mapped_settings(
         "two_way",
         json!([
-            {"dataverse": "title", "jira": "summary"},
             {"dataverse": "ownerid", "jira": "assignee"}
         ]),
     ))
     .await;
     let nobody = h.add_dynamics_user("Only In Dynamics", "only.dynamics@contoso.com");
     let viewer = h.add_dynamics_user("Viewer Agent", "viewer@contoso.com");
-    let (case, key) = case_with_issue(
-        &h,
-        "Unmatched owner",
-        json!({"ownerid@odata.bind": format!("/systemusers({viewer})")}),
-    )
-    .await;
+    let (case, key) = h
+        .case_with_issue(
+            "Unmatched owner",
+            json!({"ownerid@odata.bind": format!("/systemusers({viewer})")}),
+        )
+        .await;
     assert_eq!(h.issue_shown(&key, "assignee"), json!(ADMIN_VIEWER));
 
     h.update_case(
@@ -626,27 +574,24 @@ async fn a_user_without_a_counterpart_is_reported_and_nothing_is_written() {
 
 #[tokio::test]
 async fn labels_components_and_checkboxes_come_back_to_dynamics() {
-    let h = Harness::start(settings(
-        "two_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "caseorigincode", "jira": "labels"},
-            {"dataverse": "prioritycode", "jira": "components",
-             "values": [{"dataverse": "1", "jira": "Network"}, {"dataverse": "2", "jira": "Email"},
-                        {"dataverse": "3", "jira": "Hardware"}]},
-            {"dataverse": "isescalated", "jira": "customfield_10021"}
-        ]),
-    ))
-    .await;
-    let (case, key) = case_with_issue(
-        &h,
+    let (h, case, key) = Harness::with_case(
+        mapped_settings(
+            "two_way",
+            json!([
+                {"dataverse": "caseorigincode", "jira": "labels"},
+                {"dataverse": "prioritycode", "jira": "components",
+                 "values": [{"dataverse": "1", "jira": "Network"}, {"dataverse": "2", "jira": "Email"},
+                            {"dataverse": "3", "jira": "Hardware"}]},
+                {"dataverse": "isescalated", "jira": "customfield_10021"}
+            ]),
+        ),
         "Lists back",
         json!({"caseorigincode": 1, "prioritycode": 2, "isescalated": false}),
     )
     .await;
     assert_eq!(h.issue_shown(&key, "labels"), json!(["Phone"]));
     assert_eq!(h.issue_shown(&key, "components"), json!(["Email"]));
-    assert_quiet(&h, 1).await;
+    h.assert_quiet(1).await;
     h.tick().await;
 
     let (hardware, yes) = h.sandbox.handle.jira(|j| {
@@ -674,7 +619,7 @@ async fn labels_components_and_checkboxes_come_back_to_dynamics() {
     );
     assert_eq!(h.case_value(&case, "prioritycode"), json!(3), "value map");
     assert_eq!(h.case_value(&case, "isescalated"), json!(true));
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -750,19 +695,16 @@ fn region_pairs() -> Value {
 
 #[tokio::test]
 async fn fix_and_affects_versions_map_to_choice_and_text_columns_both_ways() {
-    let h = Harness::start(settings(
-        "two_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "caseorigincode", "jira": "fixVersions",
-             "values": [{"dataverse": "1", "jira": "2024.4"}, {"dataverse": "2", "jira": "2025.1"},
-                        {"dataverse": "3", "jira": "2025.2"}]},
-            {"dataverse": "ticketnumber", "jira": "versions"}
-        ]),
-    ))
-    .await;
-    let (case, key) = case_with_issue(
-        &h,
+    let (h, case, key) = Harness::with_case(
+        mapped_settings(
+            "two_way",
+            json!([
+                {"dataverse": "caseorigincode", "jira": "fixVersions",
+                 "values": [{"dataverse": "1", "jira": "2024.4"}, {"dataverse": "2", "jira": "2025.1"},
+                            {"dataverse": "3", "jira": "2025.2"}]},
+                {"dataverse": "ticketnumber", "jira": "versions"}
+            ]),
+        ),
         "Versions",
         json!({"caseorigincode": 2, "ticketnumber": "2025.1, 2024.4"}),
     )
@@ -775,7 +717,7 @@ async fn fix_and_affects_versions_map_to_choice_and_text_columns_both_ways() {
     // Written by id (createmeta lists SUP's versions).
     let stored = h.issue_field(&key, "fixVersions");
     assert_eq!(stored, json!([version_id(&h, "2025.1")]), "{stored}");
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // Dynamics edits reach Jira by value map (choice) and by name (text).
     h.update_case(
@@ -790,7 +732,7 @@ async fn fix_and_affects_versions_map_to_choice_and_text_columns_both_ways() {
     );
     assert_eq!(h.issue_shown(&key, "fixVersions"), json!(["2025.2"]));
     assert_eq!(h.issue_shown(&key, "versions"), json!(["2025.2"]));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // Jira edits come back: the fix version through the value map, the affects versions as
     // their names joined with commas.
@@ -814,7 +756,7 @@ async fn fix_and_affects_versions_map_to_choice_and_text_columns_both_ways() {
     let mut names: Vec<&str> = text.as_str().unwrap().split(", ").collect();
     names.sort_unstable();
     assert_eq!(names, vec!["2025.1", "2025.2"], "{text}");
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 
     // Clearing the versions in Jira clears the text column.
     h.tick().await;
@@ -823,15 +765,14 @@ async fn fix_and_affects_versions_map_to_choice_and_text_columns_both_ways() {
     assert!(failed(&events).is_empty(), "{events:#?}");
     assert!(h.case_value(&case, "ticketnumber").is_null());
     assert_eq!(h.case_value(&case, "caseorigincode"), json!(1));
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn an_unknown_version_is_reported_with_a_fix_and_the_rest_still_syncs() {
-    let h = Harness::start(settings(
+    let h = Harness::start(mapped_settings(
         "one_way",
         json!([
-            {"dataverse": "title", "jira": "summary"},
             {"dataverse": "ticketnumber", "jira": "fixVersions"},
             {"dataverse": "cw_affectedusers", "jira": "customfield_10022"}
         ]),
@@ -866,26 +807,27 @@ async fn an_unknown_version_is_reported_with_a_fix_and_the_rest_still_syncs() {
     assert!(failed(&events).is_empty(), "{events:#?}");
     assert_eq!(h.issue_shown(&key, "fixVersions"), json!(["2025.1"]));
     assert_eq!(h.issue_shown(&key, "customfield_10022"), json!(12));
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn a_multi_select_choice_reaches_jira_multi_selects_labels_and_components() {
-    let h = Harness::start(settings(
-        "one_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "cw_regions", "jira": "customfield_10015"},
-            {"dataverse": "cw_regions", "jira": "labels"},
-            {"dataverse": "cw_regions", "jira": "components",
-             "values": [{"dataverse": "EMEA", "jira": "Network"},
-                        {"dataverse": "100000001", "jira": "Access"},
-                        {"dataverse": "APAC", "jira": "Hardware"}]}
-        ]),
-    ))
+    let (h, case, key) = Harness::with_case(
+        mapped_settings(
+            "one_way",
+            json!([
+                {"dataverse": "cw_regions", "jira": "customfield_10015"},
+                {"dataverse": "cw_regions", "jira": "labels"},
+                {"dataverse": "cw_regions", "jira": "components",
+                 "values": [{"dataverse": "EMEA", "jira": "Network"},
+                            {"dataverse": "100000001", "jira": "Access"},
+                            {"dataverse": "APAC", "jira": "Hardware"}]}
+            ]),
+        ),
+        "Regions",
+        json!({"cw_regions": "100000000,100000002"}),
+    )
     .await;
-    let (case, key) =
-        case_with_issue(&h, "Regions", json!({"cw_regions": "100000000,100000002"})).await;
     // Labels come from the column's options in the metadata (EMEA, APAC).
     assert_eq!(
         sorted_items(&h.issue_shown(&key, "customfield_10015")),
@@ -900,7 +842,7 @@ async fn a_multi_select_choice_reaches_jira_multi_selects_labels_and_components(
         vec!["Hardware", "Network"],
         "value map by label"
     );
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     h.tick().await;
     h.update_case(&case, json!({"cw_regions": "100000001"}));
@@ -920,7 +862,7 @@ async fn a_multi_select_choice_reaches_jira_multi_selects_labels_and_components(
         json!(["Access"]),
         "value map by option value"
     );
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // Cleared in Dynamics: every field is emptied.
     h.tick().await;
@@ -931,22 +873,24 @@ async fn a_multi_select_choice_reaches_jira_multi_selects_labels_and_components(
         let value = h.issue_shown(&key, field);
         assert!(value.is_null() || value == json!([]), "{field}: {value}");
     }
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn jira_multi_selects_come_back_to_a_multi_select_choice_column() {
-    let h = Harness::start(settings(
-        "two_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "cw_regions", "jira": "customfield_10015", "values": region_pairs()}
-        ]),
-    ))
+    let (h, case, key) = Harness::with_case(
+        mapped_settings(
+            "two_way",
+            json!([
+                {"dataverse": "cw_regions", "jira": "customfield_10015", "values": region_pairs()}
+            ]),
+        ),
+        "Regions back",
+        json!({"cw_regions": "100000002"}),
+    )
     .await;
-    let (case, key) = case_with_issue(&h, "Regions back", json!({"cw_regions": "100000002"})).await;
     assert_eq!(h.issue_shown(&key, "customfield_10015"), json!(["APAC"]));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // Two options set in Jira: Dataverse receives "100000000,100000002".
     h.tick().await;
@@ -969,7 +913,7 @@ async fn jira_multi_selects_come_back_to_a_multi_select_choice_column() {
         vec![100000000, 100000002],
         "{stored}"
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 
     // Cleared in Jira: the column is cleared.
     h.tick().await;
@@ -977,7 +921,7 @@ async fn jira_multi_selects_come_back_to_a_multi_select_choice_column() {
     let (_, events) = h.poll().await;
     assert!(failed(&events).is_empty(), "{events:#?}");
     assert!(h.case_value(&case, "cw_regions").is_null());
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // And a Dynamics edit goes out again.
     h.tick().await;
@@ -988,23 +932,24 @@ async fn jira_multi_selects_come_back_to_a_multi_select_choice_column() {
         sorted_items(&h.issue_shown(&key, "customfield_10015")),
         vec!["Americas", "EMEA"]
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn jira_labels_come_back_to_a_multi_select_choice_and_unknown_ones_are_reported() {
-    let h = Harness::start(settings(
-        "two_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "cw_regions", "jira": "labels", "values": region_pairs()}
-        ]),
-    ))
+    let (h, case, key) = Harness::with_case(
+        mapped_settings(
+            "two_way",
+            json!([
+                {"dataverse": "cw_regions", "jira": "labels", "values": region_pairs()}
+            ]),
+        ),
+        "Region labels",
+        json!({"cw_regions": "100000000"}),
+    )
     .await;
-    let (case, key) =
-        case_with_issue(&h, "Region labels", json!({"cw_regions": "100000000"})).await;
     assert_eq!(h.issue_shown(&key, "labels"), json!(["EMEA"]));
-    assert_quiet(&h, 1).await;
+    h.assert_quiet(1).await;
 
     h.tick().await;
     h.edit_issue(&key, json!({"labels": ["APAC", "Americas"]}));
@@ -1014,7 +959,7 @@ async fn jira_labels_come_back_to_a_multi_select_choice_and_unknown_ones_are_rep
         option_values(&h.case_value(&case, "cw_regions")),
         vec![100000001, 100000002]
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 
     // A label with no option: reported with the fix; the summary edited with it still syncs
     // and the column keeps its value.
@@ -1046,10 +991,9 @@ async fn jira_labels_come_back_to_a_multi_select_choice_and_unknown_ones_are_rep
 
 #[tokio::test]
 async fn a_choice_without_a_jira_option_is_reported_and_the_rest_still_syncs() {
-    let h = Harness::start(settings(
+    let h = Harness::start(mapped_settings(
         "one_way",
         json!([
-            {"dataverse": "title", "jira": "summary"},
             {"dataverse": "cw_regions", "jira": "customfield_10015"},
             {"dataverse": "ticketnumber", "jira": "customfield_10010"}
         ]),
@@ -1081,7 +1025,7 @@ async fn a_choice_without_a_jira_option_is_reported_and_the_rest_still_syncs() {
     let (_, events) = h.poll().await;
     assert!(failed(&events).is_empty(), "{events:#?}");
     assert_eq!(h.issue_shown(&key, "customfield_10015"), json!(["EMEA"]));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 /// Dataverse requests of a poll, sign-in excluded.
@@ -1093,23 +1037,20 @@ fn dataverse_requests(run: &crosswalk_store::RunRow) -> u64 {
 /// (spaces as '_', any case) without a value map, and nothing echoes across polls.
 #[tokio::test]
 async fn jira_labels_reach_a_multi_select_choice_by_option_label_without_a_value_map() {
-    let h = Harness::start(settings(
-        "two_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "cw_regions", "jira": "labels"}
-        ]),
-    ))
-    .await;
-    let (case, key) = case_with_issue(
-        &h,
+    let (h, case, key) = Harness::with_case(
+        mapped_settings(
+            "two_way",
+            json!([
+                {"dataverse": "cw_regions", "jira": "labels"}
+            ]),
+        ),
         "Region labels by name",
         json!({"cw_regions": "100000003"}),
     )
     .await;
     // Labels from the options, without formatted values.
     assert_eq!(h.issue_shown(&key, "labels"), json!(["LATAM"]));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     h.tick().await;
     h.edit_issue(&key, json!({"labels": ["apac", "EMEA", "Americas"]}));
@@ -1132,7 +1073,7 @@ async fn jira_labels_reach_a_multi_select_choice_by_option_label_without_a_value
         sorted_items(&h.issue_shown(&key, "labels")),
         vec!["Americas", "EMEA", "apac"]
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 
     // A label with no option: reported with the options there are; the column keeps its value.
     h.tick().await;
@@ -1163,7 +1104,7 @@ async fn jira_labels_reach_a_multi_select_choice_by_option_label_without_a_value
         option_values(&h.case_value(&case, "cw_regions")),
         vec![100000000, 100000003]
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 /// A Jira multi-select comes back to `cw_regions` by option label without a value map; a
@@ -1171,21 +1112,22 @@ async fn jira_labels_reach_a_multi_select_choice_by_option_label_without_a_value
 /// (its labels come from the metadata, not from re-reading the record with formatted values).
 #[tokio::test]
 async fn jira_multi_selects_reach_a_multi_select_choice_without_a_value_map() {
-    let h = Harness::start(settings(
-        "two_way",
-        json!([
-            {"dataverse": "title", "jira": "summary"},
-            {"dataverse": "cw_regions", "jira": "customfield_10015"}
-        ]),
-    ))
+    let (h, case, key) = Harness::with_case(
+        mapped_settings(
+            "two_way",
+            json!([
+                {"dataverse": "cw_regions", "jira": "customfield_10015"}
+            ]),
+        ),
+        "Regions by name",
+        json!({"cw_regions": "100000001"}),
+    )
     .await;
-    let (case, key) =
-        case_with_issue(&h, "Regions by name", json!({"cw_regions": "100000001"})).await;
     assert_eq!(
         h.issue_shown(&key, "customfield_10015"),
         json!(["Americas"])
     );
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     h.tick().await;
     let (emea, apac) = (region_option_id(&h, "EMEA"), region_option_id(&h, "APAC"));
@@ -1204,7 +1146,7 @@ async fn jira_multi_selects_reach_a_multi_select_choice_without_a_value_map() {
         option_values(&h.case_value(&case, "cw_regions")),
         vec![100000000, 100000002]
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 
     // Cleared in Jira: the column is cleared, then quiet.
     h.tick().await;
@@ -1212,7 +1154,7 @@ async fn jira_multi_selects_reach_a_multi_select_choice_without_a_value_map() {
     let (_, events) = h.poll().await;
     assert!(failed(&events).is_empty(), "{events:#?}");
     assert!(h.case_value(&case, "cw_regions").is_null());
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // A Dynamics edit of the multi-select costs no more Dataverse requests than an idle poll:
     // change tracking answers no formatted values, and the labels come from the metadata
@@ -1238,23 +1180,19 @@ async fn jira_multi_selects_reach_a_multi_select_choice_without_a_value_map() {
         idle_run.requests,
         choice_run.requests
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 /// Two-way title ↔ summary, "most recent wins" (the default ownership).
 fn summary_only() -> Value {
-    settings(
-        "two_way",
-        json!([{"dataverse": "title", "jira": "summary"}]),
-    )
+    mapped_settings("two_way", json!([]))
 }
 
 /// Jira's side of a conflict is timed by the field's own changelog entry: a comment on the issue
 /// after both edits moves the issue's `updated` but is no change of the summary.
 #[tokio::test]
 async fn an_unrelated_later_jira_edit_does_not_make_jira_win_a_field_it_changed_earlier() {
-    let h = Harness::start(summary_only()).await;
-    let (case, key) = case_with_issue(&h, "Printer offline", json!({})).await;
+    let (h, case, key) = Harness::with_case(summary_only(), "Printer offline", json!({})).await;
     h.edit_issue(&key, json!({"summary": "Printer offline (Jira)"}));
     h.tick().await;
     h.update_case(&case, json!({"title": "Printer offline (Dynamics)"}));
@@ -1283,13 +1221,12 @@ async fn an_unrelated_later_jira_edit_does_not_make_jira_win_a_field_it_changed_
         h.case_value(&case, "title"),
         json!("Printer offline (Dynamics)")
     );
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn a_later_jira_edit_of_the_field_still_wins_when_an_unrelated_jira_edit_follows() {
-    let h = Harness::start(summary_only()).await;
-    let (case, key) = case_with_issue(&h, "Mailbox full", json!({})).await;
+    let (h, case, key) = Harness::with_case(summary_only(), "Mailbox full", json!({})).await;
     h.update_case(&case, json!({"title": "Mailbox full (Dynamics)"}));
     h.tick().await;
     h.edit_issue(&key, json!({"summary": "Mailbox full (Jira)"}));
@@ -1311,15 +1248,14 @@ async fn a_later_jira_edit_of_the_field_still_wins_when_an_unrelated_jira_edit_f
     assert_compared(found[0], "jira", jira_at, dynamics_at);
     assert_eq!(h.case_value(&case, "title"), json!("Mailbox full (Jira)"));
     assert_eq!(h.issue_field(&key, "summary"), json!("Mailbox full (Jira)"));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 /// The documented asymmetry: Dataverse keeps no per-column time without auditing, so the
 /// record's `modifiedon` stands for the field, and a later edit of another column counts.
 #[tokio::test]
 async fn dynamics_is_timed_by_modifiedon_so_a_later_edit_of_another_column_counts() {
-    let h = Harness::start(summary_only()).await;
-    let (case, key) = case_with_issue(&h, "VPN drops", json!({})).await;
+    let (h, case, key) = Harness::with_case(summary_only(), "VPN drops", json!({})).await;
     h.update_case(&case, json!({"title": "VPN drops (Dynamics)"}));
     h.tick().await;
     h.edit_issue(&key, json!({"summary": "VPN drops (Jira)"}));
@@ -1352,8 +1288,7 @@ async fn dynamics_is_timed_by_modifiedon_so_a_later_edit_of_another_column_count
 /// The changelog is read only for a real conflict: a one-sided edit costs what it did.
 #[tokio::test]
 async fn the_changelog_is_read_only_when_both_sides_changed_a_field() {
-    let h = Harness::start(summary_only()).await;
-    let (case, key) = case_with_issue(&h, "Scanner", json!({})).await;
+    let (h, case, key) = Harness::with_case(summary_only(), "Scanner", json!({})).await;
     h.update_case(&case, json!({"title": "Scanner (Dynamics)"}));
     let (one_sided, _) = h.poll().await;
     h.tick().await;

@@ -12,18 +12,21 @@
 
 mod common;
 
-use common::{assert_compared, base_settings, conflicts, count, Harness};
+use common::{
+    assert_compared, base_settings, conflicts, count, open_case, status_settings, Harness,
+    RESOLUTION,
+};
 use crosswalk_core::RunStatus;
 use crosswalk_store::{EventAction, EventRow};
 use serde_json::{json, Value};
 
-const RESOLUTION: &str = "Fixed by the service desk";
-
-fn status_settings(mode: &str) -> Value {
-    let mut settings = base_settings();
-    settings["mode"] = json!(mode);
-    settings["status"] = json!({"enabled": true, "resolution_text": RESOLUTION});
-    settings
+/// Two-way status sync whose map makes Information Provided (Resolved 1/1000) Jira's Closed,
+/// which SUP reaches only from Resolved (an in-progress issue has no transition to it), with
+/// one open case titled `title`.
+async fn with_unreachable_close(title: &str) -> (Harness, String, String) {
+    let mut settings = status_settings("two_way");
+    settings["status"]["map"] = json!([{"jira_status": "6", "state": 1, "status": 1000}]);
+    Harness::with_case(settings, title, open_case()).await
 }
 
 fn status_events(events: &[EventRow], action: EventAction) -> Vec<&EventRow> {
@@ -33,40 +36,18 @@ fn status_events(events: &[EventRow], action: EventAction) -> Vec<&EventRow> {
         .collect()
 }
 
-/// Polls until nothing is written; a status change and its read-back settle in one poll.
-async fn assert_quiet(h: &Harness, polls: usize) {
-    for poll in 0..polls {
-        let (_, events) = h.poll().await;
-        let writes = Harness::writes(&events);
-        assert!(writes.is_empty(), "poll {poll} wrote: {writes:#?}");
-    }
-}
-
-/// A started item with one linked, active case; returns (case id, issue key).
-async fn linked_case(h: &Harness, title: &str) -> (String, String) {
-    h.poll().await;
-    h.tick().await;
-    let case = h.create_case(title, json!({"description": "Needs attention"}));
-    h.poll().await;
-    let key = h.link_of(&case).jira_key;
-    h.tick().await;
-    (case, key)
-}
-
 #[tokio::test]
 async fn a_new_link_takes_the_status_of_the_case() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Status starts from Dynamics").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Status starts from Dynamics").await;
     // An active "In Progress" case puts its new issue in progress (the issue starts Open).
     assert_eq!(h.case_status(&case), (0, 1));
     assert_eq!(h.issue_status(&key), "In Progress");
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn resolving_the_issue_in_jira_resolves_the_case_through_close_incident() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Printer jams").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Printer jams").await;
     assert!(h.resolutions_of(&case).is_empty());
 
     h.transition(&key, "Resolved");
@@ -97,15 +78,14 @@ async fn resolving_the_issue_in_jira_resolves_the_case_through_close_incident() 
     );
     assert_eq!(h.case_status(&case).0, 1);
     assert_eq!(h.resolutions_of(&case).len(), 1);
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn without_a_resolution_text_the_resolution_names_the_issue() {
     let mut settings = status_settings("two_way");
     settings["status"] = json!({"enabled": true});
-    let h = Harness::start(settings).await;
-    let (case, key) = linked_case(&h, "Default resolution").await;
+    let (h, case, key) = Harness::with_case(settings, "Default resolution", open_case()).await;
     h.transition(&key, "Resolved");
     h.poll().await;
     let resolutions = h.resolutions_of(&case);
@@ -115,8 +95,7 @@ async fn without_a_resolution_text_the_resolution_names_the_issue() {
 
 #[tokio::test]
 async fn cancelling_the_issue_cancels_the_case_and_cancelling_the_case_cancels_the_issue() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Duplicate request").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Duplicate request").await;
     h.transition(&key, "Cancelled");
     let (_, events) = h.poll().await;
     assert_eq!(
@@ -130,10 +109,12 @@ async fn cancelling_the_issue_cancels_the_case_and_cancelling_the_case_cancels_t
         h.resolutions_of(&case).is_empty(),
         "cancelling writes no resolution"
     );
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // The other way round: a Dynamics user cancels a second case.
-    let (other, other_key) = linked_case(&h, "Cancelled by the customer").await;
+    let (other, other_key) = h
+        .case_with_issue("Cancelled by the customer", open_case())
+        .await;
     h.update_case(&other, json!({"statecode": 2, "statuscode": 6}));
     let (_, events) = h.poll().await;
     assert_eq!(
@@ -143,13 +124,12 @@ async fn cancelling_the_issue_cancels_the_case_and_cancelling_the_case_cancels_t
     );
     assert_eq!(h.issue_status(&other_key), "Cancelled");
     assert_eq!(h.case_status(&other), (2, 6));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn resolving_the_case_in_dynamics_resolves_the_issue() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Resolved in Dynamics").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Resolved in Dynamics").await;
     h.resolve_case(&case, 5, "Solved on the phone");
     let (_, events) = h.poll().await;
     assert_eq!(
@@ -164,13 +144,12 @@ async fn resolving_the_case_in_dynamics_resolves_the_issue() {
         1,
         "only the Dynamics user's resolution"
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn reactivating_the_case_reopens_the_issue() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Came back").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Came back").await;
     h.transition(&key, "Resolved");
     h.poll().await;
     assert_eq!(h.case_status(&case), (1, 5));
@@ -197,7 +176,7 @@ async fn reactivating_the_case_reopens_the_issue() {
         (0, 1),
         "Jira's move is not echoed back"
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 
     // And Jira can resolve it again: a second resolution is written.
     h.tick().await;
@@ -209,8 +188,7 @@ async fn reactivating_the_case_reopens_the_issue() {
 
 #[tokio::test]
 async fn reopening_the_issue_in_jira_reactivates_the_case() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Reopened in Jira").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Reopened in Jira").await;
     h.resolve_case(&case, 5, "Thought it was fixed");
     h.poll().await;
     assert_eq!(h.issue_status(&key), "Resolved");
@@ -229,13 +207,12 @@ async fn reopening_the_issue_in_jira_reactivates_the_case() {
         "Open",
         "Dynamics' reactivation is not echoed"
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn when_both_sides_change_between_polls_the_most_recent_wins() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Race one").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Race one").await;
     // Dynamics first, Jira a second later: Jira wins.
     h.update_case(&case, json!({"statuscode": 2}));
     h.tick().await;
@@ -243,10 +220,10 @@ async fn when_both_sides_change_between_polls_the_most_recent_wins() {
     let (_, events) = h.poll().await;
     assert_eq!(h.case_status(&case), (1, 5), "{events:#?}");
     assert_eq!(h.issue_status(&key), "Resolved");
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // Jira first, Dynamics a second later: Dynamics wins.
-    let (other, other_key) = linked_case(&h, "Race two").await;
+    let (other, other_key) = h.case_with_issue("Race two", open_case()).await;
     h.transition(&other_key, "Waiting for customer");
     h.tick().await;
     h.resolve_case(&other, 5, "Solved on the phone");
@@ -258,16 +235,13 @@ async fn when_both_sides_change_between_polls_the_most_recent_wins() {
         1,
         "no second resolution from Jira"
     );
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn a_transition_missing_from_the_workflow_is_reported_and_nothing_is_written() {
     // "Information Provided" is explicitly Jira's Closed, which SUP reaches only from Resolved.
-    let mut settings = status_settings("two_way");
-    settings["status"]["map"] = json!([{"jira_status": "6", "state": 1, "status": 1000}]);
-    let h = Harness::start(settings).await;
-    let (case, key) = linked_case(&h, "Unreachable status").await;
+    let (h, case, key) = with_unreachable_close("Unreachable status").await;
     assert_eq!(h.issue_status(&key), "In Progress");
     let updated_before = h.sandbox.handle.jira(|j| j.issue_updated(&key));
 
@@ -307,8 +281,7 @@ async fn a_transition_missing_from_the_workflow_is_reported_and_nothing_is_writt
 async fn one_way_items_sync_status_both_ways_but_fields_only_to_jira() {
     // The modes matrix: "Status sync when enabled — One-Way Sync: Yes, both directions"; only
     // mapped fields follow the mode.
-    let h = Harness::start(status_settings("one_way")).await;
-    let (case, key) = linked_case(&h, "One-way status").await;
+    let (h, case, key) = Harness::with_status_case("one_way", "One-way status").await;
 
     h.resolve_case(&case, 5, "Solved");
     h.poll().await;
@@ -334,15 +307,14 @@ async fn one_way_items_sync_status_both_ways_but_fields_only_to_jira() {
         "the reopened issue reactivates the case"
     );
     assert_eq!(h.case_value(&case, "title"), json!("One-way status"));
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 #[tokio::test]
 async fn status_sync_off_leaves_both_statuses_alone() {
     let mut settings = base_settings();
     settings["mode"] = json!("two_way");
-    let h = Harness::start(settings).await;
-    let (case, key) = linked_case(&h, "No status sync").await;
+    let (h, case, key) = Harness::with_case(settings, "No status sync", open_case()).await;
     let initial = h.issue_status(&key);
     h.transition(&key, "Cancelled");
     let (_, events) = h.poll().await;
@@ -357,8 +329,7 @@ async fn status_sync_off_leaves_both_statuses_alone() {
 
 #[tokio::test]
 async fn status_changes_are_not_echoed_across_many_polls() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Echo check").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Echo check").await;
     h.update_case(&case, json!({"statuscode": 2}));
     let (_, events) = h.poll().await;
     assert_eq!(
@@ -392,8 +363,7 @@ async fn status_changes_are_not_echoed_across_many_polls() {
 /// issue's `updated` but is no status change, so the later Dynamics change still wins.
 #[tokio::test]
 async fn an_unrelated_later_jira_edit_does_not_make_jira_win_the_status() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Status race with a comment").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Status race with a comment").await;
     h.transition(&key, "Waiting for customer");
     h.tick().await;
     h.resolve_case(&case, 5, "Solved on the phone");
@@ -414,10 +384,10 @@ async fn an_unrelated_later_jira_edit_does_not_make_jira_win_the_status() {
     assert_eq!(h.issue_status(&key), "Resolved", "{events:#?}");
     assert_eq!(h.case_status(&case), (1, 5));
     assert_eq!(h.resolutions_of(&case).len(), 1, "no resolution from Jira");
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // The reverse still works: Jira's status change after the record's, then a comment.
-    let (other, other_key) = linked_case(&h, "Jira moves last").await;
+    let (other, other_key) = h.case_with_issue("Jira moves last", open_case()).await;
     h.update_case(&other, json!({"statuscode": 2}));
     h.tick().await;
     h.transition(&other_key, "Resolved");
@@ -433,17 +403,14 @@ async fn an_unrelated_later_jira_edit_does_not_make_jira_win_the_status() {
     assert_compared(found[0], "jira", jira_at, dynamics_at);
     assert_eq!(h.case_status(&other), (1, 5), "{events:#?}");
     assert_eq!(h.issue_status(&other_key), "Resolved");
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 /// A status move Jira's workflow cannot make stays pending: tried at every poll, reported once
 /// for the same target and reason, and applied once an admin adds the transition.
 #[tokio::test]
 async fn a_missing_transition_is_retried_every_poll_reported_once_and_applied_once_added() {
-    let mut settings = status_settings("two_way");
-    settings["status"]["map"] = json!([{"jira_status": "6", "state": 1, "status": 1000}]);
-    let h = Harness::start(settings).await;
-    let (case, key) = linked_case(&h, "Closed straight from progress").await;
+    let (h, case, key) = with_unreachable_close("Closed straight from progress").await;
     assert_eq!(h.issue_status(&key), "In Progress");
     h.resolve_case(&case, 1000, "Answered by email");
 
@@ -483,17 +450,14 @@ async fn a_missing_transition_is_retried_every_poll_reported_once_and_applied_on
     assert_eq!(h.issue_status(&key), "Closed");
     assert_eq!(h.case_status(&case), (1, 1000), "nothing echoed back");
     assert!(h.link_of(&case).state.get("status_pending").is_none());
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 /// A Jira status change made while a move is pending wins, as any later change does: the move
 /// is dropped and the record follows Jira.
 #[tokio::test]
 async fn a_jira_status_change_while_a_move_is_pending_takes_over() {
-    let mut settings = status_settings("two_way");
-    settings["status"]["map"] = json!([{"jira_status": "6", "state": 1, "status": 1000}]);
-    let h = Harness::start(settings).await;
-    let (case, key) = linked_case(&h, "Agent resolves by hand").await;
+    let (h, case, key) = with_unreachable_close("Agent resolves by hand").await;
     h.resolve_case(&case, 1000, "Answered by email");
     let (_, _, events) = h.run_events().await;
     assert_eq!(status_events(&events, EventAction::Failed).len(), 1);
@@ -513,7 +477,7 @@ async fn a_jira_status_change_while_a_move_is_pending_takes_over() {
     );
     assert_eq!(h.issue_status(&key), "Waiting for customer");
     assert!(h.link_of(&case).state.get("status_pending").is_none());
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 // ---- Opportunities and leads: outcomes through their actions (§F.9) --------------------------
@@ -529,22 +493,13 @@ fn sales_settings(table: &str, name_column: &str) -> Value {
     settings
 }
 
-/// A started item with one linked, open row of `table`; returns (row id, issue key).
-async fn linked_row(h: &Harness, table: &str, fields: Value) -> (String, String) {
-    h.poll().await;
-    h.tick().await;
-    let id = h.create_row(table, fields);
-    h.poll().await;
-    let key = h.link_of_row(table, &id).jira_key;
-    h.tick().await;
-    (id, key)
-}
-
 #[tokio::test]
 async fn resolving_the_issue_wins_the_opportunity_with_an_opportunity_close() {
-    let h = Harness::start(sales_settings("opportunity", "name")).await;
-    let (opportunity, key) =
-        linked_row(&h, "opportunity", json!({"name": "Contoso renewal"})).await;
+    let (h, opportunity, key) = Harness::with_linked(
+        sales_settings("opportunity", "name"),
+        json!({"name": "Contoso renewal"}),
+    )
+    .await;
     assert_eq!(h.row_status("opportunity", &opportunity), (0, 1));
     assert_eq!(h.issue_status(&key), "In Progress");
 
@@ -566,7 +521,7 @@ async fn resolving_the_issue_wins_the_opportunity_with_an_opportunity_close() {
     );
     assert_eq!((closes[0].1, closes[0].2), (1, 2), "a completed close");
     assert_eq!(h.issue_status(&key), "Resolved");
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 
     // Reopened in Jira: Dataverse allows reopening by an update, to the Open state.
     h.tick().await;
@@ -579,7 +534,7 @@ async fn resolving_the_issue_wins_the_opportunity_with_an_opportunity_close() {
     );
     assert_eq!(h.row_status("opportunity", &opportunity).0, 0, "open again");
     assert_eq!(h.issue_status(&key), "Open", "the reopening is not echoed");
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // And won again: a second close.
     h.tick().await;
@@ -594,8 +549,8 @@ async fn a_lost_mapped_status_loses_the_opportunity_with_its_reason() {
     let mut settings = sales_settings("opportunity", "name");
     // Cancelled (10003) is explicitly Lost / Out-Sold.
     settings["status"]["map"] = json!([{"jira_status": "10003", "state": 2, "status": 5}]);
-    let h = Harness::start(settings).await;
-    let (opportunity, key) = linked_row(&h, "opportunity", json!({"name": "Fabrikam pilot"})).await;
+    let (h, opportunity, key) =
+        Harness::with_linked(settings, json!({"name": "Fabrikam pilot"})).await;
 
     h.transition(&key, "Cancelled");
     let (_, events) = h.poll().await;
@@ -613,13 +568,16 @@ async fn a_lost_mapped_status_loses_the_opportunity_with_its_reason() {
     );
     assert_eq!(h.opportunity_closes_of(&opportunity).len(), 1);
     assert_eq!(h.issue_status(&key), "Cancelled");
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn an_opportunity_won_in_dynamics_moves_the_issue() {
-    let h = Harness::start(sales_settings("opportunity", "name")).await;
-    let (opportunity, key) = linked_row(&h, "opportunity", json!({"name": "Woodgrove deal"})).await;
+    let (h, opportunity, key) = Harness::with_linked(
+        sales_settings("opportunity", "name"),
+        json!({"name": "Woodgrove deal"}),
+    )
+    .await;
     h.close_opportunity(&opportunity, true, 3, "Signed");
     let (_, events) = h.poll().await;
     assert_eq!(
@@ -634,13 +592,16 @@ async fn an_opportunity_won_in_dynamics_moves_the_issue() {
         1,
         "only the Dynamics user's close"
     );
-    assert_quiet(&h, 3).await;
+    h.assert_quiet(3).await;
 }
 
 #[tokio::test]
 async fn a_win_dataverse_refuses_is_reported_with_what_was_asked_and_the_fix() {
-    let h = Harness::start(sales_settings("opportunity", "name")).await;
-    let (opportunity, key) = linked_row(&h, "opportunity", json!({"name": "Refused win"})).await;
+    let (h, opportunity, key) = Harness::with_linked(
+        sales_settings("opportunity", "name"),
+        json!({"name": "Refused win"}),
+    )
+    .await;
     // The role loses the shared activity Create privilege an Opportunity Close needs.
     h.sandbox.handle.dataverse(|d| {
         for table in ["task", "incidentresolution"] {
@@ -681,10 +642,8 @@ async fn a_win_dataverse_refuses_is_reported_with_what_was_asked_and_the_fix() {
 
 #[tokio::test]
 async fn a_lead_qualified_from_jira_creates_nothing_else_and_can_be_disqualified() {
-    let h = Harness::start(sales_settings("lead", "subject")).await;
-    let (lead, key) = linked_row(
-        &h,
-        "lead",
+    let (h, lead, key) = Harness::with_linked(
+        sales_settings("lead", "subject"),
         json!({"subject": "Wants 50 seats", "firstname": "Ada", "lastname": "Lovelace", "companyname": "Analytical Engines"}),
     )
     .await;
@@ -714,7 +673,7 @@ async fn a_lead_qualified_from_jira_creates_nothing_else_and_can_be_disqualified
         before,
         "no account, contact or opportunity created"
     );
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 
     // Cancelled in Jira: the qualified lead is reactivated, then disqualified by an update.
     h.tick().await;
@@ -735,7 +694,7 @@ async fn a_lead_qualified_from_jira_creates_nothing_else_and_can_be_disqualified
         "Disqualified / Canceled"
     );
     assert_eq!(h.issue_status(&key), "Cancelled");
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 /// Takes the shared activity Create privilege away from the connector's role (opportunity
@@ -765,8 +724,11 @@ fn requests(run: &crosswalk_store::RunRow, service: &str) -> u64 {
 /// for the price of the write alone, reported once, and applied once the role allows it.
 #[tokio::test]
 async fn a_win_dataverse_refuses_is_retried_every_poll_reported_once_and_applied_once_allowed() {
-    let h = Harness::start(sales_settings("opportunity", "name")).await;
-    let (opportunity, key) = linked_row(&h, "opportunity", json!({"name": "Retried win"})).await;
+    let (h, opportunity, key) = Harness::with_linked(
+        sales_settings("opportunity", "name"),
+        json!({"name": "Retried win"}),
+    )
+    .await;
     let (idle, _) = h.poll().await;
     set_activity_create(&h, false);
     h.tick().await;
@@ -835,15 +797,14 @@ async fn a_win_dataverse_refuses_is_retried_every_poll_reported_once_and_applied
         .state
         .get("status_pending")
         .is_none());
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
 }
 
 /// A Dynamics status change made while a Dataverse write is pending wins, as any later change
 /// does: the write is dropped (not applied once the role allows it) and the issue follows.
 #[tokio::test]
 async fn a_dynamics_status_change_while_a_write_is_pending_takes_over() {
-    let h = Harness::start(status_settings("two_way")).await;
-    let (case, key) = linked_case(&h, "Resolution refused").await;
+    let (h, case, key) = Harness::with_status_case("two_way", "Resolution refused").await;
     set_activity_create(&h, false);
     h.transition(&key, "Resolved");
     let (_, _, events) = h.run_events().await;
@@ -872,7 +833,7 @@ async fn a_dynamics_status_change_while_a_write_is_pending_takes_over() {
 
     // Granting the privilege later resolves nothing: the dropped write is not made.
     set_activity_create(&h, true);
-    assert_quiet(&h, 2).await;
+    h.assert_quiet(2).await;
     assert_eq!(h.case_status(&case), (0, 2));
     assert!(h.resolutions_of(&case).is_empty());
 }

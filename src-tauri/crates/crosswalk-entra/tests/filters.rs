@@ -49,52 +49,33 @@ fn in_department(user: &crosswalk_sandbox::generator::directory::User, name: &st
     user.department.as_deref() == Some(name) && user.company_name.is_some()
 }
 
-/// Memberships Assets should hold when only `groups` and the users in `users` are in scope
-/// (devices and nested groups are unfiltered).
-fn memberships_expected(
-    directory: &Directory,
-    groups: &BTreeSet<String>,
-    users: &BTreeSet<String>,
-) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for group in directory.groups.iter().filter(|g| groups.contains(&g.id)) {
-        for member in &group.members {
-            let in_scope = match member.kind {
-                Kind::User => users.contains(&member.id),
-                Kind::Group => groups.contains(&member.id),
-                Kind::Device => true,
-                _ => false,
-            };
-            if in_scope {
-                out.insert(format!("{}:{}", group.id, member.id));
-            }
-        }
-    }
-    out
+/// A job with `filters` on the small directory (see [`settings`]), not yet run.
+async fn filtered(filters: serde_json::Value) -> Harness {
+    Harness::with(Size::Small, settings(filters)).await
+}
+
+/// Memberships Assets should hold when only the users in `users` are in scope (every group and
+/// device is).
+fn memberships_with_users(h: &Harness, users: &BTreeSet<String>) -> BTreeSet<String> {
+    let [groups, _, devices] = everything(h);
+    h.sandbox
+        .handle
+        .graph(|g| memberships_between(&g.directory, &groups, users, &devices))
 }
 
 #[tokio::test]
 async fn a_users_filter_syncs_exactly_the_matching_users_and_follows_their_changes() {
     // `companyName` is not a mapped property: it is read only because the filter names it.
     let filter = "department eq 'sales' and companyName eq 'Contoso'";
-    let h = Harness::with(
-        Size::Small,
-        settings(serde_json::json!({"odata": {"users": filter}})),
-    )
-    .await;
+    let h = filtered(serde_json::json!({"odata": {"users": filter}})).await;
     h.sync().await;
     let expected = users_where(&h, |u| in_department(u, "Sales"));
     assert!(expected.len() >= 5, "the sandbox has a Sales department");
     assert_eq!(active(&h, "Entra User"), expected);
-    let all_groups: BTreeSet<String> = h
-        .sandbox
-        .handle
-        .graph(|g| g.directory.groups.iter().map(|x| x.id.clone()).collect());
-    let memberships = h
-        .sandbox
-        .handle
-        .graph(|g| memberships_expected(&g.directory, &all_groups, &expected));
-    assert_eq!(active(&h, "Entra Group Membership"), memberships);
+    assert_eq!(
+        active(&h, "Entra Group Membership"),
+        memberships_with_users(&h, &expected)
+    );
 
     // One user moves out of Sales, another (a member outside Sales) moves in.
     let (leaver, joiner) = h.sandbox.handle.graph(|g| {
@@ -150,11 +131,7 @@ async fn a_users_filter_syncs_exactly_the_matching_users_and_follows_their_chang
 
 #[tokio::test]
 async fn a_changed_filter_reads_everything_again_and_retires_what_left_it() {
-    let mut h = Harness::with(
-        Size::Small,
-        settings(serde_json::json!({"odata": {"users": "department eq 'Sales'"}})),
-    )
-    .await;
+    let mut h = filtered(serde_json::json!({"odata": {"users": "department eq 'Sales'"}})).await;
     h.sync().await;
     let sales = users_where(&h, |u| in_department(u, "Sales"));
     assert_eq!(active(&h, "Entra User"), sales);
@@ -196,15 +173,10 @@ async fn a_changed_filter_reads_everything_again_and_retires_what_left_it() {
         "kinds whose scope did not change keep their delta link"
     );
     // The groups' full round brought the memberships of the users who entered.
-    let all_groups: BTreeSet<String> = h
-        .sandbox
-        .handle
-        .graph(|g| g.directory.groups.iter().map(|x| x.id.clone()).collect());
-    let memberships = h
-        .sandbox
-        .handle
-        .graph(|g| memberships_expected(&g.directory, &all_groups, &wanted));
-    assert_eq!(active(&h, "Entra Group Membership"), memberships);
+    assert_eq!(
+        active(&h, "Entra Group Membership"),
+        memberships_with_users(&h, &wanted)
+    );
     assert!(run.totals().retired as usize >= sales.len());
 
     // Removing the filter brings everyone back.
@@ -220,15 +192,12 @@ async fn a_changed_filter_reads_everything_again_and_retires_what_left_it() {
 
 #[tokio::test]
 async fn group_device_and_intune_filters_scope_their_kinds() {
-    let h = Harness::with(
-        Size::Small,
-        settings(serde_json::json!({"odata": {
-            "groups": "groupTypes/any(c:c eq 'Unified')",
-            // `isManaged` is not a mapped property of Entra devices.
-            "devices": "isManaged eq true and operatingSystem ne null",
-            "managed_devices": "complianceState in ('compliant', 'inGracePeriod')",
-        }})),
-    )
+    let h = filtered(serde_json::json!({"odata": {
+        "groups": "groupTypes/any(c:c eq 'Unified')",
+        // `isManaged` is not a mapped property of Entra devices.
+        "devices": "isManaged eq true and operatingSystem ne null",
+        "managed_devices": "complianceState in ('compliant', 'inGracePeriod')",
+    }}))
     .await;
     h.sync().await;
     let (groups, devices, intune, users) = h.sandbox.handle.graph(|g| {
@@ -261,24 +230,10 @@ async fn group_device_and_intune_filters_scope_their_kinds() {
     assert_eq!(active(&h, "Entra Device"), devices);
     assert_eq!(active(&h, "Intune Device"), intune);
     assert_eq!(active(&h, "Entra User"), users);
-    let memberships: BTreeSet<String> = h.sandbox.handle.graph(|g| {
-        let d = &g.directory;
-        d.groups
-            .iter()
-            .filter(|x| groups.contains(&x.id))
-            .flat_map(|x| {
-                x.members.iter().filter_map(|m| {
-                    let ok = match m.kind {
-                        Kind::User => true,
-                        Kind::Group => groups.contains(&m.id),
-                        Kind::Device => devices.contains(&m.id),
-                        _ => false,
-                    };
-                    ok.then(|| format!("{}:{}", x.id, m.id))
-                })
-            })
-            .collect()
-    });
+    let memberships = h
+        .sandbox
+        .handle
+        .graph(|g| memberships_between(&g.directory, &groups, &users, &devices));
     assert_eq!(active(&h, "Entra Group Membership"), memberships);
 
     // A group that stops being a Microsoft 365 group leaves with its memberships.
@@ -433,11 +388,7 @@ fn in_sales(user: &crosswalk_sandbox::generator::directory::User) -> bool {
 
 #[tokio::test]
 async fn users_entering_a_filter_in_an_incremental_run_bring_their_existing_memberships() {
-    let mut h = Harness::with(
-        Size::Small,
-        settings(serde_json::json!({"odata": {"users": "department eq 'Sales'"}})),
-    )
-    .await;
+    let mut h = filtered(serde_json::json!({"odata": {"users": "department eq 'Sales'"}})).await;
     h.sync().await;
     let [groups, _, devices] = everything(&h);
     let expected = |h: &Harness| {
@@ -580,11 +531,7 @@ async fn users_entering_a_filter_in_an_incremental_run_bring_their_existing_memb
 
 #[tokio::test]
 async fn a_device_entering_the_platform_filter_brings_its_memberships() {
-    let h = Harness::with(
-        Size::Small,
-        settings(serde_json::json!({"device_platforms": ["Windows"]})),
-    )
-    .await;
+    let h = filtered(serde_json::json!({"device_platforms": ["Windows"]})).await;
     // An iPhone in two groups since before the first run.
     let (device, teams) = h.sandbox.handle.graph(|g| {
         let d = &mut g.directory;
@@ -667,11 +614,8 @@ async fn a_device_entering_the_platform_filter_brings_its_memberships() {
 
 #[tokio::test]
 async fn a_group_entering_the_groups_filter_brings_its_members_and_parents() {
-    let h = Harness::with(
-        Size::Small,
-        settings(serde_json::json!({"odata": {"groups": "groupTypes/any(c:c eq 'Unified')"}})),
-    )
-    .await;
+    let h = filtered(serde_json::json!({"odata": {"groups": "groupTypes/any(c:c eq 'Unified')"}}))
+        .await;
     let unified = |x: &crosswalk_sandbox::generator::directory::Group| {
         x.group_types.iter().any(|t| t == "Unified")
     };

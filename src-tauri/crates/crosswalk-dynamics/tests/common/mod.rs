@@ -1023,3 +1023,98 @@ impl Drop for RequestLog {
         RECORDING.with(|recording| recording.borrow_mut().take());
     }
 }
+
+// --- One item with one linked record (tests/fields.rs, tests/status.rs) ---
+
+/// The Cases item of [`base_settings`] in `mode`, mapping title → summary (an issue needs a
+/// summary) and then `fields` (a JSON array of mappings) instead of its own.
+pub fn mapped_settings(mode: &str, fields: Value) -> Value {
+    let mut mappings = vec![json!({"dataverse": "title", "jira": "summary"})];
+    mappings.extend(fields.as_array().into_iter().flatten().cloned());
+    let mut settings = base_settings();
+    settings["mode"] = json!(mode);
+    settings["fields"] = Value::Array(mappings);
+    settings
+}
+
+/// The Case resolution text [`status_settings`] configures.
+pub const RESOLUTION: &str = "Fixed by the service desk";
+
+/// The Cases item of [`base_settings`] in `mode` with status sync on, closing Cases with
+/// [`RESOLUTION`] as the resolution text.
+pub fn status_settings(mode: &str) -> Value {
+    let mut settings = base_settings();
+    settings["mode"] = json!(mode);
+    settings["status"] = json!({"enabled": true, "resolution_text": RESOLUTION});
+    settings
+}
+
+/// A case as the status tests open it: active ("In Progress"), with a description.
+pub fn open_case() -> Value {
+    json!({"description": "Needs attention"})
+}
+
+impl Harness {
+    /// [`Harness::with_case`] for status sync: the item of [`status_settings`] in `mode` and
+    /// one [`open_case`] titled `title`.
+    pub async fn with_status_case(mode: &str, title: &str) -> (Harness, String, String) {
+        Harness::with_case(status_settings(mode), title, open_case()).await
+    }
+
+    /// Starts the item with `settings` and links one record of its table: see
+    /// [`Harness::linked_record`]. Returns the harness, the record id and the issue key.
+    pub async fn with_linked(settings: Value, fields: Value) -> (Harness, String, String) {
+        let harness = Harness::start(settings).await;
+        let (id, key) = harness.linked_record(fields).await;
+        (harness, id, key)
+    }
+
+    /// [`Harness::with_linked`] for a case titled `title` with `fields`.
+    pub async fn with_case(
+        settings: Value,
+        title: &str,
+        fields: Value,
+    ) -> (Harness, String, String) {
+        let harness = Harness::start(settings).await;
+        let (case, key) = harness.case_with_issue(title, fields).await;
+        (harness, case, key)
+    }
+
+    /// The baseline poll, a record of the item's table with `fields` created after it, and the
+    /// poll that creates and links its issue (one issue created, asserted). Returns the record
+    /// id and the issue key; the clock has moved past both polls.
+    pub async fn linked_record(&self, fields: Value) -> (String, String) {
+        let table = self.settings["table"]
+            .as_str()
+            .expect("the item's settings name its table")
+            .to_owned();
+        self.poll().await;
+        self.tick().await;
+        let id = self.create_row(&table, fields);
+        let (_, events) = self.poll().await;
+        assert_eq!(
+            count(&events, "issue", EventAction::Created),
+            1,
+            "{events:#?}"
+        );
+        let key = self.link_of_row(&table, &id).jira_key;
+        self.tick().await;
+        (id, key)
+    }
+
+    /// [`Harness::linked_record`] for a case titled `title` with `fields`.
+    pub async fn case_with_issue(&self, title: &str, fields: Value) -> (String, String) {
+        let mut fields = fields;
+        fields["title"] = json!(title);
+        self.linked_record(fields).await
+    }
+
+    /// Polls `polls` times, asserting that none writes anything (no echo of the last write).
+    pub async fn assert_quiet(&self, polls: usize) {
+        for poll in 0..polls {
+            let (_, events) = self.poll().await;
+            let writes = Harness::writes(&events);
+            assert!(writes.is_empty(), "poll {poll} wrote: {writes:#?}");
+        }
+    }
+}
