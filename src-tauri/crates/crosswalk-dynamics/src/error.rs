@@ -49,6 +49,13 @@ pub enum Error {
     /// Linking a record or issue that another link already holds.
     #[error("{0}")]
     AlreadyLinked(String),
+    /// Linking an issue outside the item's project and issue type (polls would never read it).
+    #[error("{message}")]
+    OutOfScope {
+        message: String,
+        project: String,
+        issue_type: String,
+    },
     /// Unlinking an auto-managed link (the automation owns it, as in the seed).
     #[error("the link of {key} was made by auto-create and cannot be removed by hand")]
     AutoManaged { key: String },
@@ -77,6 +84,8 @@ impl Error {
                 .with_fix(format!("Pick one of {project}'s issue types in the item's settings")),
             Error::AlreadyLinked(_) => UserFacing::new(Code::Conflict, format!("{self}."))
                 .with_fix("Unlink the existing link first, or pick another record or issue"),
+            Error::OutOfScope { project, issue_type, .. } => UserFacing::new(Code::Validation, format!("{self}."))
+                .with_fix(format!("Pick an issue of project {project} with issue type {issue_type} (the search lists only those), or make an item for the other project or issue type")),
             Error::AutoManaged { .. } => UserFacing::new(Code::Conflict, format!("{self}."))
                 .with_fix("Auto-managed links stay while the item exists; turn auto-create off or delete the item to end them"),
         }

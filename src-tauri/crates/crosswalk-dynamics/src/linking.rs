@@ -184,26 +184,27 @@ impl Item {
         Ok(hits)
     }
 
-    /// Issues of the item's project matching `text` (a key, or words in summary or text).
+    /// Issues of the item's project and issue type matching `text` (a key, or words in summary
+    /// or text).
     ///
     /// # Errors
     /// Remote failures.
     pub async fn search_issues(&self, text: &str) -> Result<Vec<IssueHit>> {
         let trimmed = text.trim();
-        let project = crosswalk_jira::jql::quote(&self.settings.jira_project);
+        let scope = self.scope_jql();
         let looks_like_key = trimmed.split_once('-').is_some_and(|(p, n)| {
             !p.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
         });
         let jql = if looks_like_key {
             format!(
-                "project = {project} AND key = {} ORDER BY updated DESC",
+                "{scope} AND key = {} ORDER BY updated DESC",
                 crosswalk_jira::jql::quote(trimmed)
             )
         } else if trimmed.is_empty() {
-            format!("project = {project} ORDER BY updated DESC")
+            format!("{scope} ORDER BY updated DESC")
         } else {
             format!(
-                "project = {project} AND text ~ {} ORDER BY updated DESC",
+                "{scope} AND text ~ {} ORDER BY updated DESC",
                 crosswalk_jira::jql::quote(trimmed)
             )
         };
@@ -239,24 +240,52 @@ impl Item {
         Ok(hits)
     }
 
-    /// Links an issue of the item's project to a record of its table by hand, writes the link
-    /// note and remote link; the next poll pushes Dynamics' mapped values once.
+    /// Links an issue of the item's project and issue type to a record of its table by hand,
+    /// writes the link note and remote link; the next poll pushes Dynamics' mapped values once.
     ///
     /// # Errors
-    /// `AlreadyLinked` when either side is linked already; an issue outside the project;
-    /// remote failures (a record or issue that does not exist is their 404).
+    /// `AlreadyLinked` when either side is linked already; `OutOfScope` for an issue of another
+    /// project or issue type; remote failures (a record or issue that does not exist is their
+    /// 404).
     pub async fn link(&self, issue_key: &str, record_id: &str) -> Result<LinkRow> {
-        let issue = self.read_issue(issue_key).await?;
-        let project = issue
-            .fields
-            .get("project")
-            .and_then(|p| p.get("key"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        if let Some(project) = project.filter(|p| p != &self.settings.jira_project) {
-            return Err(Error::AlreadyLinked(format!(
-                "{} is in project {project}; this item links issues of {}",
-                issue.key, self.settings.jira_project
+        let mut fields = self.issue_fields();
+        fields.extend(["project".to_owned(), "issuetype".to_owned()]);
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let issue = self
+            .clients
+            .jira
+            .get_issue(issue_key, &fields, false)
+            .await?;
+        let named = |field: &str, key: &str| {
+            issue
+                .fields
+                .get(field)
+                .and_then(|v| v.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let (project, issue_type) = (&self.settings.jira_project, &self.settings.jira_issue_type);
+        let scope =
+            format!("this item links issues of project {project} with issue type {issue_type}");
+        let out_of_scope = |what: String| Error::OutOfScope {
+            message: format!("{} is {what}; {scope}", issue.key),
+            project: project.clone(),
+            issue_type: issue_type.clone(),
+        };
+        if let Some(other) = named("project", "key").filter(|p| p != project) {
+            return Err(out_of_scope(format!("in project {other}")));
+        }
+        let type_id = named("issuetype", "id");
+        let type_name = named("issuetype", "name");
+        let same_type = type_id.as_deref() == Some(issue_type.as_str())
+            || type_name
+                .as_deref()
+                .is_some_and(|name| name.eq_ignore_ascii_case(issue_type));
+        if type_id.is_some() && !same_type {
+            return Err(out_of_scope(format!(
+                "of issue type {} ({})",
+                type_id.unwrap_or_default(),
+                type_name.unwrap_or_default()
             )));
         }
         let record = self.read_record(record_id).await?;
@@ -720,15 +749,15 @@ impl Item {
             }
         }
 
-        // Jira: the project's issues holding a value in the field.
-        let project = crosswalk_jira::jql::quote(&self.settings.jira_project);
+        // Jira: the item's issues holding a value in the field.
+        let scope = self.scope_jql();
         let jql = if field.starts_with("customfield_") {
             format!(
-                "project = {project} AND {} IS NOT EMPTY ORDER BY key ASC",
+                "{scope} AND {} IS NOT EMPTY ORDER BY key ASC",
                 jql_field(field)
             )
         } else {
-            format!("project = {project} ORDER BY key ASC")
+            format!("{scope} ORDER BY key ASC")
         };
         let mut issues: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
         let mut issues_read = 0u32;
@@ -851,7 +880,7 @@ impl Item {
         // The checks read the issue's summary and the record's name in the same requests, so
         // each new link starts with both sides' names (the console's filter matches them).
         let mut issues_ok: HashMap<String, Issue> = HashMap::new();
-        let project = crosswalk_jira::jql::quote(&self.settings.jira_project);
+        let scope = self.scope_jql();
         for chunk in ids.chunks(BULK_VERIFY_IDS) {
             let numeric: Vec<&str> = chunk
                 .iter()
@@ -861,7 +890,7 @@ impl Item {
             if numeric.is_empty() {
                 continue;
             }
-            let jql = format!("project = {project} AND id in ({})", numeric.join(", "));
+            let jql = format!("{scope} AND id in ({})", numeric.join(", "));
             let page = self
                 .clients
                 .jira
@@ -969,8 +998,8 @@ impl Item {
                     &label,
                     EventAction::Failed,
                     format!(
-                        "{} is not an issue of project {} (deleted or moved since the preview)",
-                        pair.issue_key, self.settings.jira_project
+                        "{} is not an issue of project {} with issue type {} (deleted or moved since the preview)",
+                        pair.issue_key, self.settings.jira_project, self.settings.jira_issue_type
                     ),
                 )
                 .with_fix("Preview the bulk link again"),

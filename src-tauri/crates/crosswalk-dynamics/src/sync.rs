@@ -404,17 +404,7 @@ impl Item {
             .and_then(parse_stamp)
             .unwrap_or(baseline);
         let clause = crosswalk_jira::jql::updated_since(since - OVERLAP, &self.meta.time_zone)?;
-        // An issue type id goes unquoted (quoted, Jira reads it as a name).
-        let issue_type = &self.settings.jira_issue_type;
-        let issue_type = if issue_type.bytes().all(|b| b.is_ascii_digit()) {
-            issue_type.clone()
-        } else {
-            crosswalk_jira::jql::quote(issue_type)
-        };
-        let jql = format!(
-            "project = {} AND issuetype = {issue_type} AND {clause} ORDER BY updated ASC",
-            crosswalk_jira::jql::quote(&self.settings.jira_project),
-        );
+        let jql = format!("{} AND {clause} ORDER BY updated ASC", self.scope_jql());
         let fields = self.issue_fields();
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         let mut newest = since;
@@ -524,6 +514,22 @@ impl Item {
         let fields = self.issue_fields();
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         Ok(self.clients.jira.get_issue(id, &fields, false).await?)
+    }
+
+    /// The item's issues in JQL: its project and issue type. Polls read only these, so links
+    /// (by hand or bulk) are confined to them too.
+    pub fn scope_jql(&self) -> String {
+        // An issue type id goes unquoted (quoted, Jira reads it as a name).
+        let issue_type = &self.settings.jira_issue_type;
+        let issue_type = if issue_type.bytes().all(|b| b.is_ascii_digit()) {
+            issue_type.clone()
+        } else {
+            crosswalk_jira::jql::quote(issue_type)
+        };
+        format!(
+            "project = {} AND issuetype = {issue_type}",
+            crosswalk_jira::jql::quote(&self.settings.jira_project)
+        )
     }
 
     /// Saves a link's state.

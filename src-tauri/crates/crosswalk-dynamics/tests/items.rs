@@ -233,9 +233,11 @@ async fn two_way_carries_jira_edits_to_dynamics_and_logs_conflicts() {
     }
 }
 
-#[tokio::test]
-async fn comments_travel_both_ways_without_echoes_across_ten_polls() {
+/// Comments and notes both ways in `mode` (the seed's matrix has the cell in one-way and
+/// two-way mode alike), without echoes across ten polls.
+async fn comments_travel_both_ways_without_echoes(mode: &str) {
     let mut settings = base_settings();
+    settings["mode"] = json!(mode);
     settings["comments"] = json!(true);
     let h = Harness::start(settings).await;
     h.poll().await;
@@ -273,6 +275,16 @@ async fn comments_travel_both_ways_without_echoes_across_ten_polls() {
     assert_eq!(h.comments_of(&key).len(), 2);
     // The link note, the Dynamics note and the copy of the Jira comment.
     assert_eq!(h.notes_of(&case).len(), 3);
+}
+
+#[tokio::test]
+async fn comments_travel_both_ways_without_echoes_across_ten_polls() {
+    comments_travel_both_ways_without_echoes("one_way").await;
+}
+
+#[tokio::test]
+async fn comments_travel_both_ways_without_echoes_across_ten_polls_in_two_way_mode() {
+    comments_travel_both_ways_without_echoes("two_way").await;
 }
 
 #[tokio::test]
@@ -602,4 +614,135 @@ async fn an_idle_poll_of_a_table_without_change_tracking_reads_one_modifiedon_pa
         h.issue_field(&key, "summary"),
         json!("Lead 5, qualified soon")
     );
+}
+
+/// A Case deleted in Dynamics (change tracking reports the deletion): its link goes, with its
+/// remote link on the issue, and the run log says so; the issue stays, and no later poll
+/// recreates anything for the Case.
+#[tokio::test]
+async fn a_deleted_case_removes_its_link_and_the_run_log_says_so() {
+    let h = Harness::start(base_settings()).await;
+    h.poll().await;
+    let (case, key) = h.linked_case("Deleted in Dynamics").await;
+    let (_, other_key) = h.linked_case("Stays").await;
+    assert_eq!(h.remote_links_of(&key).len(), 1);
+    h.tick().await;
+    let now = h.now();
+    assert!(h
+        .sandbox
+        .handle
+        .dataverse(|d| d.delete_row("incident", &case, now)));
+
+    let (run, events) = h.poll().await;
+    let deleted: Vec<_> = events
+        .iter()
+        .filter(|e| e.object_kind.as_deref() == Some("link") && e.action == EventAction::Deleted)
+        .collect();
+    assert_eq!(deleted.len(), 1, "{events:#?}");
+    assert!(
+        deleted[0].message.contains("Dynamics record was deleted")
+            && deleted[0].message.contains(&key)
+            && deleted[0].message.contains("the issue is kept"),
+        "{}",
+        deleted[0].message
+    );
+    assert_eq!(run.counts["link"].deleted, 1, "{:?}", run.counts);
+    let left: Vec<String> = h.links().into_iter().map(|l| l.jira_key).collect();
+    assert_eq!(left, vec![other_key]);
+    assert!(
+        h.remote_links_of(&key).is_empty(),
+        "our remote link is gone"
+    );
+    assert_eq!(h.issue_status(&key), "Open", "the issue is kept as it was");
+
+    // The issue changes later: nothing is written for the deleted Case, nothing fails.
+    h.tick().await;
+    h.edit_issue(&key, json!({"summary": "Still worked on in Jira"}));
+    for _ in 0..2 {
+        let (_, events) = h.poll().await;
+        let writes = Harness::writes(&events);
+        assert!(writes.is_empty(), "{writes:#?}");
+        h.tick().await;
+    }
+    assert_eq!(h.links().len(), 1);
+}
+
+/// Dataverse keeps change-tracking versions for `expirechangetrackingindays`; a process that
+/// comes back later with an older delta link is told to perform a full sync. The item reads
+/// the table again from scratch, says so once, carries the one edit made meanwhile, and writes
+/// nothing for the records it had already synced: no second issue, note or update.
+#[tokio::test]
+async fn an_expired_change_tracking_link_restarts_with_a_full_read_without_duplicates() {
+    let mut h = Harness::start(base_settings()).await;
+    h.poll().await;
+    h.tick().await;
+    let cases: Vec<String> = (0..3)
+        .map(|i| h.create_case(&format!("Before the break {i}"), json!({})))
+        .collect();
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "issue", EventAction::Created), 3);
+    h.poll().await;
+    let issues_before = h.project_issues().len();
+    assert!(h
+        .store()
+        .get_cursor(h.job_id(), "dataverse.delta")
+        .unwrap()
+        .is_some());
+
+    // The environment keeps versions for one day; the process is back two days later.
+    h.sandbox
+        .handle
+        .dataverse(|d| d.set_expire_change_tracking_days(1));
+    h.sandbox.handle.advance_clock(time::Duration::days(2));
+    h.update_case(&cases[1], json!({"title": "Edited during the break"}));
+    h.restart();
+    let (_, events) = h.poll().await;
+    let restarted: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e.message
+                .contains("change tracking restarted with a full read")
+        })
+        .collect();
+    assert_eq!(restarted.len(), 1, "{events:#?}");
+    assert!(
+        restarted[0].message.contains("full sync"),
+        "Dataverse's reason: {}",
+        restarted[0].message
+    );
+    assert_eq!(
+        count(&events, "issue", EventAction::Created),
+        0,
+        "{events:#?}"
+    );
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        1,
+        "only the edited case: {events:#?}"
+    );
+    let key = h.link_of(&cases[1]).jira_key;
+    assert_eq!(
+        h.issue_field(&key, "summary"),
+        json!("Edited during the break")
+    );
+    assert_eq!(h.project_issues().len(), issues_before);
+    assert_eq!(h.links().len(), 3);
+    for case in &cases {
+        assert_eq!(h.issues_for_case(case).len(), 1);
+        assert_eq!(h.notes_of(case).len(), 1, "one link note");
+    }
+
+    // The new delta link works: no second full read, and new cases still get their issue.
+    h.tick().await;
+    let late = h.create_case("After the break", json!({}));
+    let (_, events) = h.poll().await;
+    assert!(
+        !events.iter().any(|e| e.message.contains("full read")),
+        "{events:#?}"
+    );
+    assert_eq!(count(&events, "issue", EventAction::Created), 1);
+    assert_eq!(h.issues_for_case(&late).len(), 1);
+    h.tick().await;
+    let (_, events) = h.poll().await;
+    assert!(Harness::writes(&events).is_empty(), "{events:#?}");
 }

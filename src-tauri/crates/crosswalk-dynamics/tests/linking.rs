@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{base_settings, count, Harness, JOB};
+use common::{base_settings, count, Harness, ISSUE_TYPE, JOB, PROJECT};
 use crosswalk_core::{Code, RunStatus, Trigger};
 use crosswalk_dynamics::linking::{self, BulkRule};
 use crosswalk_dynamics::Error;
@@ -25,9 +25,13 @@ fn state_note(h: &Harness, case: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-#[tokio::test]
-async fn a_manual_link_is_visible_on_both_sides_synced_by_the_next_poll_and_unlinked_cleanly() {
-    let h = Harness::start(manual_settings()).await;
+/// A link made by hand in `mode`: visible on both sides, pushed from Dynamics by the next poll,
+/// then synced as the mode says (a Jira edit reaches Dynamics in two-way mode only), previewed,
+/// and unlinked cleanly.
+async fn a_manual_link_round_trip(mode: &str) {
+    let mut settings = manual_settings();
+    settings["mode"] = json!(mode);
+    let h = Harness::start(settings).await;
     h.poll().await;
     let item = linking::open(h.services(), JOB).await.unwrap();
     let record = item.search_records("").await.unwrap().remove(0);
@@ -97,6 +101,25 @@ async fn a_manual_link_is_visible_on_both_sides_synced_by_the_next_poll_and_unli
     );
     assert_eq!(h.issue_field(&issue.key, "summary"), title);
 
+    // A Jira edit reaches the record in two-way mode only.
+    h.tick().await;
+    h.edit_issue(&issue.key, json!({"summary": "Changed in Jira"}));
+    let (_, events) = h.poll().await;
+    let two_way = mode == "two_way";
+    assert_eq!(
+        count(&events, "record", EventAction::Updated),
+        usize::from(two_way),
+        "{events:#?}"
+    );
+    let expected = if two_way {
+        json!("Changed in Jira")
+    } else {
+        title
+    };
+    assert_eq!(h.case_value(&record.id, "title"), expected);
+    let summary = h.issue_field(&issue.key, "summary");
+    assert_eq!(summary, json!("Changed in Jira"));
+
     // The preview reads both sides as they are now.
     h.tick().await;
     h.update_case(&record.id, json!({"title": "Changed in Dynamics"}));
@@ -109,7 +132,7 @@ async fn a_manual_link_is_visible_on_both_sides_synced_by_the_next_poll_and_unli
         .find(|f| f.dataverse_column == "title")
         .unwrap();
     assert_eq!(title_field.dynamics, "Changed in Dynamics");
-    assert_eq!(Value::String(title_field.jira.clone()), title);
+    assert_eq!(Value::String(title_field.jira.clone()), summary);
 
     // Unlink removes our link, note and remote link; neither side is deleted.
     item.unlink(&issue.key).await.unwrap();
@@ -124,9 +147,72 @@ async fn a_manual_link_is_visible_on_both_sides_synced_by_the_next_poll_and_unli
         0,
         "{events:#?}"
     );
-    assert_eq!(h.issue_field(&issue.key, "summary"), title);
+    assert_eq!(h.issue_field(&issue.key, "summary"), summary);
+    assert_eq!(
+        h.case_value(&record.id, "title"),
+        json!("Changed in Dynamics")
+    );
     let gone = item.unlink(&issue.key).await.unwrap_err();
     assert_eq!(gone.user_facing().code, Code::NotFound);
+}
+
+#[tokio::test]
+async fn a_manual_link_is_visible_on_both_sides_synced_by_the_next_poll_and_unlinked_cleanly() {
+    a_manual_link_round_trip("one_way").await;
+}
+
+#[tokio::test]
+async fn a_manual_link_in_two_way_mode_carries_jira_edits_back_and_unlinks_cleanly() {
+    a_manual_link_round_trip("two_way").await;
+}
+
+/// With the link note and the remote link turned off, links (made by auto-create or by hand)
+/// write neither, later polls do not try to, the fields still sync, and unlink still works.
+#[tokio::test]
+async fn with_the_link_note_and_remote_link_off_links_write_neither() {
+    let mut settings = base_settings();
+    settings["link_note"] = json!(false);
+    settings["remote_link"] = json!(false);
+    let h = Harness::start(settings).await;
+    h.poll().await;
+    let (case, key) = h.linked_case("No decorations").await;
+    assert_eq!(h.issue_field(&key, "summary"), json!("No decorations"));
+    let item = linking::open(h.services(), JOB).await.unwrap();
+    let by_hand = h.create_case("Linked by hand, quietly", json!({}));
+    let (_, free) = h.create_issue("Free issue", json!({}));
+    item.link(&free, &by_hand).await.unwrap();
+    for (record, issue) in [(&case, &key), (&by_hand, &free)] {
+        assert!(h.notes_of(record).is_empty(), "{:?}", h.notes_of(record));
+        assert!(h.remote_links_of(issue).is_empty());
+        assert!(state_note(&h, record).is_none());
+    }
+
+    // Later polls sync fields and never add what was turned off.
+    h.tick().await;
+    h.update_case(&case, json!({"title": "No decorations, edited"}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        2,
+        "the edit and the new manual link's first sync: {events:#?}"
+    );
+    assert_eq!(
+        h.issue_field(&free, "summary"),
+        json!("Linked by hand, quietly")
+    );
+    for _ in 0..2 {
+        h.tick().await;
+        let (_, events) = h.poll().await;
+        assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+    }
+    for (record, issue) in [(&case, &key), (&by_hand, &free)] {
+        assert!(h.notes_of(record).is_empty());
+        assert!(h.remote_links_of(issue).is_empty());
+    }
+
+    item.unlink(&free).await.unwrap();
+    assert_eq!(h.links().len(), 1);
+    assert!(h.both_exist(&free, &by_hand));
 }
 
 #[tokio::test]
@@ -453,4 +539,109 @@ async fn a_bulk_plan_naming_an_issue_twice_links_it_once() {
     assert_eq!(h.links().len(), 1);
     assert_eq!(h.link_of(&first).jira_key, key);
     assert!(h.link_notes_of(&second).is_empty());
+}
+
+/// An item's scope is one project and one issue type (the seed), and its polls read only those
+/// issues' changes: the console's search offers only them, a link to an issue of another
+/// project or issue type is refused with the reason (its Jira side would never sync), and a
+/// bulk link pairs none of them.
+#[tokio::test]
+async fn links_stay_inside_the_items_project_and_issue_type() {
+    let h = Harness::start(manual_settings()).await;
+    h.poll().await;
+    let item = linking::open(h.services(), JOB).await.unwrap();
+    let type_of = |key: &str| {
+        h.sandbox
+            .handle
+            .jira(|j| j.issue(key).unwrap().issue_type.clone())
+    };
+    let hits = item.search_issues("").await.unwrap();
+    assert!(!hits.is_empty());
+    for hit in &hits {
+        assert_eq!(type_of(&hit.key), ISSUE_TYPE, "{hit:?}");
+    }
+    let (other_type, other_project) = h.sandbox.handle.jira(|j| {
+        let project = j.project(PROJECT).unwrap().id.clone();
+        let other_type = j
+            .issues
+            .iter()
+            .find(|i| i.project == project && i.issue_type != ISSUE_TYPE)
+            .map(|i| i.key.clone())
+            .expect("a SUP issue of another type");
+        let other_project = j
+            .issues
+            .iter()
+            .find(|i| i.project != project)
+            .map(|i| i.key.clone())
+            .expect("an issue of another project");
+        (other_type, other_project)
+    });
+    assert!(item.search_issues(&other_type).await.unwrap().is_empty());
+
+    let case = h.create_case("Scoped", json!({"ticketnumber": "SCOPE-1"}));
+    for (key, scope) in [(&other_project, "project"), (&other_type, "issue type")] {
+        let refused = item.link(key, &case).await.unwrap_err();
+        let facing = refused.user_facing();
+        assert_eq!(facing.code, Code::Validation, "{facing:?}");
+        assert!(
+            facing.message.contains(key.as_str())
+                && facing.message.contains(scope)
+                && facing.message.contains(PROJECT),
+            "{facing:?}"
+        );
+        assert!(
+            facing
+                .fix
+                .as_deref()
+                .unwrap_or_default()
+                .contains(ISSUE_TYPE),
+            "{facing:?}"
+        );
+    }
+    assert!(h.links().is_empty());
+    assert!(h.link_notes_of(&case).is_empty());
+    assert!(h.remote_links_of(&other_type).is_empty());
+
+    // Bulk link: the other type's issue holds the matching value, and is not paired.
+    h.edit_issue(&other_type, json!({"customfield_10010": "SCOPE-1"}));
+    let rule = BulkRule {
+        dataverse_column: "ticketnumber".into(),
+        jira_field: "customfield_10010".into(),
+        filter: Some("contains(ticketnumber,'SCOPE-')".into()),
+    };
+    let preview = item.bulk_preview(&rule).await.unwrap();
+    assert!(preview.pairs.is_empty(), "{:?}", preview.pairs);
+    assert_eq!(preview.unmatched, 1);
+    // A hand-made plan naming it fails with the reason when it runs.
+    let issue_id = h
+        .sandbox
+        .handle
+        .jira(|j| j.issue(&other_type).unwrap().id.to_string());
+    linking::queue_bulk(
+        h.store(),
+        h.job_id(),
+        &[linking::BulkPair {
+            record_id: case.clone(),
+            record_name: "Scoped".into(),
+            issue_id,
+            issue_key: other_type.clone(),
+            issue_summary: String::new(),
+            value: "SCOPE-1".into(),
+        }],
+    )
+    .unwrap();
+    let (run_id, status) = h.run(false).await;
+    assert_eq!(status, RunStatus::CompletedWithErrors);
+    let events = h.events(run_id);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == EventAction::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    assert!(
+        failed[0].message.contains(&other_type) && failed[0].message.contains(ISSUE_TYPE),
+        "{}",
+        failed[0].message
+    );
+    assert!(h.links().is_empty());
 }

@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::{base_settings, count, Harness, ISSUE_TYPE, PROJECT};
-use crosswalk_core::{ConnectionSettings, UserFacing};
+use common::{base_settings, count, status_settings, Harness, ISSUE_TYPE, PROJECT, RESOLUTION};
+use crosswalk_core::{ConnectionSettings, RunStatus, UserFacing};
 use crosswalk_sandbox::dataverse::Privilege;
 use crosswalk_sandbox::{identity, jira, Fault, FaultRule, Server};
 use crosswalk_store::{EventAction, EventRow, RunRow};
@@ -518,4 +518,96 @@ async fn network_trouble_mid_run_costs_retries_not_data() {
             .count(),
         1
     );
+}
+
+/// Takes the activity Create privilege a Case resolution needs (Dataverse shares it across the
+/// built-in activity tables) away from the connector's role, or gives it back.
+fn set_activity_create(h: &Harness, granted: bool) {
+    h.sandbox.handle.dataverse(|d| {
+        for table in ["task", "incidentresolution"] {
+            if granted {
+                d.grant_privilege(identity::CLIENT_ID, table, Privilege::Create);
+            } else {
+                d.revoke_privilege(identity::CLIENT_ID, table, Privilege::Create);
+            }
+        }
+    });
+}
+
+/// Status events of a run with `action`.
+fn status_events(events: &[EventRow], action: EventAction) -> Vec<&EventRow> {
+    events
+        .iter()
+        .filter(|e| e.object_kind.as_deref() == Some("status") && e.action == action)
+        .collect()
+}
+
+/// The seed's "Closing a Jira issue does not resolve the Case" row at sync time: the role
+/// cannot create the Case resolution `CloseIncident` writes. The move is reported once with
+/// the privilege and the fix, the Case is left as it was, the move is tried again at every
+/// poll, and it applies once (one resolution) when the admin grants the privilege.
+#[tokio::test]
+async fn a_case_close_the_role_refuses_names_the_privilege_and_applies_once_granted() {
+    let (h, case, key) = Harness::with_case(
+        status_settings("one_way"),
+        "Close refused",
+        json!({"description": "Needs a resolution"}),
+    )
+    .await;
+    assert_eq!(h.issue_status(&key), "In Progress");
+    set_activity_create(&h, false);
+    h.transition(&key, "Resolved");
+
+    let (status, run, events) = h.run_events().await;
+    assert_ne!(status, RunStatus::Failed, "one link's refusal: {run:#?}");
+    let failures = failed(&events);
+    assert_eq!(failures.len(), 1, "{events:#?}");
+    let reported = status_events(&events, EventAction::Failed);
+    assert_eq!(reported.len(), 1, "{events:#?}");
+    let message = &reported[0].message;
+    assert!(
+        message.contains("CloseIncident")
+            && message.contains("Create privilege on the incidentresolution table"),
+        "{message}"
+    );
+    let fix = reported[0].fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("security role")
+            && fix.contains("grant Create (organization level) on the incidentresolution table")
+            && fix.contains("tries the status change again at every poll"),
+        "{fix}"
+    );
+    no_secrets(&format!("{message} {fix}"));
+    assert_eq!(h.case_status(&case), (0, 1), "the Case is unchanged");
+    assert!(h.resolutions_of(&case).is_empty());
+
+    // Still refused: tried again at every poll, not reported again, nothing written.
+    for _ in 0..2 {
+        h.tick().await;
+        let (_, events) = h.poll().await;
+        assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+    }
+    assert_eq!(h.case_status(&case), (0, 1));
+    assert!(h.resolutions_of(&case).is_empty());
+    let pending = h.link_of(&case).state["status_pending"].clone();
+    assert_eq!(pending["side"], "dynamics", "{pending}");
+    assert_eq!(pending["attempts"], 3, "{pending}");
+
+    // The admin grants the privilege: the next poll resolves the Case, once.
+    set_activity_create(&h, true);
+    let (_, events) = h.poll().await;
+    let updated = status_events(&events, EventAction::Updated);
+    assert_eq!(updated.len(), 1, "{events:#?}");
+    assert!(
+        updated[0].message.contains("CloseIncident")
+            && updated[0].message.contains("applied after 4 attempts"),
+        "{}",
+        updated[0].message
+    );
+    assert_eq!(h.case_status(&case), (1, 5), "Resolved / Problem Solved");
+    assert_eq!(h.resolutions_of(&case), vec![(RESOLUTION.to_owned(), 1, 2)]);
+    assert_eq!(h.issue_status(&key), "Resolved", "nothing echoed back");
+    assert!(h.link_of(&case).state.get("status_pending").is_none());
+    h.assert_quiet(2).await;
+    assert_eq!(h.resolutions_of(&case).len(), 1);
 }

@@ -406,6 +406,53 @@ async fn links_panel_searches_both_sides_links_previews_and_unlinks() {
     assert_eq!(gone.code, Code::NotFound);
 }
 
+/// The seed's troubleshooting row "No results in record search": when the application user's
+/// role cannot read the item's table, the console's record search says which privilege is
+/// missing and how to grant it instead of showing no results; the Jira side still searches,
+/// and once Read is granted the records are back.
+#[tokio::test]
+async fn record_search_without_read_on_the_table_names_the_privilege_and_the_fix() {
+    let world = world().await;
+    let services = &world.services;
+    let set_read = |granted: bool| {
+        world._sandbox.handle.dataverse(|d| {
+            let privilege = crosswalk_sandbox::dataverse::Privilege::Read;
+            if granted {
+                d.grant_privilege(identity::CLIENT_ID, "incident", privilege);
+            } else {
+                d.revoke_privilege(identity::CLIENT_ID, "incident", privilege);
+            }
+        });
+    };
+    set_read(false);
+    for text in ["", "printer"] {
+        let error = app_error(
+            search(services, JOB, DynamicsSide::Dynamics, text)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(error.code, Code::PermissionDenied, "{error:?}");
+        assert!(
+            error.message.contains("Read") && error.message.contains("incident"),
+            "{error:?}"
+        );
+        let fix = error.fix.as_deref().unwrap_or_default();
+        assert!(
+            fix.contains("security role") && fix.contains("grant Read"),
+            "{error:?}"
+        );
+        assert!(!format!("{error:?}").contains(identity::CLIENT_SECRET));
+    }
+    let issues = search(services, JOB, DynamicsSide::Jira, "").await.unwrap();
+    assert!(!issues.issues.is_empty());
+
+    set_read(true);
+    let records = search(services, JOB, DynamicsSide::Dynamics, "")
+        .await
+        .unwrap();
+    assert!(!records.records.is_empty());
+}
+
 #[tokio::test]
 async fn links_page_filter_matches_the_issue_summary_and_record_name_each_link_keeps() {
     let world = world().await;
@@ -529,6 +576,23 @@ async fn links_page_filters_and_names_come_in_one_batch_per_side() {
     let world = world().await;
     let services = &world.services;
     let job = services.store.get_job(JOB).unwrap();
+    // The item links SUP issues of its own issue type only: a few more of them.
+    let now = world._sandbox.handle.world().now();
+    world._sandbox.handle.jira(|j| {
+        for i in 0..5 {
+            let fields = json!({
+                "project": {"key": "SUP"},
+                "issuetype": {"id": "10004"},
+                "summary": format!("Linked from the page {i}"),
+            });
+            j.create_issue(
+                fields.as_object().unwrap().clone(),
+                crosswalk_sandbox::generator::jira::ADMIN_ACCOUNT_ID,
+                now,
+            )
+            .unwrap();
+        }
+    });
     let records = search(services, JOB, DynamicsSide::Dynamics, "")
         .await
         .unwrap()
