@@ -5,8 +5,9 @@
 //! options, `column_types` for the one-request list), records (`get`, `list`, `create`,
 //! `update` with ETags, `delete`), change tracking (`track_changes`), records by id in
 //! batches (`list_by_ids`), notes with attachments (single request or block upload, block
-//! download; created under a caller-chosen id so retries never
-//! duplicate them; notes changed since a time across a table), record state (`state_options`;
+//! download; in memory or streamed through a `Spool` a block at a time; created under a
+//! caller-chosen id so retries never duplicate them; notes changed since a time across a
+//! table), record state (`state_options`;
 //! cases: `close_incident`, `cancel_incident`; opportunities: `win_opportunity`,
 //! `lose_opportunity`, `reopen_opportunity`; leads: `qualify_lead`, `disqualify_lead`), and
 //! what the application user's roles grant (`user_privileges`, `secured_table`, `probe_read`)
@@ -37,8 +38,8 @@ pub use audit::{AuditOff, AuditedColumn, TableAudit};
 pub use error::{Error, Result};
 pub use models::{
     Attachment, Attribute, AttributeKind, Change, ChangePage, ChangedNotes, ColumnType, DeltaLink,
-    EntityInfo, Etag, NextLink, Note, NoteWrite, OptionValue, Page, Query, Record, TrackFrom,
-    WhoAmI,
+    EntityInfo, Etag, NextLink, Note, NoteWrite, OptionValue, Page, Query, Record,
+    SpooledAttachment, TrackFrom, WhoAmI,
 };
 pub use notes::BLOCK_SIZE;
 pub use privileges::{AccessRight, PrivilegeDepth, RolePrivilege, SecuredTable, UserPrivileges};

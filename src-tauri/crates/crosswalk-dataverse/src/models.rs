@@ -280,6 +280,15 @@ impl std::fmt::Debug for Attachment {
     }
 }
 
+/// A note's file waiting in a [`Spool`](crosswalk_http::Spool) (a temporary file) rather than
+/// in memory, so even a file of Dataverse's largest allowed size is never held whole.
+#[derive(Debug, Clone)]
+pub struct SpooledAttachment {
+    pub filename: String,
+    pub mimetype: String,
+    pub content: crosswalk_http::Spool,
+}
+
 /// What [`crate::DataverseClient::create_note_with_id`] found: the note is there either way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoteWrite {

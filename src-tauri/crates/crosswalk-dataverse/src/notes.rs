@@ -1,16 +1,19 @@
 //! Notes (`annotation`) with attachments (api/microsoft.md §F.8): one request for small files,
 //! the block upload/download messages for large ones, within `organization.maxuploadfilesize`
-//! (which counts base64 characters, not file bytes).
+//! (which counts base64 characters, not file bytes). A file can come from or go to a `Spool`,
+//! so only one block of it is in memory at a time.
 
 use crate::error::ATTACHMENT_TOO_BIG_CODE;
-use crate::models::{Attachment, ChangedNotes, Etag, Note, NoteWrite};
+use crate::models::{Attachment, ChangedNotes, Etag, Note, NoteWrite, SpooledAttachment};
 use crate::{
     check_id, check_name, enc, literal, odata_datetime, DataverseClient, Error, Result, API,
 };
 use base64::Engine as _;
 use crosswalk_http::header::{HeaderValue, IF_NONE_MATCH};
-use crosswalk_http::{Method, RequestSpec, StatusCode};
+use crosswalk_http::{BodyPart, Method, RequestSpec, Spool, StatusCode};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use time::OffsetDateTime;
 
 /// Largest block sent or read in one request (the docs advise ≤ 4 MB); files up to this size
@@ -22,8 +25,51 @@ const NOTE_SELECT: &str =
     "annotationid,subject,notetext,filename,mimetype,filesize,isdocument,createdon,modifiedon";
 
 /// Length of `n` bytes in base64 (with padding).
-fn base64_len(n: usize) -> u64 {
-    (n as u64).div_ceil(3) * 4
+fn base64_len(n: u64) -> u64 {
+    n.div_ceil(3) * 4
+}
+
+/// An `UploadBlock` body written straight from the block, so its base64 exists once: in the
+/// body itself.
+fn upload_block_body(block_id: &str, block: &[u8], token: &str) -> Vec<u8> {
+    let head = format!(
+        "{{\"BlockId\":{},\"FileContinuationToken\":{},\"BlockData\":\"",
+        Value::from(block_id),
+        Value::from(token)
+    );
+    let mut body = String::with_capacity(head.len() + base64_len(block.len() as u64) as usize + 2);
+    body.push_str(&head);
+    B64.encode_string(block, &mut body);
+    body.push_str("\"}");
+    body.into_bytes()
+}
+
+/// A file for a note, as `write_note` takes it: in memory or in a spool.
+struct NoteFile<'a> {
+    filename: &'a str,
+    mimetype: &'a str,
+    content: Content<'a>,
+}
+
+enum Content<'a> {
+    Bytes(&'a [u8]),
+    Spool(&'a Spool),
+}
+
+impl Content<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Content::Bytes(bytes) => bytes.len() as u64,
+            Content::Spool(spool) => spool.len(),
+        }
+    }
+}
+
+/// A `DownloadBlock` answer, its base64 borrowed from the response (it has no escapes).
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "Data", borrow)]
+    data: Cow<'a, str>,
 }
 
 /// A random version-4 GUID, for a note created without a caller-chosen id.
@@ -197,7 +243,7 @@ impl DataverseClient {
                 &new_guid(),
                 subject,
                 text,
-                attachment,
+                attachment.map(in_memory),
                 false,
             )
             .await?;
@@ -228,7 +274,44 @@ impl DataverseClient {
         attachment: Option<&Attachment>,
     ) -> Result<NoteWrite> {
         self.write_note(
-            entity_set, record_id, note_id, subject, text, attachment, true,
+            entity_set,
+            record_id,
+            note_id,
+            subject,
+            text,
+            attachment.map(in_memory),
+            true,
+        )
+        .await
+    }
+
+    /// [`DataverseClient::create_note_with_id`] for a file in a spool: read and sent a block at
+    /// a time, so even a file at the environment's limit is never in memory whole.
+    ///
+    /// # Errors
+    /// As `create_note_with_id`; `Http(Spool)` when the spool cannot be read.
+    pub async fn create_note_with_id_from_spool(
+        &self,
+        entity_set: &str,
+        record_id: &str,
+        note_id: &str,
+        subject: &str,
+        text: &str,
+        file: &SpooledAttachment,
+    ) -> Result<NoteWrite> {
+        let file = NoteFile {
+            filename: &file.filename,
+            mimetype: &file.mimetype,
+            content: Content::Spool(&file.content),
+        };
+        self.write_note(
+            entity_set,
+            record_id,
+            note_id,
+            subject,
+            text,
+            Some(file),
+            true,
         )
         .await
     }
@@ -256,9 +339,10 @@ impl DataverseClient {
         note_id: &str,
         subject: &str,
         text: &str,
-        attachment: Option<&Attachment>,
+        attachment: Option<NoteFile<'_>>,
         may_exist: bool,
     ) -> Result<NoteWrite> {
+        const ROUTE: &str = "/api/data/v9.2/annotations({id})";
         check_id(record_id)?;
         check_id(note_id)?;
         let note_id = note_id.to_ascii_lowercase();
@@ -273,24 +357,29 @@ impl DataverseClient {
         let Some(attachment) = attachment else {
             return self.create_note_only(&note_id, fields).await;
         };
+        let size = attachment.content.len();
         let limit = self.max_upload_file_size().await?;
         let too_large = || Error::AttachmentTooLarge {
-            size: attachment.bytes.len() as u64,
+            size,
             limit: limit / 4 * 3,
         };
-        if base64_len(attachment.bytes.len()) > limit {
+        if base64_len(size) > limit {
             return Err(too_large());
         }
         fields.insert("filename".into(), json!(attachment.filename));
         fields.insert("mimetype".into(), json!(attachment.mimetype));
         fields.insert("isdocument".into(), json!(true));
-        let result = if attachment.bytes.len() <= BLOCK_SIZE {
-            fields.insert("documentbody".into(), json!(B64.encode(&attachment.bytes)));
+        let result = if size <= BLOCK_SIZE as u64 {
+            let bytes = self
+                .block(&attachment.content, 0, BLOCK_SIZE, ROUTE)
+                .await?;
+            fields.insert("documentbody".into(), json!(B64.encode(&bytes)));
+            drop(bytes);
             self.create_note_only(&note_id, fields).await
         } else if may_exist && self.note_exists(&note_id).await? {
             Ok(NoteWrite::AlreadyExisted { id: note_id })
         } else {
-            self.upload_blocks(&note_id, fields, &attachment.bytes)
+            self.upload_blocks(&note_id, fields, &attachment.content)
                 .await
                 .map(|id| NoteWrite::Created { id })
         };
@@ -351,12 +440,45 @@ impl DataverseClient {
         Ok(response.status() != StatusCode::NOT_FOUND)
     }
 
+    /// Up to `len` bytes of a note's file from `offset`: borrowed from memory, or read from its
+    /// spool (only this block is then in memory).
+    async fn block<'a>(
+        &self,
+        content: &Content<'a>,
+        offset: u64,
+        len: usize,
+        route: &'static str,
+    ) -> Result<Cow<'a, [u8]>> {
+        match content {
+            Content::Bytes(bytes) => {
+                let start = usize::try_from(offset)
+                    .unwrap_or(bytes.len())
+                    .min(bytes.len());
+                let end = start.saturating_add(len).min(bytes.len());
+                Ok(Cow::Borrowed(&bytes[start..end]))
+            }
+            Content::Spool(spool) => spool
+                .read_at(offset, len)
+                .await
+                .map(Cow::Owned)
+                .map_err(|source| self.spool_error(route, source)),
+        }
+    }
+
+    fn spool_error(&self, route: &'static str, source: std::io::Error) -> Error {
+        Error::Http(crosswalk_http::Error::Spool {
+            remote: self.http.remote().to_owned(),
+            route,
+            source,
+        })
+    }
+
     /// Initialize, upload each block, commit, for the note `annotation_id` (§F.8).
     async fn upload_blocks(
         &self,
         annotation_id: &str,
         mut target: Map<String, Value>,
-        bytes: &[u8],
+        content: &Content<'_>,
     ) -> Result<String> {
         const INIT: &str = "/api/data/v9.2/InitializeAnnotationBlocksUpload";
         const BLOCK: &str = "/api/data/v9.2/UploadBlock";
@@ -382,19 +504,26 @@ impl DataverseClient {
             .ok_or_else(|| unexpected(INIT, "no FileContinuationToken"))?
             .to_owned();
         let mut block_ids = Vec::new();
-        for (index, chunk) in bytes.chunks(BLOCK_SIZE).enumerate() {
-            let id = block_id(index);
-            // Sending the same block again only overwrites it, so retries are safe.
-            self.send(
-                RequestSpec::new(Method::POST, BLOCK, format!("{API}/UploadBlock"))
-                    .json(&json!({
-                        "BlockId": id,
-                        "BlockData": B64.encode(chunk),
-                        "FileContinuationToken": token,
-                    }))
-                    .idempotent(true),
-            )
-            .await?;
+        let total = content.len();
+        let mut offset = 0;
+        while offset < total {
+            let id = block_id(block_ids.len());
+            let chunk = self.block(content, offset, BLOCK_SIZE, BLOCK).await?;
+            if chunk.is_empty() {
+                return Err(unexpected(BLOCK, "the file ended before its length"));
+            }
+            offset += chunk.len() as u64;
+            let body = upload_block_body(&id, &chunk, &token);
+            drop(chunk);
+            // Streamed from the one body, so no attempt copies it; sending the same block again
+            // only overwrites it, so retries are safe.
+            let spec = RequestSpec::new(Method::POST, BLOCK, format!("{API}/UploadBlock"))
+                .streamed_body(
+                    HeaderValue::from_static("application/json"),
+                    vec![BodyPart::Bytes(body)],
+                )
+                .idempotent(true);
+            self.send(spec).await?;
             block_ids.push(id);
         }
         let commit: Value = self
@@ -417,11 +546,34 @@ impl DataverseClient {
             .map_or_else(|| annotation_id.to_owned(), str::to_ascii_lowercase))
     }
 
-    /// A note's attachment: `documentbody/$value` for small files, block download for large.
+    /// A note's attachment in memory: [`DataverseClient::download_note_attachment_to_spool`]
+    /// read back whole, for files small enough to hold.
     ///
     /// # Errors
-    /// `Http(NotFound)` when the note does not exist; `Unexpected` when it has no attachment.
+    /// As `download_note_attachment_to_spool`.
     pub async fn download_note_attachment(&self, id: &str) -> Result<Attachment> {
+        const ROUTE: &str = "/api/data/v9.2/annotations({id})";
+        let file = self.download_note_attachment_to_spool(id).await?;
+        let bytes = file
+            .content
+            .to_vec()
+            .await
+            .map_err(|source| self.spool_error(ROUTE, source))?;
+        Ok(Attachment {
+            filename: file.filename,
+            mimetype: file.mimetype,
+            bytes,
+        })
+    }
+
+    /// A note's attachment, written to a new spool a block at a time: `documentbody/$value` for
+    /// small files, the block download (blocks of [`BLOCK_SIZE`]) for large ones, so only one
+    /// block is ever in memory.
+    ///
+    /// # Errors
+    /// `Http(NotFound)` when the note does not exist; `Unexpected` when it has no attachment;
+    /// `Http(Spool)` when the temporary file cannot be written.
+    pub async fn download_note_attachment_to_spool(&self, id: &str) -> Result<SpooledAttachment> {
         const ROUTE_NOTE: &str = "/api/data/v9.2/annotations({id})";
         const ROUTE_BODY: &str = "/api/data/v9.2/annotations({id})/documentbody/$value";
         const INIT: &str = "/api/data/v9.2/InitializeAnnotationBlocksDownload";
@@ -442,7 +594,8 @@ impl DataverseClient {
         };
         let (filename, mimetype) = (text("filename"), text("mimetype"));
         let size = value.get("filesize").and_then(Value::as_u64).unwrap_or(0);
-        let bytes = if size <= BLOCK_SIZE as u64 {
+        let spool = Spool::new().map_err(|source| self.spool_error(ROUTE_NOTE, source))?;
+        if size <= BLOCK_SIZE as u64 {
             let response = self
                 .send(RequestSpec::get(
                     ROUTE_BODY,
@@ -450,11 +603,18 @@ impl DataverseClient {
                 ))
                 .await?;
             let body: String = response.text().split_whitespace().collect();
+            drop(response);
             if body.is_empty() {
                 return Err(unexpected(ROUTE_BODY, "the note has no attachment"));
             }
-            B64.decode(body.as_bytes())
-                .map_err(|_| unexpected(ROUTE_BODY, "the attachment is not valid base64"))?
+            let bytes = B64
+                .decode(body.as_bytes())
+                .map_err(|_| unexpected(ROUTE_BODY, "the attachment is not valid base64"))?;
+            drop(body);
+            spool
+                .append(bytes)
+                .await
+                .map_err(|source| self.spool_error(ROUTE_BODY, source))?;
         } else {
             let init: Value = self
                 .send_json(
@@ -479,44 +639,68 @@ impl DataverseClient {
                 .get("FileSizeInBytes")
                 .and_then(Value::as_u64)
                 .unwrap_or(size);
-            let mut bytes = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
-            while (bytes.len() as u64) < total {
-                let block: Value = self
-                    .send_json(
+            while spool.len() < total {
+                let response = self
+                    .send(
                         RequestSpec::new(Method::POST, BLOCK, format!("{API}/DownloadBlock"))
                             .json(&json!({
-                                "Offset": bytes.len(),
+                                "Offset": spool.len(),
                                 "BlockLength": BLOCK_SIZE,
                                 "FileContinuationToken": token,
                             }))
                             .idempotent(true),
                     )
                     .await?;
-                let data = block
-                    .get("Data")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| unexpected(BLOCK, "no Data in the block"))?;
-                let chunk = B64
-                    .decode(data)
-                    .map_err(|_| unexpected(BLOCK, "the block is not valid base64"))?;
+                let chunk = {
+                    let block: Block<'_> = serde_json::from_slice(response.body())
+                        .map_err(|_| unexpected(BLOCK, "no Data in the block"))?;
+                    B64.decode(block.data.as_bytes())
+                        .map_err(|_| unexpected(BLOCK, "the block is not valid base64"))?
+                };
+                drop(response);
                 if chunk.is_empty() {
                     return Err(unexpected(BLOCK, "the download ended before the file did"));
                 }
-                bytes.extend_from_slice(&chunk);
+                spool
+                    .append(chunk)
+                    .await
+                    .map_err(|source| self.spool_error(BLOCK, source))?;
             }
-            bytes
-        };
-        Ok(Attachment {
+        }
+        Ok(SpooledAttachment {
             filename,
             mimetype,
-            bytes,
+            content: spool,
         })
+    }
+}
+
+/// An in-memory attachment as `write_note` takes it.
+fn in_memory(attachment: &Attachment) -> NoteFile<'_> {
+    NoteFile {
+        filename: &attachment.filename,
+        mimetype: &attachment.mimetype,
+        content: Content::Bytes(&attachment.bytes),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_block_body_is_the_json_the_docs_show() {
+        let body = upload_block_body(&block_id(3), b"any bytes", "token \"with\" quotes");
+        let value: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "BlockId": block_id(3),
+                "BlockData": B64.encode(b"any bytes"),
+                "FileContinuationToken": "token \"with\" quotes",
+            })
+        );
+    }
 
     #[test]
     fn ids_and_sizes() {

@@ -1,8 +1,8 @@
 //! The client against the sandbox's Dataverse and Entra servers, over real HTTP on 127.0.0.1.
 
 use crate::{
-    Attachment, AttributeKind, Change, DataverseClient, Error, NoteWrite, Query, TrackFrom,
-    BLOCK_SIZE, IDS_PER_REQUEST,
+    Attachment, AttributeKind, Change, DataverseClient, Error, NoteWrite, Query, SpooledAttachment,
+    TrackFrom, BLOCK_SIZE, IDS_PER_REQUEST,
 };
 use crosswalk_core::Secret;
 use crosswalk_http::{RequestCounter, TokenCache};
@@ -816,6 +816,87 @@ async fn a_40_mb_note_attachment_goes_up_in_blocks_once_and_comes_back_identical
     // Above the documented maximum the setting stays at the maximum.
     sandbox.handle.set_dataverse_max_upload_file_size(u64::MAX);
     assert_eq!(client.max_upload_file_size().await.unwrap(), 131_072_000);
+}
+
+#[tokio::test]
+async fn a_spooled_file_goes_up_and_comes_down_a_block_at_a_time() {
+    let (sandbox, client) = start().await;
+    let case = new_case(&client, "Spooled attachment").await;
+    sandbox
+        .handle
+        .set_dataverse_max_upload_file_size(131_072_000);
+    let size = 2 * BLOCK_SIZE + 1234;
+    let bytes: Vec<u8> = (0..size as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 5) as u8)
+        .collect();
+    let spool = crosswalk_http::Spool::new().unwrap();
+    spool.append(bytes.clone()).await.unwrap();
+    let file = SpooledAttachment {
+        filename: "trace.etl".into(),
+        mimetype: "application/octet-stream".into(),
+        content: spool,
+    };
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let written = client
+        .create_note_with_id_from_spool("incidents", &case, &guid(41), "Trace", "", &file)
+        .await
+        .unwrap();
+    assert_eq!(written, NoteWrite::Created { id: guid(41) });
+    // The table's definition, organizations, the id looked up, Initialize, 3 blocks, Commit.
+    assert_eq!(
+        sandbox.handle.requests(Server::Dataverse) - before,
+        4 + 3 + 1
+    );
+
+    let before = sandbox.handle.requests(Server::Dataverse);
+    let back = client
+        .download_note_attachment_to_spool(&guid(41))
+        .await
+        .unwrap();
+    // The note, Initialize, 3 blocks.
+    assert_eq!(
+        sandbox.handle.requests(Server::Dataverse) - before,
+        1 + 1 + 3
+    );
+    assert_eq!(
+        (back.filename.as_str(), back.content.len()),
+        ("trace.etl", size as u64)
+    );
+    assert!(
+        back.content.to_vec().await.unwrap() == bytes,
+        "the downloaded file differs"
+    );
+
+    // A retry finds the note and uploads nothing.
+    let again = client
+        .create_note_with_id_from_spool("incidents", &case, &guid(41), "Trace", "", &file)
+        .await
+        .unwrap();
+    assert_eq!(again, NoteWrite::AlreadyExisted { id: guid(41) });
+
+    // A small file goes in one request and comes back through its documentbody.
+    let small = SpooledAttachment {
+        filename: "note.txt".into(),
+        mimetype: "text/plain".into(),
+        content: crosswalk_http::Spool::new().unwrap(),
+    };
+    small.content.append(b"Hello spool".to_vec()).await.unwrap();
+    client
+        .create_note_with_id_from_spool("incidents", &case, &guid(42), "Small", "", &small)
+        .await
+        .unwrap();
+    let back = client.download_note_attachment(&guid(42)).await.unwrap();
+    assert_eq!(back.bytes, b"Hello spool");
+    // Over the environment's limit it is refused before any upload.
+    sandbox.handle.set_dataverse_max_upload_file_size(5_242_880);
+    let refused = client
+        .create_note_with_id_from_spool("incidents", &case, &guid(43), "Big", "", &file)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::AttachmentTooLarge { size: s, .. } if s == size as u64),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]

@@ -2,16 +2,20 @@
 //!
 //! Every copy is journaled in `link_items` before it is written: copies to Dataverse get a note
 //! id derived from the original (a retry finds the note it already wrote), copies to Jira carry
-//! the note's id in a comment property (a retry finds the comment by it). The connector's own
-//! copies are therefore always known and never copied back, and its "Linked to Jira" note is
-//! never a comment.
+//! the note's id in a comment property, or are the connector's upload of the file's name and
+//! size (a retry finds them by it). The connector's own copies are therefore always known and
+//! never copied back, even when a run stopped between writing a copy and recording it, and its
+//! "Linked to Jira" note is never a comment.
+//!
+//! Files travel through a `Spool` (a temporary file): downloaded into it and uploaded from it a
+//! block at a time, so a file is never held in memory whole, whatever its size.
 
 use crate::convert::rich;
 use crate::create::note_id_for;
 use crate::error::Result;
 use crate::state::LinkState;
 use crate::sync::{parse_stamp, stamp, Changes, Item, CURSOR_NOTES, OVERLAP, PROPERTY};
-use crosswalk_dataverse::{Attachment as DvAttachment, Change, DeltaLink, Note, TrackFrom};
+use crosswalk_dataverse::{Change, DeltaLink, Note, NoteWrite, SpooledAttachment, TrackFrom};
 use crosswalk_engine::context::EventAction;
 use crosswalk_engine::RunEvent;
 use crosswalk_jira::{Attachment, Comment};
@@ -205,6 +209,15 @@ impl Item {
         let body = comment_body(note);
         let hash = pair(&crosswalk_jira::adf::to_plain_text(&body), &plain);
         if let Some(item) = Self::find_item(&items, Side::Dataverse, &note.id) {
+            if item.origin == Side::Jira && item.status == ItemStatus::Pending {
+                // The connector's copy of a Jira comment or file, written by a run that stopped
+                // before recording it: the note exists, so the write got through. Record it;
+                // it is never copied back.
+                if !self.dry_run {
+                    store.update_link_item(item.id, None, None, &item.hash, ItemStatus::Synced)?;
+                }
+                return Ok(());
+            }
             match (kind, item.status) {
                 (ItemKind::Comment, ItemStatus::Pending) => {
                     self.finish_comment_copy(link, &item, note, &hash).await?;
@@ -415,11 +428,9 @@ impl Item {
                 // A crashed run may have uploaded it already: same name and size by us.
                 let issue = self.read_issue(&link.jira_issue_id).await?;
                 let known = store.list_link_items(link.id, ItemKind::Attachment)?;
-                if let Some(found) = issue_attachments(&issue).into_iter().find(|a| {
-                    a.filename == filename
-                        && a.size == size
-                        && Self::find_item(&known, Side::Jira, &a.id).is_none()
-                }) {
+                if let Some(found) =
+                    self.our_upload(&issue_attachments(&issue), &known, &filename, size)
+                {
                     store.update_link_item(
                         item.id,
                         Some(&found.id),
@@ -445,16 +456,16 @@ impl Item {
         let file = self
             .clients
             .dataverse
-            .download_note_attachment(&note.id)
+            .download_note_attachment_to_spool(&note.id)
             .await?;
         match self
             .clients
             .jira
-            .add_attachment(
+            .add_attachment_from(
                 &link.jira_issue_id,
                 &file.filename,
                 &file.mimetype,
-                file.bytes,
+                &file.content,
             )
             .await
         {
@@ -474,6 +485,75 @@ impl Item {
             Err(error) => self.item_failure(link, "attachment", &error.user_facing()),
         }
         Ok(())
+    }
+
+    /// The connector's upload of a file named `filename` of `size` bytes that no item knows yet:
+    /// the copy a run wrote before it stopped without recording it.
+    fn our_upload(
+        &self,
+        attachments: &[Attachment],
+        known: &[LinkItem],
+        filename: &str,
+        size: u64,
+    ) -> Option<Attachment> {
+        attachments
+            .iter()
+            .find(|a| {
+                a.filename == filename
+                    && a.size == size
+                    && a.author
+                        .as_ref()
+                        .is_none_or(|author| author.account_id == self.meta.myself.account_id)
+                    && Self::find_item(known, Side::Jira, &a.id).is_none()
+            })
+            .cloned()
+    }
+
+    /// Records the copies of Dynamics files a stopped run uploaded to the issue without
+    /// recording them, before the issue's attachments are read for new ones: otherwise a copy
+    /// would look like a file added in Jira and travel back. One notes request, only when such
+    /// a copy is pending.
+    async fn adopt_pending_uploads(
+        &self,
+        link: &LinkRow,
+        attachments: &[Attachment],
+        items: &[LinkItem],
+    ) -> Result<bool> {
+        let pending: Vec<&LinkItem> = items
+            .iter()
+            .filter(|item| {
+                item.status == ItemStatus::Pending
+                    && item.origin == Side::Dataverse
+                    && item.jira_id.is_none()
+            })
+            .collect();
+        if pending.is_empty() || self.dry_run {
+            return Ok(false);
+        }
+        let store = &self.services.store;
+        let notes = self
+            .clients
+            .dataverse
+            .list_notes(&link.dataverse_id)
+            .await?;
+        let mut adopted = false;
+        for item in pending {
+            let Some(note) = notes.iter().find(|n| {
+                item.dataverse_id
+                    .as_deref()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(&n.id))
+            }) else {
+                continue;
+            };
+            let known = store.list_link_items(link.id, ItemKind::Attachment)?;
+            let filename = note.filename.as_deref().unwrap_or("attachment");
+            let size = note.filesize.unwrap_or(0);
+            if let Some(found) = self.our_upload(attachments, &known, filename, size) {
+                store.update_link_item(item.id, Some(&found.id), None, "", ItemStatus::Synced)?;
+                adopted = true;
+            }
+        }
+        Ok(adopted)
     }
 
     async fn all_comments(&self, link: &LinkRow) -> Result<Vec<Comment>> {
@@ -650,7 +730,11 @@ impl Item {
             )
             .await
         {
-            Ok(_) => {
+            // A run that stopped before recording it wrote this note: recorded, not reported.
+            Ok(NoteWrite::AlreadyExisted { .. }) => {
+                store.update_link_item(item_id, None, None, hash, ItemStatus::Synced)?;
+            }
+            Ok(NoteWrite::Created { .. }) => {
                 store.update_link_item(item_id, None, None, hash, ItemStatus::Synced)?;
                 self.journal.event(RunEvent::object(
                     "comment",
@@ -674,9 +758,19 @@ impl Item {
         issue: &crosswalk_jira::Issue,
     ) -> Result<()> {
         let store = &self.services.store;
-        let items = store.list_link_items(link.id, ItemKind::Attachment)?;
+        let mut items = store.list_link_items(link.id, ItemKind::Attachment)?;
+        // Only an issue read with its attachment list says which ones are there.
+        let listed = issue.fields.get("attachment").is_some_and(Value::is_array);
+        let attachments = issue_attachments(issue);
+        if listed
+            && self
+                .adopt_pending_uploads(link, &attachments, &items)
+                .await?
+        {
+            items = store.list_link_items(link.id, ItemKind::Attachment)?;
+        }
         let mut limit = None;
-        for attachment in issue_attachments(issue) {
+        for attachment in attachments {
             let existing = Self::find_item(&items, Side::Jira, &attachment.id);
             if existing
                 .as_ref()
@@ -739,23 +833,23 @@ impl Item {
                     reason: None,
                 })?,
             };
-            let bytes = self
+            let content = self
                 .clients
                 .jira
-                .download_attachment(&attachment.id)
+                .download_attachment_to_spool(&attachment.id)
                 .await?;
-            let file = DvAttachment {
+            let file = SpooledAttachment {
                 filename: attachment.filename.clone(),
                 mimetype: attachment
                     .mime_type
                     .clone()
                     .unwrap_or_else(|| "application/octet-stream".to_owned()),
-                bytes,
+                content,
             };
             match self
                 .clients
                 .dataverse
-                .create_note_with_id(
+                .create_note_with_id_from_spool(
                     self.entity_set(),
                     &link.dataverse_id,
                     &note_id,
@@ -764,11 +858,15 @@ impl Item {
                         attachment.filename, link.jira_key
                     ),
                     "",
-                    Some(&file),
+                    &file,
                 )
                 .await
             {
-                Ok(_) => {
+                // A run that stopped before recording it wrote this note: recorded, not reported.
+                Ok(NoteWrite::AlreadyExisted { .. }) => {
+                    store.update_link_item(item_id, None, None, "", ItemStatus::Synced)?;
+                }
+                Ok(NoteWrite::Created { .. }) => {
                     store.update_link_item(item_id, None, None, "", ItemStatus::Synced)?;
                     self.journal.event(RunEvent::object(
                         "attachment",
@@ -786,7 +884,6 @@ impl Item {
             }
         }
         // Only an issue read with its attachment list says which ones are gone.
-        let listed = issue.fields.get("attachment").is_some_and(Value::is_array);
         if self.settings.mirror_deletions && !self.dry_run && listed {
             let present = issue_attachments(issue);
             for item in store.list_link_items(link.id, ItemKind::Attachment)? {

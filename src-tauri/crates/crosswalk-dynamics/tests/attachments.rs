@@ -1,8 +1,9 @@
 //! Attachments (and the deletions of comments and attachments) between Jira issues and the notes
 //! of their Cases, against the sandbox over real HTTP with a real SQLite store: byte-identical
-//! copies both ways, no echoes, large files through Dataverse's block upload, files over a
-//! side's limit (or the item's) skipped once with the fix, and deletions mirrored only when the
-//! item asks for it. Assertions read the sandbox's state.
+//! copies both ways, no echoes (ten polls without a write request), 40 MB files through
+//! Dataverse's block upload and block download, files over a side's limit (or the item's)
+//! skipped once with the fix, and deletions mirrored only when the item asks for it. Assertions
+//! read the sandbox's state.
 
 mod common;
 
@@ -71,6 +72,57 @@ fn seen(h: &Harness, route: &str) -> u32 {
     BUDGET - left
 }
 
+/// Requests that write, on either side: (server, method, path fragment). Reads that POST (Jira's
+/// search, Dataverse's block download) are not among them.
+const WRITE_ROUTES: [(Server, &str, &str); 9] = [
+    (Server::Jira, "POST", "/rest/api/3/issue"),
+    (Server::Jira, "PUT", "/rest/api/3/"),
+    (Server::Jira, "DELETE", "/rest/api/3/"),
+    (Server::Dataverse, "PATCH", "/api/data/"),
+    (Server::Dataverse, "DELETE", "/api/data/"),
+    (Server::Dataverse, "POST", "/annotations"),
+    (Server::Dataverse, "POST", "/incidents"),
+    (Server::Dataverse, "POST", "BlocksUpload"),
+    (Server::Dataverse, "POST", "/UploadBlock"),
+];
+
+/// Starts counting [`WRITE_ROUTES`].
+fn watch_writes(h: &Harness) {
+    for (server, method, route) in WRITE_ROUTES {
+        h.sandbox.handle.add_fault(FaultRule {
+            method: Some(method.to_owned()),
+            ..FaultRule::next(server, route, BUDGET, Fault::Latency { ms: 0 })
+        });
+    }
+}
+
+/// Write requests either side received since [`watch_writes`]; stops counting.
+fn writes_seen(h: &Harness) -> u32 {
+    let left: u32 = h
+        .sandbox
+        .handle
+        .fault_rules()
+        .into_iter()
+        .filter(|rule| {
+            WRITE_ROUTES.iter().any(|(server, method, route)| {
+                rule.server == *server
+                    && rule.method.as_deref() == Some(*method)
+                    && rule.route.as_deref() == Some(*route)
+            })
+        })
+        .filter_map(|rule| rule.times)
+        .sum();
+    h.sandbox.handle.clear_faults();
+    BUDGET * WRITE_ROUTES.len() as u32 - left
+}
+
+/// FNV-1a: a checksum to compare a large copy with its original.
+fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn skipped(events: &[EventRow]) -> Vec<&EventRow> {
     events
         .iter()
@@ -108,6 +160,12 @@ async fn files_travel_both_ways_byte_identical_without_echoes() {
         files[0].2 == log,
         "the note's file differs from the Jira attachment"
     );
+    // Ten more polls: the copy travels neither back nor again, and nothing is written.
+    watch_writes(&h);
+    settled(&h, 10).await;
+    assert_eq!(writes_seen(&h), 0);
+    assert_eq!(h.jira_attachments(&key).len(), 1);
+    assert_eq!(h.file_notes_of(&case).len(), 1);
 
     // Dynamics → Jira: an attachment on the issue.
     h.tick().await;
@@ -136,7 +194,9 @@ async fn files_travel_both_ways_byte_identical_without_echoes() {
     );
 
     // Neither copy travels back, however often the item polls.
-    settled(&h, 4).await;
+    watch_writes(&h);
+    settled(&h, 10).await;
+    assert_eq!(writes_seen(&h), 0);
     assert_eq!(h.jira_attachments(&key).len(), 2);
     assert_eq!(h.file_notes_of(&case).len(), 2);
 }
@@ -175,6 +235,46 @@ async fn a_40_mb_jira_attachment_reaches_dataverse_through_block_upload() {
     assert_eq!(files[0].1, "memory.dmp");
     assert_eq!(files[0].2.len(), dump.len());
     assert!(files[0].2 == dump, "the reassembled file differs");
+
+    settled(&h, 2).await;
+    assert_eq!(h.jira_attachments(&key).len(), 1);
+    assert_eq!(h.file_notes_of(&case).len(), 1);
+}
+
+#[tokio::test]
+async fn a_40_mb_dynamics_file_reaches_jira_through_block_download_in_one_piece() {
+    let h = Harness::start(settings(json!({}))).await;
+    h.allow_large_files(100);
+    h.poll().await;
+    let (case, key) = h.linked_case("Network capture").await;
+
+    h.tick().await;
+    let capture = file_bytes(40 * MB, 12);
+    let (size, sum) = (capture.len(), checksum(&capture));
+    h.add_file_note(&case, "capture.pcap", &capture);
+    drop(capture);
+    for route in ["/InitializeAnnotationBlocksDownload", "/DownloadBlock"] {
+        watch(&h, route);
+    }
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        count(&events, "attachment", EventAction::Created),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(seen(&h, "/InitializeAnnotationBlocksDownload"), 1);
+    // 40 MB read in blocks of 4 MB (the documented advice).
+    assert_eq!(seen(&h, "/DownloadBlock"), 10);
+    h.sandbox.handle.clear_faults();
+
+    let attachments = h.jira_attachments(&key);
+    assert_eq!(attachments.len(), 1, "exactly one copy");
+    assert_eq!(attachments[0].1, "capture.pcap");
+    assert_eq!(
+        (attachments[0].2.len(), checksum(&attachments[0].2)),
+        (size, sum),
+        "the Jira attachment differs from the note's file"
+    );
 
     settled(&h, 2).await;
     assert_eq!(h.jira_attachments(&key).len(), 1);

@@ -5,14 +5,17 @@ use crate::auth::{AccessToken, Auth};
 use crate::counter::RequestCounter;
 use crate::error::{remote_detail, Error, Result};
 use crate::pause::Pauses;
-use crate::request::{resolve_url, RequestBody, RequestSpec, Response};
+use crate::request::{
+    resolve_url, streamed_chunks, streamed_len, BodyContent, RequestBody, RequestSpec, Response,
+};
 use crate::retry::{
     is_retryable_status, is_retryable_transport, is_throttle, parse_retry_after, RetryPolicy,
 };
+use crate::spool::Spool;
 use crate::token_error::TokenError;
 use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER,
-    USER_AGENT,
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
+    RETRY_AFTER, USER_AGENT,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -31,6 +34,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_CONCURRENCY: usize = 8;
 const DEFAULT_USER_AGENT: &str = concat!("crosswalk/", env!("CARGO_PKG_VERSION"));
+/// A download goes to its spool in writes of about this size.
+const SPOOL_WRITE: usize = 1024 * 1024;
 
 static SHARED_CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
 
@@ -195,6 +200,28 @@ struct Prepared {
     headers: HeaderMap,
     body: Option<RequestBody>,
     idempotent: bool,
+    /// Where a successful body goes instead of memory (`Http::download`).
+    sink: Option<Spool>,
+}
+
+/// Why one attempt got no response.
+enum Failure {
+    /// The network or the remote (retried per the policy).
+    Transport(reqwest::Error),
+    /// The spool of a download (never retried: the disk will not get better by itself).
+    Spool(std::io::Error),
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(error: reqwest::Error) -> Failure {
+        Failure::Transport(error)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Failure {
+        Failure::Spool(error)
+    }
 }
 
 /// The credential resolved for one round of attempts.
@@ -295,6 +322,20 @@ impl Http {
         self.check_status(&request, &allowed, response)
     }
 
+    /// Sends one request like [`Http::send`], but a successful body goes into `spool` as it
+    /// arrives (emptied first, and again before a retry), so a large file is never held in
+    /// memory; the `Response` of a success has an empty body. Error bodies are read as usual.
+    ///
+    /// # Errors
+    /// As `send`; `Error::Spool` when the temporary file cannot be written (not retried).
+    pub async fn download(&self, spec: RequestSpec, spool: &Spool) -> Result<Response> {
+        let allowed = spec.allowed.clone();
+        let mut request = self.prepare(spec)?;
+        request.sink = Some(spool.clone());
+        let response = self.exchange(&request).await?;
+        self.check_status(&request, &allowed, response)
+    }
+
     /// Sends a request built by the `oauth2` crate and hands back whatever the token endpoint
     /// answered (4xx included, for `oauth2` to parse); 5xx, throttling and transport failures are
     /// retried like any request and surface as `Error`.
@@ -339,6 +380,7 @@ impl Http {
             headers: spec.headers,
             body,
             idempotent: spec.idempotent,
+            sink: None,
         })
     }
 
@@ -454,7 +496,14 @@ impl Http {
                         None => return Ok(response),
                     }
                 }
-                Err(error) => {
+                Err(Failure::Spool(source)) => {
+                    return Err(Error::Spool {
+                        remote: inner.remote.to_string(),
+                        route: request.route,
+                        source,
+                    })
+                }
+                Err(Failure::Transport(error)) => {
                     let delay = if is_retryable_transport(&error, request.idempotent) {
                         inner.retry.next_delay(retry_idx, None, waited)
                     } else {
@@ -485,7 +534,7 @@ impl Http {
         request: &Prepared,
         credential: &Credential,
         attempt: u32,
-    ) -> std::result::Result<Response, reqwest::Error> {
+    ) -> std::result::Result<Response, Failure> {
         let inner = &self.inner;
         let span = tracing::info_span!(
             "http",
@@ -531,24 +580,54 @@ impl Http {
                 if let Some(content_type) = &body.content_type {
                     builder = builder.header(CONTENT_TYPE, content_type.clone());
                 }
-                builder = builder.body(body.bytes.clone());
+                builder = match &body.content {
+                    BodyContent::Bytes(bytes) => builder.body(bytes.clone()),
+                    BodyContent::Streamed(parts) => {
+                        builder.header(CONTENT_LENGTH, streamed_len(parts)).body(
+                            reqwest::Body::wrap_stream(streamed_chunks(Arc::clone(parts))),
+                        )
+                    }
+                };
             }
             let res = async {
-                let response = builder.send().await?;
+                let mut response = builder.send().await?;
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = response.bytes().await?;
+                let body = match &request.sink {
+                    Some(spool) if status.is_success() => {
+                        spool.clear().await?;
+                        let mut pending = Vec::with_capacity(SPOOL_WRITE);
+                        while let Some(chunk) = response.chunk().await? {
+                            if pending.len() + chunk.len() > SPOOL_WRITE && !pending.is_empty() {
+                                let full = std::mem::replace(
+                                    &mut pending,
+                                    Vec::with_capacity(SPOOL_WRITE),
+                                );
+                                spool.append(full).await?;
+                            }
+                            pending.extend_from_slice(&chunk);
+                        }
+                        if !pending.is_empty() {
+                            spool.append(pending).await?;
+                        }
+                        Vec::new()
+                    }
+                    _ => Vec::from(response.bytes().await?),
+                };
                 Ok(Response {
                     status,
                     headers,
-                    body: Vec::from(body),
+                    body,
                     remote: Arc::clone(&inner.remote),
                     route: request.route,
                 })
             }
             .await
-            // reqwest puts the full URL (query included) in its errors; drop it.
-            .map_err(reqwest::Error::without_url);
+            .map_err(|failure| match failure {
+                // reqwest puts the full URL (query included) in its errors; drop it.
+                Failure::Transport(error) => Failure::Transport(error.without_url()),
+                other => other,
+            });
             recorded.record(
                 "elapsed_ms",
                 u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -87,6 +87,14 @@ pub enum Error {
     /// A URL was malformed or pointed somewhere this remote must not go.
     #[error("invalid URL for {remote}: {detail}")]
     InvalidUrl { remote: String, detail: String },
+    /// A file in transit could not be kept in, or read back from, its temporary file (`Spool`).
+    #[error("could not keep the file from {remote} for {route} in a temporary file")]
+    Spool {
+        remote: String,
+        route: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// The process-wide HTTP client could not be created (TLS set-up failed).
     #[error("could not start the HTTP client")]
     Setup {
@@ -185,6 +193,14 @@ impl Error {
                 UserFacing::new(Code::Validation, format!("Invalid URL for {remote}: {detail}."))
                     .with_fix("Check the connection's URLs: they should look like https://example.com")
             }
+            Error::Spool { remote, source, .. } => UserFacing::new(
+                Code::Unknown,
+                format!("Crosswalk could not keep a file from {remote} in a temporary file ({source})."),
+            )
+            .with_fix(format!(
+                "Free some disk space in the temporary folder ({}) or let Crosswalk write there, then run the job again",
+                std::env::temp_dir().display()
+            )),
             Error::Setup { .. } => UserFacing::new(Code::Unknown, "Crosswalk could not start its HTTP client.")
                 .with_fix("Restart Crosswalk; if it keeps happening, report this to the Crosswalk team"),
         }

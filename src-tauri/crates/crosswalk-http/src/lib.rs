@@ -7,8 +7,10 @@
 //! is in force so other requests do not earn 429s of their own,
 //! per-remote request counts for the run report, authentication (Basic for Jira, bearer tokens
 //! from a cached Entra client-credentials flow, refreshed once after a 401), one tracing span per
-//! attempt that names a route template rather than a URL, and errors an admin can act on
-//! (`Error::user_facing`).
+//! attempt that names a route template rather than a URL, errors an admin can act on
+//! (`Error::user_facing`), and file transfers that never hold a file whole in memory: a `Spool`
+//! (an anonymous temporary file) filled by `Http::download` as the body arrives and sent by
+//! `RequestSpec::streamed_body` a chunk at a time.
 //!
 //! It deliberately knows no remote vocabulary (users, issues, paging, delta): clients build those
 //! on `Http::send`/`get_json`. It never logs or returns a secret, a token, an `Authorization`
@@ -25,6 +27,7 @@ mod pause;
 mod redact;
 mod request;
 mod retry;
+mod spool;
 mod token;
 mod token_error;
 
@@ -33,8 +36,9 @@ pub use client::{Http, HttpBuilder};
 pub use counter::{RemoteStats, RequestCounter};
 pub use error::{DecodeError, Error, Result};
 pub use redact::redact;
-pub use request::{RequestSpec, Response};
+pub use request::{BodyPart, RequestSpec, Response};
 pub use retry::RetryPolicy;
+pub use spool::Spool;
 pub use token::{EntraCredentials, EntraTokenProvider, TokenCache, LOGIN_REMOTE};
 pub use token_error::TokenError;
 

@@ -2,6 +2,7 @@
 //! relative path or a paging link becomes a URL on the remote's own origin.
 
 use crate::error::{DecodeError, Error, Result};
+use crate::spool::{Spool, READ_CHUNK};
 use reqwest::header::{AsHeaderName, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -21,11 +22,71 @@ pub struct RequestSpec {
     pub(crate) allowed: Vec<StatusCode>,
 }
 
-/// A request body kept as bytes, so every retry sends the same thing.
-#[derive(Clone)]
+/// A request body kept so every retry sends the same thing: bytes, or parts read again from
+/// the start on every attempt.
 pub(crate) struct RequestBody {
     pub content_type: Option<HeaderValue>,
-    pub bytes: Vec<u8>,
+    pub content: BodyContent,
+}
+
+pub(crate) enum BodyContent {
+    Bytes(Vec<u8>),
+    Streamed(Arc<[BodyPart]>),
+}
+
+/// One piece of a streamed request body (see [`RequestSpec::streamed_body`]).
+#[derive(Debug, Clone)]
+pub enum BodyPart {
+    /// Bytes in memory, e.g. the multipart framing around a file.
+    Bytes(Vec<u8>),
+    /// Everything in a spool, read a chunk at a time while it is sent.
+    Spool(Spool),
+}
+
+impl BodyPart {
+    fn len(&self) -> u64 {
+        match self {
+            BodyPart::Bytes(bytes) => bytes.len() as u64,
+            BodyPart::Spool(spool) => spool.len(),
+        }
+    }
+}
+
+/// The length of a streamed body (sent as `Content-Length`, which some remotes require).
+pub(crate) fn streamed_len(parts: &[BodyPart]) -> u64 {
+    parts.iter().map(BodyPart::len).sum()
+}
+
+/// The parts of a streamed body as a stream of chunks of at most [`READ_CHUNK`] bytes, from the
+/// start: only one chunk is in memory at a time, whatever the size of the file.
+pub(crate) fn streamed_chunks(
+    parts: Arc<[BodyPart]>,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
+    futures_util::stream::try_unfold(
+        (parts, 0_usize, 0_u64),
+        |(parts, mut index, mut offset)| async move {
+            loop {
+                let chunk = match parts.get(index) {
+                    None => return Ok(None),
+                    Some(BodyPart::Bytes(bytes)) => {
+                        let start = usize::try_from(offset)
+                            .unwrap_or(bytes.len())
+                            .min(bytes.len());
+                        let end = start.saturating_add(READ_CHUNK).min(bytes.len());
+                        bytes[start..end].to_vec()
+                    }
+                    Some(BodyPart::Spool(spool)) => spool.read_at(offset, READ_CHUNK).await?,
+                };
+                if chunk.is_empty() {
+                    index += 1;
+                    offset = 0;
+                    continue;
+                }
+                offset += chunk.len() as u64;
+                return Ok(Some((chunk, (parts, index, offset))));
+            }
+        },
+    )
 }
 
 impl RequestSpec {
@@ -66,7 +127,7 @@ impl RequestSpec {
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> RequestSpec {
         self.body = Some(serde_json::to_vec(body).map(|bytes| RequestBody {
             content_type: Some(HeaderValue::from_static("application/json")),
-            bytes,
+            content: BodyContent::Bytes(bytes),
         }));
         self
     }
@@ -75,7 +136,18 @@ impl RequestSpec {
     pub fn body(mut self, content_type: HeaderValue, bytes: impl Into<Vec<u8>>) -> RequestSpec {
         self.body = Some(Ok(RequestBody {
             content_type: Some(content_type),
-            bytes: bytes.into(),
+            content: BodyContent::Bytes(bytes.into()),
+        }));
+        self
+    }
+
+    /// A body sent in pieces, so a large file goes out of its [`Spool`] a chunk at a time
+    /// instead of being copied into memory: `parts` in order, read again from the start on
+    /// every attempt, with their total length as `Content-Length`.
+    pub fn streamed_body(mut self, content_type: HeaderValue, parts: Vec<BodyPart>) -> RequestSpec {
+        self.body = Some(Ok(RequestBody {
+            content_type: Some(content_type),
+            content: BodyContent::Streamed(parts.into()),
         }));
         self
     }
@@ -84,7 +156,7 @@ impl RequestSpec {
     pub(crate) fn raw_body(mut self, bytes: Vec<u8>) -> RequestSpec {
         self.body = Some(Ok(RequestBody {
             content_type: None,
-            bytes,
+            content: BodyContent::Bytes(bytes),
         }));
         self
     }

@@ -1274,3 +1274,186 @@ async fn logs_name_the_route_and_throttle_but_never_urls_or_tokens() {
         assert!(!text.contains(hidden), "{hidden} logged: {text}");
     }
 }
+
+// ---------------------------------------------------------------- files in transit (Spool)
+
+/// What a file server received per request: (`Content-Length`, `Transfer-Encoding`, body).
+type Received = Arc<Mutex<Vec<(Option<String>, Option<String>, Vec<u8>)>>>;
+
+/// An upload endpoint that reads each body whole, answers 503 to the first and 201 after.
+fn upload_endpoint() -> (Router, Received) {
+    let received = Received::default();
+    let router =
+        Router::new()
+            .route(
+                "/upload",
+                post(
+                    |State(received): State<Received>,
+                     headers: HeaderMap,
+                     body: axum::body::Bytes| async move {
+                        let header = |name: &str| {
+                            headers
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        };
+                        let mut all = received.lock().expect("test mutex");
+                        all.push((
+                            header("content-length"),
+                            header("transfer-encoding"),
+                            body.to_vec(),
+                        ));
+                        if all.len() == 1 {
+                            AxumStatus::SERVICE_UNAVAILABLE.into_response()
+                        } else {
+                            (AxumStatus::CREATED, "{}").into_response()
+                        }
+                    },
+                ),
+            )
+            .with_state(received.clone());
+    (router, received)
+}
+
+/// Deterministic content that is not one repeated byte, so order and offset errors show.
+fn content(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_streamed_body_goes_out_with_its_length_and_again_in_full_on_a_retry() {
+    let (router, received) = upload_endpoint();
+    let base = serve(router).await;
+    let http = http_for("jira", &base).build().unwrap();
+    // Several read chunks, the last one partial.
+    let file = content(3 * 256 * 1024 + 17);
+    let spool = Spool::new().unwrap();
+    spool.append(file[..100_000].to_vec()).await.unwrap();
+    spool.append(file[100_000..].to_vec()).await.unwrap();
+    assert_eq!(spool.len(), file.len() as u64);
+
+    let spec = RequestSpec::new(Method::POST, "/upload", "/upload").streamed_body(
+        header::HeaderValue::from_static("application/octet-stream"),
+        vec![
+            BodyPart::Bytes(b"head\r\n".to_vec()),
+            BodyPart::Spool(spool.clone()),
+            BodyPart::Bytes(b"\r\ntail".to_vec()),
+        ],
+    );
+    let response = http.send(spec).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let mut expected = b"head\r\n".to_vec();
+    expected.extend_from_slice(&file);
+    expected.extend_from_slice(b"\r\ntail");
+    let received = received.lock().unwrap();
+    assert_eq!(received.len(), 2, "the 503 is retried");
+    for (length, encoding, body) in received.iter() {
+        assert_eq!(length.as_deref(), Some(expected.len().to_string().as_str()));
+        assert_eq!(encoding.as_deref(), None, "not chunked");
+        assert!(*body == expected, "the body differs ({} bytes)", body.len());
+    }
+}
+
+/// A download endpoint whose first answer breaks off after half the file (a dropped
+/// connection); later answers are whole. `/missing` answers Jira's 404.
+fn download_endpoint(file: Vec<u8>) -> (Router, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let state = (Arc::new(file), hits.clone());
+    let router = Router::new()
+        .route(
+            "/file",
+            get(
+                |State((file, hits)): State<(Arc<Vec<u8>>, Arc<AtomicUsize>)>| async move {
+                    let whole = axum::body::Bytes::from(file.to_vec());
+                    let body = if hits.fetch_add(1, SeqCst) == 0 {
+                        let half = whole.slice(..whole.len() / 2);
+                        axum::body::Body::from_stream(futures_util::stream::iter([
+                            Ok::<_, std::io::Error>(half),
+                            Err(std::io::Error::other("connection dropped")),
+                        ]))
+                    } else {
+                        axum::body::Body::from(whole.clone())
+                    };
+                    let mut response = body.into_response();
+                    response
+                        .headers_mut()
+                        .insert("content-length", whole.len().into());
+                    response
+                },
+            ),
+        )
+        .route(
+            "/missing",
+            get(|| async {
+                (
+                    AxumStatus::NOT_FOUND,
+                    Json(json!({"errorMessages": ["The attachment does not exist."]})),
+                )
+            }),
+        )
+        .with_state(state);
+    (router, hits)
+}
+
+#[tokio::test]
+async fn a_download_fills_its_spool_and_starts_it_over_after_a_broken_answer() {
+    let file = content(2 * 1024 * 1024 + 5);
+    let (router, hits) = download_endpoint(file.clone());
+    let base = serve(router).await;
+    let http = http_for("jira", &base).build().unwrap();
+    let spool = Spool::new().unwrap();
+
+    // A body cut off mid-way is a transport error (like any body read by `send`)...
+    let broken = http
+        .download(RequestSpec::get("/file", "/file"), &spool)
+        .await
+        .unwrap_err();
+    assert!(matches!(broken, Error::Transport { .. }), "{broken:?}");
+    assert!(spool.len() < file.len() as u64);
+    // ...and the next download starts the spool over rather than appending to the half.
+    let response = http
+        .download(RequestSpec::get("/file", "/file"), &spool)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().is_empty(), "the file went to the spool");
+    assert_eq!(hits.load(SeqCst), 2);
+    assert_eq!(spool.len(), file.len() as u64);
+    assert!(
+        spool.to_vec().await.unwrap() == file,
+        "the spooled file differs"
+    );
+
+    // An error answer is read as usual and leaves the spool alone.
+    let missing = http
+        .download(RequestSpec::get("/missing", "/missing"), &spool)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&missing, Error::NotFound { detail, .. } if detail.contains("does not exist")),
+        "{missing:?}"
+    );
+    assert_eq!(spool.len(), file.len() as u64);
+}
+
+#[test]
+fn a_spool_that_cannot_be_written_names_the_temporary_folder() {
+    let error = Error::Spool {
+        remote: "dataverse".into(),
+        route: "/api/data/v9.2/DownloadBlock",
+        source: std::io::Error::other("No space left on device"),
+    };
+    let facing = error.user_facing();
+    assert!(
+        facing.message.contains("dataverse") && facing.message.contains("No space left"),
+        "{facing:?}"
+    );
+    let fix = facing.fix.unwrap_or_default();
+    assert!(
+        fix.contains(&std::env::temp_dir().display().to_string()),
+        "{fix}"
+    );
+}

@@ -1,9 +1,11 @@
 //! Attachments (§B.10): multipart upload with the XSRF opt-out, the size limit, download, delete.
+//! Files can come from and go to a `Spool` (a temporary file), so a large one is streamed
+//! rather than held in memory.
 
 use crate::models::{Attachment, AttachmentMeta};
-use crate::{seg, Error, JiraClient, Result};
+use crate::{permission, seg, Error, JiraClient, Result};
 use crosswalk_http::header::{HeaderName, HeaderValue};
-use crosswalk_http::{Method, RequestSpec, StatusCode};
+use crosswalk_http::{BodyPart, Method, RequestSpec, Spool, StatusCode};
 
 impl JiraClient {
     /// Whether attachments are enabled and the per-file upload limit (read once per client).
@@ -43,7 +45,46 @@ impl JiraClient {
         mime_type: &str,
         content: Vec<u8>,
     ) -> Result<Attachment> {
-        let size = content.len() as u64;
+        let boundary = boundary(Some(&content));
+        self.upload(
+            key_or_id,
+            filename,
+            mime_type,
+            boundary,
+            BodyPart::Bytes(content),
+        )
+        .await
+    }
+
+    /// Uploads one file like [`JiraClient::add_attachment`], streamed from `content` a chunk at
+    /// a time (with its length), so even a file at the site's limit is never in memory whole.
+    ///
+    /// # Errors
+    /// As `add_attachment`.
+    pub async fn add_attachment_from(
+        &self,
+        key_or_id: &str,
+        filename: &str,
+        mime_type: &str,
+        content: &Spool,
+    ) -> Result<Attachment> {
+        let part = BodyPart::Spool(content.clone());
+        self.upload(key_or_id, filename, mime_type, boundary(None), part)
+            .await
+    }
+
+    async fn upload(
+        &self,
+        key_or_id: &str,
+        filename: &str,
+        mime_type: &str,
+        boundary: String,
+        content: BodyPart,
+    ) -> Result<Attachment> {
+        let size = match &content {
+            BodyPart::Bytes(bytes) => bytes.len() as u64,
+            BodyPart::Spool(spool) => spool.len(),
+        };
         let meta = self.attachment_meta().await?;
         if size > meta.upload_limit {
             return Err(Error::AttachmentTooLarge {
@@ -51,9 +92,10 @@ impl JiraClient {
                 limit: meta.upload_limit,
             });
         }
-        let (content_type, body) = multipart_file(filename, mime_type, &content);
-        let content_type = HeaderValue::from_str(&content_type)
-            .unwrap_or_else(|_| HeaderValue::from_static("multipart/form-data"));
+        let (head, tail) = multipart_framing(&boundary, filename, mime_type);
+        let content_type =
+            HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+                .unwrap_or_else(|_| HeaderValue::from_static("multipart/form-data"));
         let spec = RequestSpec::new(
             Method::POST,
             "/rest/api/3/issue/{key}/attachments",
@@ -63,7 +105,10 @@ impl JiraClient {
             HeaderName::from_static("x-atlassian-token"),
             HeaderValue::from_static("no-check"),
         )
-        .body(content_type, body)
+        .streamed_body(
+            content_type,
+            vec![BodyPart::Bytes(head), content, BodyPart::Bytes(tail)],
+        )
         .allow_status(StatusCode::PAYLOAD_TOO_LARGE);
         let response = self.send(spec).await?;
         if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -111,6 +156,30 @@ impl JiraClient {
         Ok(self.send(spec).await?.into_body())
     }
 
+    /// The file, written to a new spool as it arrives (`redirect=false`, as for
+    /// [`JiraClient::download_attachment`]), so a large one is never held in memory.
+    ///
+    /// # Errors
+    /// `Error::Http` with `NotFound` for an unknown attachment, or `Spool` when the temporary
+    /// file cannot be written.
+    pub async fn download_attachment_to_spool(&self, attachment_id: &str) -> Result<Spool> {
+        const ROUTE: &str = "/rest/api/3/attachment/content/{id}";
+        let spool = Spool::new().map_err(|source| crosswalk_http::Error::Spool {
+            remote: self.http.remote().to_owned(),
+            route: ROUTE,
+            source,
+        })?;
+        let spec = RequestSpec::get(
+            ROUTE,
+            format!(
+                "/rest/api/3/attachment/content/{}?redirect=false",
+                seg(attachment_id)
+            ),
+        );
+        self.http.download(spec, &spool).await.map_err(permission)?;
+        Ok(spool)
+    }
+
     /// Deletes an attachment.
     ///
     /// # Errors
@@ -126,17 +195,20 @@ impl JiraClient {
     }
 }
 
-/// A `multipart/form-data` body with one part `file`; returns (content type, body).
-fn multipart_file(filename: &str, mime_type: &str, content: &[u8]) -> (String, Vec<u8>) {
-    let mut salt: u64 = content.len() as u64;
-    let boundary = loop {
-        let candidate = format!("crosswalk-boundary-{salt:016x}");
+/// A multipart boundary: random, so no file can hold it by design, and (when the content is at
+/// hand) checked against it too.
+fn boundary(content: Option<&[u8]>) -> String {
+    loop {
+        let candidate = format!("crosswalk-{:032x}", rand::random::<u128>());
         let needle = candidate.as_bytes();
-        if !content.windows(needle.len()).any(|window| window == needle) {
-            break candidate;
+        if content.is_none_or(|content| !content.windows(needle.len()).any(|w| w == needle)) {
+            return candidate;
         }
-        salt = salt.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-    };
+    }
+}
+
+/// The `multipart/form-data` framing around one part `file`: (before the content, after it).
+fn multipart_framing(boundary: &str, filename: &str, mime_type: &str) -> (Vec<u8>, Vec<u8>) {
     // Quotes and line breaks would end the header early.
     let safe_name: String = filename
         .chars()
@@ -153,14 +225,9 @@ fn multipart_file(filename: &str, mime_type: &str, content: &[u8]) -> (String, V
     } else {
         mime_type
     };
-    let mut body = Vec::with_capacity(content.len() + 256);
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{safe_name}\"\r\nContent-Type: {safe_mime}\r\n\r\n"
-        )
-        .as_bytes(),
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{safe_name}\"\r\nContent-Type: {safe_mime}\r\n\r\n"
     );
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    let tail = format!("\r\n--{boundary}--\r\n");
+    (head.into_bytes(), tail.into_bytes())
 }

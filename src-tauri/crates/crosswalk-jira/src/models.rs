@@ -537,6 +537,9 @@ pub struct Attachment {
     pub mime_type: Option<String>,
     #[serde(default)]
     pub created: String,
+    /// Who uploaded it (tells the connector's own copies from people's files).
+    #[serde(default)]
+    pub author: Option<User>,
 }
 
 /// What a remote-link upsert answers: the numeric link id and whether it was new.

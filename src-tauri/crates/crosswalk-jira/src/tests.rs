@@ -433,6 +433,74 @@ async fn attachments_upload_download_delete_and_respect_the_limit() {
 }
 
 #[tokio::test]
+async fn a_spooled_file_goes_up_and_comes_back_through_spools_with_its_author() {
+    let sandbox = sandbox().await;
+    let client = admin(&sandbox);
+    let issue = new_issue(&client, "Capture attached").await;
+    sandbox
+        .handle
+        .set_jira_attachment_upload_limit(20 * 1024 * 1024);
+    let size = 12 * 1024 * 1024 + 3;
+    let content: Vec<u8> = (0..size as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
+        .collect();
+    let spool = crosswalk_http::Spool::new().unwrap();
+    spool.append(content.clone()).await.unwrap();
+
+    let attachment = client
+        .add_attachment_from(
+            &issue.key,
+            "capture \"1\".pcap",
+            "application/vnd.tcpdump.pcap",
+            &spool,
+        )
+        .await
+        .unwrap();
+    assert_eq!(attachment.size, size as u64);
+    assert_eq!(attachment.filename, "capture _1_.pcap");
+    let stored = sandbox.handle.jira(|j| {
+        let id: u64 = attachment.id.parse().unwrap();
+        j.attachments[&id].content.clone()
+    });
+    assert!(stored == content, "Jira stored a different file");
+    let author = client.get_attachment(&attachment.id).await.unwrap().author;
+    assert_eq!(
+        author.map(|a| a.account_id),
+        Some(client.myself().await.unwrap().account_id)
+    );
+
+    let back = client
+        .download_attachment_to_spool(&attachment.id)
+        .await
+        .unwrap();
+    assert_eq!(back.len(), size as u64);
+    assert!(
+        back.to_vec().await.unwrap() == content,
+        "the download differs"
+    );
+
+    // Over the limit it is refused before anything is sent.
+    sandbox.handle.jira(|j| j.attachment_upload_limit = 1024);
+    let fresh = admin(&sandbox);
+    let before = sandbox.handle.requests(Server::Jira);
+    let error = fresh
+        .add_attachment_from(&issue.key, "again.pcap", "", &spool)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::AttachmentTooLarge { size: s, limit: 1024 } if s == size as u64),
+        "{error:?}"
+    );
+    // Only the limit was read.
+    assert_eq!(sandbox.handle.requests(Server::Jira) - before, 1);
+    let missing = client
+        .download_attachment_to_spool("999999")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), Some(404), "{missing:?}");
+}
+
+#[tokio::test]
 async fn remote_links_are_idempotent_by_global_id() {
     let sandbox = sandbox().await;
     let client = admin(&sandbox);
