@@ -10,7 +10,7 @@ use crate::{
 };
 use base64::Engine as _;
 use crosswalk_http::header::{HeaderValue, IF_NONE_MATCH};
-use crosswalk_http::{BodyPart, Method, RequestSpec, Spool, StatusCode};
+use crosswalk_http::{transfer_deadline, BodyPart, Method, RequestSpec, Spool, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -517,11 +517,13 @@ impl DataverseClient {
             drop(chunk);
             // Streamed from the one body, so no attempt copies it; sending the same block again
             // only overwrites it, so retries are safe.
+            let deadline = transfer_deadline(body.len() as u64);
             let spec = RequestSpec::new(Method::POST, BLOCK, format!("{API}/UploadBlock"))
                 .streamed_body(
                     HeaderValue::from_static("application/json"),
                     vec![BodyPart::Bytes(body)],
                 )
+                .timeout(deadline)
                 .idempotent(true);
             self.send(spec).await?;
             block_ids.push(id);
@@ -648,6 +650,8 @@ impl DataverseClient {
                                 "BlockLength": BLOCK_SIZE,
                                 "FileContinuationToken": token,
                             }))
+                            // A block answers in base64: a third larger than the block.
+                            .timeout(transfer_deadline(BLOCK_SIZE as u64 * 4 / 3))
                             .idempotent(true),
                     )
                     .await?;

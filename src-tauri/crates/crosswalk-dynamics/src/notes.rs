@@ -836,7 +836,7 @@ impl Item {
             let content = self
                 .clients
                 .jira
-                .download_attachment_to_spool(&attachment.id)
+                .download_attachment_to_spool(&attachment.id, attachment.size)
                 .await?;
             let file = SpooledAttachment {
                 filename: attachment.filename.clone(),

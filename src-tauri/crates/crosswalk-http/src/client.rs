@@ -202,6 +202,8 @@ struct Prepared {
     idempotent: bool,
     /// Where a successful body goes instead of memory (`Http::download`).
     sink: Option<Spool>,
+    /// The request's own per-attempt deadline, if it set one.
+    timeout: Option<Duration>,
 }
 
 /// Why one attempt got no response.
@@ -381,6 +383,7 @@ impl Http {
             body,
             idempotent: spec.idempotent,
             sink: None,
+            timeout: spec.timeout,
         })
     }
 
@@ -564,7 +567,7 @@ impl Http {
             let mut builder = inner
                 .client
                 .request(request.method.clone(), request.url.clone())
-                .timeout(inner.timeout)
+                .timeout(request.timeout.unwrap_or(inner.timeout))
                 .headers(inner.default_headers.clone())
                 .headers(request.headers.clone());
             match (credential, &inner.auth) {

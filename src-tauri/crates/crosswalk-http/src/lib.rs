@@ -36,7 +36,7 @@ pub use client::{Http, HttpBuilder};
 pub use counter::{RemoteStats, RequestCounter};
 pub use error::{DecodeError, Error, Result};
 pub use redact::redact;
-pub use request::{BodyPart, RequestSpec, Response};
+pub use request::{transfer_deadline, BodyPart, RequestSpec, Response};
 pub use retry::RetryPolicy;
 pub use spool::Spool;
 pub use token::{EntraCredentials, EntraTokenProvider, TokenCache, LOGIN_REMOTE};

@@ -20,6 +20,17 @@ pub struct RequestSpec {
     pub(crate) body: Option<std::result::Result<RequestBody, serde_json::Error>>,
     pub(crate) idempotent: bool,
     pub(crate) allowed: Vec<StatusCode>,
+    pub(crate) timeout: Option<std::time::Duration>,
+}
+
+/// Slowest transfer a file copy is allowed before an attempt gives up (100 KB/s).
+const SLOWEST_TRANSFER_BYTES_PER_SEC: u64 = 100 * 1024;
+
+/// A per-attempt deadline for a request that moves `bytes` of file: the usual minute plus the
+/// time the bytes take at [`SLOWEST_TRANSFER_BYTES_PER_SEC`], because the default deadline
+/// covers the whole body and a 100 MB file would need more than 1.7 MB/s to fit in it.
+pub fn transfer_deadline(bytes: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(60 + bytes / SLOWEST_TRANSFER_BYTES_PER_SEC)
 }
 
 /// A request body kept so every retry sends the same thing: bytes, or parts read again from
@@ -103,6 +114,7 @@ impl RequestSpec {
             headers: HeaderMap::new(),
             body: None,
             allowed: Vec::new(),
+            timeout: None,
         }
     }
 
@@ -164,6 +176,12 @@ impl RequestSpec {
     /// Overrides whether repeating the request is harmless (e.g. a POST that only searches).
     pub fn idempotent(mut self, idempotent: bool) -> RequestSpec {
         self.idempotent = idempotent;
+        self
+    }
+
+    /// Overrides the client's per-attempt deadline (file transfers: [`transfer_deadline`]).
+    pub fn timeout(mut self, timeout: std::time::Duration) -> RequestSpec {
+        self.timeout = Some(timeout);
         self
     }
 

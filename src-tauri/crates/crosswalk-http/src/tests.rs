@@ -374,6 +374,45 @@ async fn per_issue_limit_holds_back_only_the_refused_request() {
     assert!(seen.gap(0, 2) >= Duration::from_millis(500));
 }
 
+// A file transfer's deadline grows with the file: the client's per-attempt deadline covers the
+// whole body, which a large file on a slow link cannot meet.
+#[tokio::test]
+async fn a_request_may_set_its_own_deadline_for_a_large_transfer() {
+    let router = Router::new().fallback(|| async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        "{}"
+    });
+    let base = serve(router).await;
+    let http = http_for("jira", &base)
+        .timeout(Duration::from_millis(100))
+        .retry(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let route = "/rest/api/3/attachment/content/{id}";
+
+    let default = http
+        .send(RequestSpec::get(route, "/rest/api/3/attachment/content/1"))
+        .await;
+    let own = http
+        .send(
+            RequestSpec::get(route, "/rest/api/3/attachment/content/1")
+                .timeout(Duration::from_secs(5)),
+        )
+        .await;
+
+    assert!(
+        matches!(default, Err(Error::Transport { .. })),
+        "{default:?}"
+    );
+    assert_eq!(own.unwrap().status(), StatusCode::OK);
+    assert_eq!(transfer_deadline(0), Duration::from_secs(60));
+    // 100 MB at the slowest allowed 100 KB/s: 1,000 s more than the usual minute.
+    assert_eq!(
+        transfer_deadline(100 * 1024 * 1024),
+        Duration::from_secs(60 + 1024)
+    );
+}
+
 #[tokio::test]
 async fn retry_after_http_date_is_honoured() {
     let seen = Seen::default();

@@ -5,7 +5,7 @@
 use crate::models::{Attachment, AttachmentMeta};
 use crate::{permission, seg, Error, JiraClient, Result};
 use crosswalk_http::header::{HeaderName, HeaderValue};
-use crosswalk_http::{BodyPart, Method, RequestSpec, Spool, StatusCode};
+use crosswalk_http::{transfer_deadline, BodyPart, Method, RequestSpec, Spool, StatusCode};
 
 impl JiraClient {
     /// Whether attachments are enabled and the per-file upload limit (read once per client).
@@ -109,6 +109,7 @@ impl JiraClient {
             content_type,
             vec![BodyPart::Bytes(head), content, BodyPart::Bytes(tail)],
         )
+        .timeout(transfer_deadline(size))
         .allow_status(StatusCode::PAYLOAD_TOO_LARGE);
         let response = self.send(spec).await?;
         if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -157,12 +158,17 @@ impl JiraClient {
     }
 
     /// The file, written to a new spool as it arrives (`redirect=false`, as for
-    /// [`JiraClient::download_attachment`]), so a large one is never held in memory.
+    /// [`JiraClient::download_attachment`]), so a large one is never held in memory; `size`
+    /// (the attachment's, from its metadata) sets how long the transfer may take.
     ///
     /// # Errors
     /// `Error::Http` with `NotFound` for an unknown attachment, or `Spool` when the temporary
     /// file cannot be written.
-    pub async fn download_attachment_to_spool(&self, attachment_id: &str) -> Result<Spool> {
+    pub async fn download_attachment_to_spool(
+        &self,
+        attachment_id: &str,
+        size: u64,
+    ) -> Result<Spool> {
         const ROUTE: &str = "/rest/api/3/attachment/content/{id}";
         let spool = Spool::new().map_err(|source| crosswalk_http::Error::Spool {
             remote: self.http.remote().to_owned(),
@@ -175,7 +181,8 @@ impl JiraClient {
                 "/rest/api/3/attachment/content/{}?redirect=false",
                 seg(attachment_id)
             ),
-        );
+        )
+        .timeout(transfer_deadline(size));
         self.http.download(spec, &spool).await.map_err(permission)?;
         Ok(spool)
     }

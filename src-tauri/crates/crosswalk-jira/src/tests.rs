@@ -470,7 +470,7 @@ async fn a_spooled_file_goes_up_and_comes_back_through_spools_with_its_author() 
     );
 
     let back = client
-        .download_attachment_to_spool(&attachment.id)
+        .download_attachment_to_spool(&attachment.id, attachment.size)
         .await
         .unwrap();
     assert_eq!(back.len(), size as u64);
@@ -494,7 +494,7 @@ async fn a_spooled_file_goes_up_and_comes_back_through_spools_with_its_author() 
     // Only the limit was read.
     assert_eq!(sandbox.handle.requests(Server::Jira) - before, 1);
     let missing = client
-        .download_attachment_to_spool("999999")
+        .download_attachment_to_spool("999999", 0)
         .await
         .unwrap_err();
     assert_eq!(missing.status(), Some(404), "{missing:?}");
