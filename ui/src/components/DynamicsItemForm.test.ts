@@ -160,14 +160,18 @@ describe('JobEditor for Smart Connected Items', () => {
     await openEditor();
     await user.click(screen.getByLabelText('Two-way: Dynamics ↔ Jira'));
     await toStepTwo(user);
-    expect(screen.getByRole('columnheader', { name: 'Owner' })).toBeInTheDocument();
+    expect(screen.getByRole('columnheader', { name: 'On conflict' })).toHaveAttribute(
+      'title',
+      expect.stringContaining('A change on one side alone is always copied to the other'),
+    );
+    expect(within(mappingRow(0)).getByLabelText('On conflict, mapping 1')).toHaveDisplayValue('Most recent change wins');
     // Text → text needs no value map.
     expect(within(mappingRow(0)).queryByRole('button', { name: /Value map/ })).toBeNull();
 
     await user.click(byId('dynamics-add-mapping'));
     await user.selectOptions(within(mappingRow(1)).getByLabelText('Dynamics column of mapping 2'), 'prioritycode');
     await user.selectOptions(within(mappingRow(1)).getByLabelText('Jira field of mapping 2'), 'priority');
-    await user.selectOptions(within(mappingRow(1)).getByLabelText('Owner of mapping 2'), 'jira');
+    await user.selectOptions(within(mappingRow(1)).getByLabelText('On conflict, mapping 2'), 'jira');
     const toggle = within(mappingRow(1)).getByRole('button', { name: 'Value map' });
     expect(toggle).toHaveAttribute('aria-expanded', 'false');
     await user.click(toggle);

@@ -64,6 +64,41 @@ describe('RunDetailView', () => {
     });
   });
 
+  it('shows a conflict as both values with their change times, the winner and why', async () => {
+    const conflict = runEvent({
+      id: 1,
+      level: 'warn',
+      objectKind: 'conflict',
+      objectId: 'SUP-1',
+      objectLabel: 'Printer offline',
+      action: 'info',
+      message: "Summary changed in both Jira and Dynamics since the last sync; Dynamics' value won: it changed later.",
+      before: { dynamics: 'Printer offline (Dynamics)', jira: 'Printer offline (Jira)' },
+      after: {
+        winner: 'dynamics',
+        compared: {
+          jira: { at: '2025-03-01T09:00:01Z', source: 'changelog' },
+          dynamics: { at: '2025-03-01T09:00:02Z', source: 'modifiedon' },
+        },
+        why: "Dynamics' value won: it changed later.",
+      },
+    });
+    fakeBackend({ get_run: detail, list_run_events: () => ({ events: [conflict], total: 1 }) });
+    render(RunDetailView, { runId: 7, backHref: '#/runs' });
+    await screen.findByText('Showing 1–1 of 1 events');
+    const row = document.querySelector('[data-event-id="1"]');
+    const jira = row?.querySelector('[data-side="jira"]');
+    const dynamics = row?.querySelector('[data-side="dynamics"]');
+    expect(jira).toHaveTextContent(/^Jira: Printer offline \(Jira\) \(changed .+, Jira changelog\)$/);
+    expect(dynamics).toHaveTextContent(/^Dynamics: Printer offline \(Dynamics\) \(changed .+, record modified on\) won$/);
+    expect(jira?.querySelector('time')).toHaveAttribute('datetime', '2025-03-01T09:00:01Z');
+    expect(dynamics).toHaveClass('conflict-won');
+    expect(jira).not.toHaveClass('conflict-won');
+    expect(row?.querySelector('.conflict-why')).toHaveTextContent("Dynamics' value won: it changed later.");
+    // Not the generic diff, which would show both values struck through as removed.
+    expect(row?.querySelector('del')).toBeNull();
+  });
+
   it('filters by level and text, starting again from the first page', async () => {
     const backend = fakeBackend({ get_run: detail, list_run_events: (args) => page(args.query as EventQuery) });
     const user = userEvent.setup();

@@ -51,15 +51,20 @@ export const MODES: readonly { value: DynamicsSyncMode; label: string; descripti
     value: 'two_way',
     label: 'Two-way: Dynamics ↔ Jira',
     description:
-      'Mapped fields flow both ways, each field with a rule for which side wins; status, comments and attachments as in one-way.',
+      'Mapped fields flow both ways, each field with a rule for which side wins when both changed it; status, comments and attachments as in one-way.',
   },
 ];
 
+/** Ownership settles only a field changed on both sides; a one-sided change is always copied. */
 export const OWNERS: readonly { value: DynamicsOwnership; label: string }[] = [
   { value: 'most_recent', label: 'Most recent change wins' },
   { value: 'dynamics', label: 'Dynamics wins' },
   { value: 'jira', label: 'Jira wins' },
 ];
+
+/** The tooltip of the "On conflict" select: what ownership does and does not do. */
+export const CONFLICT_HINT =
+  'The value kept when both Jira and Dynamics changed this field since the last sync. A change on one side alone is always copied to the other; for a single source of truth, use one-way mode.';
 
 export const LEVEL_LABELS: Record<CompatibilityLevel, string> = {
   exact: 'Exact',

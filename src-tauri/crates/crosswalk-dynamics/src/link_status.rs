@@ -225,7 +225,7 @@ impl Item {
                 "dynamics": d_now.map(|(state, status)| json!({"statecode": state, "statuscode": status})),
                 "jira": j_now.map(|s| s.name.clone()),
             })),
-            Some(json!({"winner": winner, "compared": verdict.compared})),
+            Some(json!({"winner": winner, "compared": verdict.compared, "why": why})),
         );
         // The fix when Dynamics' audit history was refused (see `recency`).
         self.journal.event(match verdict.fix {
@@ -278,7 +278,10 @@ impl Item {
                                 EventAction::Updated,
                                 format!("Moved the issue to {to} (Dynamics status changed{after})"),
                             )
-                            .with_change(Some(json!(current)), Some(json!(to))),
+                            .with_change(
+                                Some(json!(self.jira_status_shown(current).await)),
+                                Some(json!(to)),
+                            ),
                         );
                         Ok((true, None))
                     }
@@ -309,8 +312,10 @@ impl Item {
                         "Reopened the issue to {reached} (the Dynamics record was reactivated{after})"
                     );
                     self.journal.event(
-                        status_event(link, label, EventAction::Updated, message)
-                            .with_change(Some(json!(current)), Some(json!(reached))),
+                        status_event(link, label, EventAction::Updated, message).with_change(
+                            Some(json!(self.jira_status_shown(current).await)),
+                            Some(json!(reached)),
+                        ),
                     );
                     return Ok((true, None));
                 }
@@ -462,8 +467,14 @@ impl Item {
                     call_name(&plan)
                 );
                 self.journal.event(
-                    status_event(link, label, EventAction::Updated, message)
-                        .with_change(Some(json!(current)), Some(json!(format!("{plan:?}")))),
+                    status_event(link, label, EventAction::Updated, message).with_change(
+                        Some(json!({"statecode": current.0, "statuscode": current.1})),
+                        Some(json!({
+                            "statecode": target.0,
+                            "statuscode": target.1,
+                            "via": call_name(&plan),
+                        })),
+                    ),
                 );
                 (true, None)
             }
@@ -492,6 +503,15 @@ impl Item {
                     self.status_failed(link, label, StatusSide::Dynamics, &key, failure, pending);
                 (refused.reopened, Some(still))
             }
+        }
+    }
+
+    /// A Jira status's name for a status event's `before`, as its `after` names the new one
+    /// (the id when the workflow's statuses could not be read).
+    async fn jira_status_shown(&self, id: &str) -> String {
+        match self.details().await {
+            Ok(details) => Self::jira_status_name(details, id),
+            Err(_) => id.to_owned(),
         }
     }
 

@@ -477,6 +477,7 @@ impl Item {
                                     Direction::ToDataverse => "jira",
                                 },
                                 "compared": compared,
+                                "why": why,
                             })),
                         );
                         // The fix when Dynamics' audit history was refused (see `recency`).
@@ -504,10 +505,13 @@ impl Item {
                         Ok(write) => {
                             jira.0.insert(mapping.jira.clone(), write);
                             jira.1.push(field.name.clone());
-                            jira.2.insert(
-                                field.name.clone(),
-                                issue_value.cloned().unwrap_or(Value::Null),
-                            );
+                            // An issue not read this poll did not change: it still holds
+                            // what it held at the last sync.
+                            let before = issue_value.cloned().or_else(|| {
+                                state.fields.get(&mapping.jira).map(|s| s.jira.clone())
+                            });
+                            jira.2
+                                .insert(field.name.clone(), before.unwrap_or(Value::Null));
                             jira.3.insert(field.name.clone(), Self::describe(value));
                         }
                         Err(error) => self.conversion_failed(
@@ -526,10 +530,13 @@ impl Item {
                                 dataverse.0.insert(key, v);
                             }
                             dataverse.1.push(mapping.dataverse.clone());
-                            dataverse.2.insert(
-                                mapping.dataverse.clone(),
-                                record_value.cloned().unwrap_or(Value::Null),
-                            );
+                            // Likewise a record not read this poll.
+                            let before = record_value.cloned().or_else(|| {
+                                state.fields.get(&mapping.jira).map(|s| s.dataverse.clone())
+                            });
+                            dataverse
+                                .2
+                                .insert(mapping.dataverse.clone(), before.unwrap_or(Value::Null));
                             dataverse
                                 .3
                                 .insert(mapping.dataverse.clone(), Self::describe(value));

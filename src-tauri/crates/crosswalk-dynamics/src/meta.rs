@@ -12,7 +12,7 @@
 //! Both are kept in memory per item and open store for [`META_TTL`], so an idle poll of a
 //! long-running console costs only its change reads.
 
-use crate::convert::JiraField;
+use crate::convert::{compatibility, Compatibility, JiraField};
 use crate::error::{Error, Result};
 use crate::settings::DynamicsItemSettings;
 use crate::status::DataverseStates;
@@ -64,6 +64,36 @@ fn check_columns(settings: &DynamicsItemSettings, exists: impl Fn(&str) -> bool)
         }
     }
     Ok(())
+}
+
+/// Refuses mappings whose column and field types do not convert, all named in one error with
+/// the types that would: the config file and CLI save without the remote metadata (no
+/// network), so this is the first place the pair can be judged, before any write of the run.
+fn check_compatible(
+    settings: &DynamicsItemSettings,
+    columns: &HashMap<String, Attribute>,
+    fields: &HashMap<String, JiraField>,
+) -> Result<()> {
+    let problems: Vec<String> = settings
+        .fields
+        .iter()
+        .filter_map(|mapping| {
+            let column = columns.get(&mapping.dataverse)?;
+            let field = fields.get(&mapping.jira)?;
+            match compatibility(column, field) {
+                Compatibility::Incompatible(reason) => Some(format!(
+                    "the mapping {} → {} does not convert ({reason})",
+                    mapping.dataverse, mapping.jira
+                )),
+                Compatibility::Exact | Compatibility::Lossy(_) => None,
+            }
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Settings(problems.join("; ")))
+    }
 }
 
 impl PollMeta {
@@ -120,8 +150,8 @@ impl ItemMeta {
     /// (ten Dataverse requests), the issue type's create fields and the project's statuses.
     ///
     /// # Errors
-    /// Remote failures, an unknown project or issue type, or a mapping naming a column or
-    /// field that does not exist.
+    /// Remote failures, an unknown project or issue type, a mapping naming a column or field
+    /// that does not exist, or mappings whose types do not convert (`Error::Settings`).
     pub async fn read(
         dataverse: &DataverseClient,
         jira: &JiraClient,
@@ -198,6 +228,7 @@ impl ItemMeta {
                 });
             }
         }
+        check_compatible(settings, &columns, &fields)?;
         let statuses = jira
             .project_statuses(&settings.jira_project)
             .await?

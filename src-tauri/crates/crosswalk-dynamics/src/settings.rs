@@ -31,6 +31,10 @@ impl SyncMode {
 }
 
 /// Which side's value a field takes when both changed since the last sync (two-way only).
+///
+/// Ownership settles conflicts only: a change on one side alone still follows the mode's
+/// direction (two-way copies it either way), so an admin who wants one side to be the only
+/// source picks a one-way mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "ts", ts(rename = "DynamicsOwnership"))]
@@ -39,9 +43,9 @@ pub enum Ownership {
     /// The side changed most recently wins.
     #[default]
     MostRecent,
-    /// Jira's value wins; a Dynamics-side change is overwritten at the next poll.
+    /// Jira's value wins a conflict; a Dynamics-side change alone is still copied to Jira.
     Jira,
-    /// Dynamics' value wins; a Jira-side change is overwritten at the next poll.
+    /// Dynamics' value wins a conflict; a Jira-side change alone is still copied to Dynamics.
     Dynamics,
 }
 
@@ -68,7 +72,8 @@ pub struct FieldMapping {
     pub dataverse: String,
     /// Jira field id (`summary`, `description`, `priority`, `customfield_10010`).
     pub jira: String,
-    /// Conflict rule in two-way mode (ignored in one-way mode: Dynamics owns every field).
+    /// Which side wins when both changed the field since the last sync, in two-way mode
+    /// (ignored in one-way mode, where only Dynamics' changes are copied).
     #[serde(default)]
     pub owner: Ownership,
     /// Explicit value map; unmatched values fall back to matching by label.

@@ -1212,6 +1212,10 @@ async fn an_unrelated_later_jira_edit_does_not_make_jira_win_a_field_it_changed_
         "{}",
         found[0].message
     );
+    assert_eq!(
+        found[0].before,
+        Some(json!({"dynamics": "Printer offline (Dynamics)", "jira": "Printer offline (Jira)"}))
+    );
     assert_compared(found[0], "dynamics", jira_at, dynamics_at);
     assert_eq!(
         h.issue_field(&key, "summary"),
@@ -1245,6 +1249,10 @@ async fn a_later_jira_edit_of_the_field_still_wins_when_an_unrelated_jira_edit_f
         "{}",
         found[0].message
     );
+    assert_eq!(
+        found[0].before,
+        Some(json!({"dynamics": "Mailbox full (Dynamics)", "jira": "Mailbox full (Jira)"}))
+    );
     assert_compared(found[0], "jira", jira_at, dynamics_at);
     assert_eq!(h.case_value(&case, "title"), json!("Mailbox full (Jira)"));
     assert_eq!(h.issue_field(&key, "summary"), json!("Mailbox full (Jira)"));
@@ -1273,6 +1281,10 @@ async fn dynamics_is_timed_by_modifiedon_so_a_later_edit_of_another_column_count
     let (_, events) = h.poll().await;
     let found = conflicts(&events);
     assert_eq!(found.len(), 1, "{events:#?}");
+    assert_eq!(
+        found[0].before,
+        Some(json!({"dynamics": "VPN drops (Dynamics)", "jira": "VPN drops (Jira)"}))
+    );
     assert_compared(found[0], "dynamics", jira_at, dynamics_at);
     assert!(
         found[0].message.contains("no time per column"),
@@ -1306,4 +1318,200 @@ async fn the_changelog_is_read_only_when_both_sides_changed_a_field() {
         one_sided.requests,
         conflict.requests
     );
+}
+
+// --- Ownership: which side wins a field changed on both sides since the last sync ---
+
+/// Two-way title ↔ summary owned by `owner` (`jira` or `dynamics`).
+fn summary_owned_by(owner: &str) -> Value {
+    let mut settings = summary_only();
+    settings["fields"][0]["owner"] = json!(owner);
+    settings
+}
+
+/// The one field-write event of a poll on `kind`'s side (`issue` or `record`).
+fn field_write<'a>(events: &'a [EventRow], kind: &str) -> &'a EventRow {
+    let found: Vec<_> = events
+        .iter()
+        .filter(|e| e.object_kind.as_deref() == Some(kind) && e.action == EventAction::Updated)
+        .collect();
+    assert_eq!(found.len(), 1, "{events:#?}");
+    found[0]
+}
+
+/// Both sides edit the title/summary, the non-owner last (so "most recent wins" would pick
+/// it); the owner's value must end on both sides and the conflict must say so and why.
+async fn conflict_is_won_by_the_owner(owner: &str) {
+    let (h, case, key) =
+        Harness::with_case(summary_owned_by(owner), "Laptop slow", json!({})).await;
+    let (jira_value, dynamics_value) = ("Laptop slow (Jira)", "Laptop slow (Dynamics)");
+    if owner == "jira" {
+        h.edit_issue(&key, json!({"summary": jira_value}));
+        h.tick().await;
+        h.update_case(&case, json!({"title": dynamics_value}));
+    } else {
+        h.update_case(&case, json!({"title": dynamics_value}));
+        h.tick().await;
+        h.edit_issue(&key, json!({"summary": jira_value}));
+    }
+
+    let (_, events) = h.poll().await;
+    let found = conflicts(&events);
+    assert_eq!(found.len(), 1, "{events:#?}");
+    let conflict = found[0];
+    let (winner_value, loser_value, why) = if owner == "jira" {
+        (
+            jira_value,
+            dynamics_value,
+            "Jira's value won (the field is owned by Jira).",
+        )
+    } else {
+        (
+            dynamics_value,
+            jira_value,
+            "Dynamics' value won (the field is owned by Dynamics).",
+        )
+    };
+    assert_eq!(
+        conflict.message,
+        format!("Summary changed in both Jira and Dynamics since the last sync; {why}")
+    );
+    assert_eq!(
+        conflict.before,
+        Some(json!({"dynamics": dynamics_value, "jira": jira_value})),
+        "both values: {conflict:#?}"
+    );
+    assert_eq!(
+        conflict.after,
+        Some(json!({"winner": owner, "compared": null, "why": why})),
+        "no times are compared when a side owns the field: {conflict:#?}"
+    );
+    // The loser's side is overwritten, with its old and new value in the event.
+    let write = if owner == "jira" {
+        (field_write(&events, "record"), "title")
+    } else {
+        (field_write(&events, "issue"), "Summary")
+    };
+    assert_eq!(write.0.before, Some(json!({ write.1: loser_value })));
+    assert_eq!(write.0.after, Some(json!({ write.1: winner_value })));
+    assert_eq!(h.issue_field(&key, "summary"), json!(winner_value));
+    assert_eq!(h.case_value(&case, "title"), json!(winner_value));
+    h.assert_quiet(2).await;
+}
+
+/// Ownership only settles conflicts: a change on the non-owner side alone is copied to the
+/// owner's side in two-way mode (an admin who wants one source picks one-way).
+async fn one_sided_edit_on_the_non_owner_side_is_copied(owner: &str) {
+    let (h, case, key) =
+        Harness::with_case(summary_owned_by(owner), "Printer jams", json!({})).await;
+    let edited = "Printer jams on tray 2";
+    let write = if owner == "jira" {
+        h.update_case(&case, json!({"title": edited}));
+        ("issue", "Summary")
+    } else {
+        h.edit_issue(&key, json!({"summary": edited}));
+        ("record", "title")
+    };
+
+    let (_, events) = h.poll().await;
+    assert!(conflicts(&events).is_empty(), "{events:#?}");
+    let event = field_write(&events, write.0);
+    assert_eq!(event.before, Some(json!({ write.1: "Printer jams" })));
+    assert_eq!(event.after, Some(json!({ write.1: edited })));
+    assert_eq!(h.issue_field(&key, "summary"), json!(edited));
+    assert_eq!(h.case_value(&case, "title"), json!(edited));
+    h.assert_quiet(2).await;
+}
+
+#[tokio::test]
+async fn a_jira_owned_field_takes_jiras_value_when_both_sides_changed_it() {
+    conflict_is_won_by_the_owner("jira").await;
+}
+
+#[tokio::test]
+async fn a_dynamics_owned_field_takes_dynamics_value_when_both_sides_changed_it() {
+    conflict_is_won_by_the_owner("dynamics").await;
+}
+
+#[tokio::test]
+async fn a_dynamics_edit_of_a_jira_owned_field_alone_still_reaches_jira() {
+    one_sided_edit_on_the_non_owner_side_is_copied("jira").await;
+}
+
+#[tokio::test]
+async fn a_jira_edit_of_a_dynamics_owned_field_alone_still_reaches_dynamics() {
+    one_sided_edit_on_the_non_owner_side_is_copied("dynamics").await;
+}
+
+// --- Mappings whose types do not convert (saved through the config file or CLI) ---
+
+/// The title mapping plus two pairs the console's wizard would refuse: a whole number to a
+/// date and a date-time to labels.
+fn incompatible_mappings() -> Value {
+    mapped_settings(
+        "two_way",
+        json!([
+            {"dataverse": "cw_affectedusers", "jira": "duedate"},
+            {"dataverse": "followupby", "jira": "labels"},
+        ]),
+    )
+}
+
+/// The config file saves offline, so the pair is judged against the metadata at the first poll
+/// that converts anything: the run fails before any write, naming every bad mapping and the
+/// field types that would convert, and goes on once the mappings are corrected.
+#[tokio::test]
+async fn incompatible_mappings_fail_the_run_before_any_write_naming_each_one() {
+    let mut h = Harness::start(incompatible_mappings()).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("Badge reader broken", json!({"cw_affectedusers": 4}));
+    let issues_before = h.project_issues();
+
+    let (run, events) = h.failing_run().await;
+    let error = run.error.clone().expect("the failed run says why");
+    for part in [
+        "the item's settings are not valid: ",
+        "the mapping cw_affectedusers → duedate does not convert (",
+        "numbers go to Jira number or text fields",
+        "; the mapping followupby → labels does not convert (",
+        "dates go to Jira date, date-time or text fields",
+    ] {
+        assert!(error.message.contains(part), "{part:?} not in {error:?}");
+    }
+    assert!(
+        !error.message.contains("title → summary"),
+        "a compatible mapping is not named: {error:?}"
+    );
+    assert!(
+        error.fix.as_deref().unwrap_or("").contains("config file"),
+        "{error:?}"
+    );
+    assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+    assert_eq!(h.project_issues(), issues_before, "no issue was created");
+    assert!(h.links().is_empty());
+
+    // Corrected: the same record gets its issue at the next poll.
+    h.set_settings(mapped_settings(
+        "two_way",
+        json!([{"dataverse": "cw_affectedusers", "jira": "customfield_10022"}]),
+    ));
+    h.poll().await;
+    let key = h.link_of(&case).jira_key;
+    assert_eq!(h.issue_field(&key, "customfield_10022"), json!(4));
+
+    // A bad mapping added to a linked item stops even the compatible fields' writes.
+    h.set_settings(incompatible_mappings());
+    h.tick().await;
+    h.update_case(&case, json!({"title": "Badge reader broken (lobby)"}));
+    let (run, events) = h.failing_run().await;
+    assert!(
+        run.error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("followupby → labels")),
+        "{:?}",
+        run.error
+    );
+    assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+    assert_eq!(h.issue_field(&key, "summary"), json!("Badge reader broken"));
 }

@@ -59,6 +59,14 @@ async fn resolving_the_issue_in_jira_resolves_the_case_through_close_incident() 
         "{}",
         updated[0].message
     );
+    assert_eq!(
+        updated[0].before,
+        Some(json!({"statecode": 0, "statuscode": 1}))
+    );
+    assert_eq!(
+        updated[0].after,
+        Some(json!({"statecode": 1, "statuscode": 5, "via": "the CloseIncident action"}))
+    );
     assert_eq!(h.case_status(&case), (1, 5), "Resolved / Problem Solved");
     assert_eq!(
         h.resolutions_of(&case),
@@ -132,11 +140,10 @@ async fn resolving_the_case_in_dynamics_resolves_the_issue() {
     let (h, case, key) = Harness::with_status_case("two_way", "Resolved in Dynamics").await;
     h.resolve_case(&case, 5, "Solved on the phone");
     let (_, events) = h.poll().await;
-    assert_eq!(
-        count(&events, "status", EventAction::Updated),
-        1,
-        "{events:#?}"
-    );
+    let updated = status_events(&events, EventAction::Updated);
+    assert_eq!(updated.len(), 1, "{events:#?}");
+    assert_eq!(updated[0].before, Some(json!("In Progress")));
+    assert_eq!(updated[0].after, Some(json!("Resolved")));
     assert_eq!(h.issue_status(&key), "Resolved");
     assert_eq!(h.case_status(&case), (1, 5));
     assert_eq!(
@@ -171,6 +178,9 @@ async fn reactivating_the_case_reopens_the_issue() {
             .contains("Reopened"),
         "{events:#?}"
     );
+    let reopened = status_events(&events, EventAction::Updated)[0];
+    assert_eq!(reopened.before, Some(json!("Resolved")));
+    assert_eq!(reopened.after, Some(json!("In Progress")));
     assert_eq!(
         h.case_status(&case),
         (0, 1),

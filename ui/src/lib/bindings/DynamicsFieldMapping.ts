@@ -15,7 +15,8 @@ dataverse: string,
  */
 jira: string, 
 /**
- * Conflict rule in two-way mode (ignored in one-way mode: Dynamics owns every field).
+ * Which side wins when both changed the field since the last sync, in two-way mode
+ * (ignored in one-way mode, where only Dynamics' changes are copied).
  */
 owner: DynamicsOwnership, 
 /**

@@ -2,5 +2,9 @@
 
 /**
  * Which side's value a field takes when both changed since the last sync (two-way only).
+ *
+ * Ownership settles conflicts only: a change on one side alone still follows the mode's
+ * direction (two-way copies it either way), so an admin who wants one side to be the only
+ * source picks a one-way mapping.
  */
 export type DynamicsOwnership = "most_recent" | "jira" | "dynamics";

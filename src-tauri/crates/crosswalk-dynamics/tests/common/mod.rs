@@ -842,6 +842,17 @@ pub fn assert_compared(
     let stamp = crosswalk_dynamics::sync::stamp;
     let after = conflict.after.as_ref().expect("the conflict's outcome");
     assert_eq!(after["winner"], winner, "{conflict:#?}");
+    // The why sentence travels on its own for the run log's conflict view.
+    let why = after["why"].as_str().expect("the conflict says why");
+    assert!(
+        !why.is_empty() && conflict.message.ends_with(why),
+        "{conflict:#?}"
+    );
+    let before = conflict.before.as_ref().expect("both values");
+    assert!(
+        before.get("jira").is_some() && before.get("dynamics").is_some(),
+        "{conflict:#?}"
+    );
     assert_eq!(
         after["compared"],
         json!({
