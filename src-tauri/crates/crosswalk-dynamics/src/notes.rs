@@ -372,7 +372,7 @@ impl Item {
                     "Copied a Dynamics note to a Jira comment",
                 ));
             }
-            Err(error) => self.item_failure(link, "comment", &error.user_facing()),
+            Err(error) => self.copy_failure(link, "comment", &error.user_facing()),
         }
         Ok(())
     }
@@ -482,7 +482,7 @@ impl Item {
                     ),
                 ));
             }
-            Err(error) => self.item_failure(link, "attachment", &error.user_facing()),
+            Err(error) => self.copy_failure(link, "attachment", &error.user_facing()),
         }
         Ok(())
     }
@@ -670,6 +670,19 @@ impl Item {
                 }
             }
         }
+        // A comment deleted before its journaled copy was written is no longer copied (nor
+        // retried).
+        for item in &items {
+            let gone = item.status == ItemStatus::Pending
+                && item.origin == Side::Jira
+                && item
+                    .jira_id
+                    .as_deref()
+                    .is_some_and(|id| !comments.iter().any(|c| c.id == id));
+            if gone && !self.dry_run {
+                store.update_link_item(item.id, None, None, &item.hash, ItemStatus::Deleted)?;
+            }
+        }
         if self.settings.mirror_deletions && !self.dry_run {
             for item in items {
                 let gone = item.status == ItemStatus::Synced
@@ -747,7 +760,7 @@ impl Item {
                     ),
                 ));
             }
-            Err(error) => self.item_failure(link, "comment", &error.user_facing()),
+            Err(error) => self.copy_failure(link, "comment", &error.user_facing()),
         }
         Ok(())
     }
@@ -880,7 +893,7 @@ impl Item {
                         ),
                     ));
                 }
-                Err(error) => self.item_failure(link, "attachment", &error.user_facing()),
+                Err(error) => self.copy_failure(link, "attachment", &error.user_facing()),
             }
         }
         // Only an issue read with its attachment list says which ones are gone.
@@ -1061,6 +1074,79 @@ impl Item {
             EventAction::Deleted,
             format!("Deleted the Jira {label} of a deleted Dynamics note"),
         ));
+        Ok(())
+    }
+
+    /// A copy the other side refused, left pending: reported once per distinct reason while
+    /// it stays pending (the poll retries it, see `Item::settle_copies`), with when it is tried.
+    fn copy_failure(&self, link: &LinkRow, kind: &str, facing: &crosswalk_core::UserFacing) {
+        if !self.remember_copy_failure(link, &facing.message) {
+            tracing::debug!(
+                message = "Copy still fails for the same reason; not reported again.",
+                issue = %link.jira_key,
+                kind,
+            );
+            return;
+        }
+        let retry = "Crosswalk tries the copy again at every poll (after 5 attempts, every 15 minutes) until it is written";
+        let fix = match &facing.fix {
+            Some(fix) => format!("{fix}; {retry}"),
+            None => retry.to_owned(),
+        };
+        self.journal.event(
+            RunEvent::object(
+                kind,
+                &link.jira_key,
+                &link.dataverse_id,
+                EventAction::Failed,
+                facing.message.clone(),
+            )
+            .with_fix(fix),
+        );
+    }
+
+    /// Notes whose copy to the issue is journaled and was neither written nor adopted (the
+    /// comment's property or the upload's name and size found nothing): written now, once
+    /// each. One notes request, only when such a copy is pending; a note deleted since is
+    /// no longer copied.
+    ///
+    /// # Errors
+    /// Remote and store failures.
+    pub(crate) async fn retry_pending_notes(&self, link: &LinkRow) -> Result<()> {
+        let store = &self.services.store;
+        let mut pending = Vec::new();
+        for kind in [ItemKind::Comment, ItemKind::Attachment] {
+            if !self.wants(kind) {
+                continue;
+            }
+            pending.extend(
+                store
+                    .list_link_items(link.id, kind)?
+                    .into_iter()
+                    .filter(|i| i.status == ItemStatus::Pending && i.origin == Side::Dataverse),
+            );
+        }
+        if pending.is_empty() || self.dry_run {
+            return Ok(());
+        }
+        let notes = self
+            .clients
+            .dataverse
+            .list_notes(&link.dataverse_id)
+            .await?;
+        for item in pending {
+            let note = notes.iter().find(|n| {
+                item.dataverse_id
+                    .as_deref()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(&n.id))
+            });
+            match note {
+                Some(note) => self.note_to_jira(link, note).await?,
+                None => {
+                    store.update_link_item(item.id, None, None, &item.hash, ItemStatus::Deleted)?
+                }
+            }
+        }
         Ok(())
     }
 

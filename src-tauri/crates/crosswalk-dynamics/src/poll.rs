@@ -4,12 +4,13 @@
 
 use crate::error::{Error, Result};
 use crate::link_sync::{issue_updated, record_version};
-use crate::state::LinkState;
+use crate::state::{LinkState, PendingCopies, PendingStatus};
 use crate::sync::{parse_stamp, stamp, Item, CURSOR_CREATED};
 use crosswalk_engine::context::EventAction;
 use crosswalk_engine::RunEvent;
-use crosswalk_store::LinkRow;
+use crosswalk_store::{ItemKind, ItemStatus, LinkId, LinkRow};
 use futures_util::StreamExt as _;
+use std::collections::HashSet;
 use time::{Duration, OffsetDateTime};
 
 /// Whether a failure concerns one link only (the poll goes on with the others): the record or
@@ -128,6 +129,25 @@ impl Item {
         }
 
         let links = store.list_links(self.job_id)?;
+        // Copies journaled but not written (a stopped run, a refused write) are retried even
+        // when neither side changed: one read of the pending-items index, no request.
+        let copies = !self.dry_run && (self.settings.comments || self.settings.attachments);
+        let pending_copies: HashSet<LinkId> = if copies {
+            store
+                .list_links_with_pending_items(self.job_id)?
+                .into_iter()
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let now = self.services.clock.now();
+        // Links whose pending copies are due (not waiting out the quarter hour).
+        let copies_due = |link: &LinkRow| {
+            pending_copies.contains(&link.id)
+                && LinkState::from_json(&link.state)
+                    .copies_pending
+                    .is_none_or(|p| p.due(now))
+        };
         let touched: Vec<&LinkRow> = links
             .iter()
             .filter(|link| {
@@ -156,7 +176,8 @@ impl Item {
                         && state
                             .status_pending
                             .as_ref()
-                            .is_some_and(|p| p.due(self.services.clock.now())))
+                            .is_some_and(|p| p.due(now)))
+                    || copies_due(link)
             })
             .collect();
         let total = touched.len() as u64;
@@ -174,7 +195,8 @@ impl Item {
             .map(|link| {
                 let record = changes.records.remove(&link.dataverse_id);
                 let issue = changes.issues.get(&link.jira_issue_id).cloned();
-                async move { (link, self.sync_one(link, record, issue).await) }
+                let retry = copies_due(link);
+                async move { (link, self.sync_one(link, record, issue, retry).await) }
             })
             .collect();
         let mut results = futures_util::stream::iter(work).buffer_unordered(LINKS_IN_FLIGHT);
@@ -237,6 +259,7 @@ impl Item {
         link: &LinkRow,
         record: Option<crosswalk_dataverse::Record>,
         issue: Option<crosswalk_jira::Issue>,
+        retry_copies: bool,
     ) -> Result<()> {
         let state = LinkState::from_json(&link.state);
         let new = !state.initialized;
@@ -252,7 +275,9 @@ impl Item {
         }
         let issue = match issue {
             Some(issue) => Some(issue),
-            None if new => Some(self.read_issue(&link.jira_issue_id).await?),
+            // A retry of pending copies needs the issue's attachments (its comments are read
+            // anyway): one issue read, only for links with such copies.
+            None if new || retry_copies => Some(self.read_issue(&link.jira_issue_id).await?),
             None => None,
         };
         let copied = async {
@@ -261,6 +286,9 @@ impl Item {
             }
             if let Some(issue) = &issue {
                 self.issue_items_to_dataverse(link, issue).await?;
+            }
+            if retry_copies {
+                self.retry_pending_notes(link).await?;
             }
             Ok(())
         }
@@ -282,6 +310,68 @@ impl Item {
                 )?;
             }
         }
+        // An attempt counts when the link's items were read: a retry, or a changed issue.
+        if copied.is_ok() && (retry_copies || issue.is_some()) {
+            self.settle_copies(link)?;
+        }
         copied
+    }
+
+    /// After a link's copies were tried: forgets the retry schedule once nothing is pending,
+    /// or counts one more attempt (every poll, then every quarter hour as for status moves).
+    /// Store reads only: every pending copy of a touched link was tried by this poll.
+    fn settle_copies(&self, link: &LinkRow) -> Result<()> {
+        let store = &self.services.store;
+        let mut pending = false;
+        for kind in [ItemKind::Comment, ItemKind::Attachment] {
+            pending |= store
+                .list_link_items(link.id, kind)?
+                .iter()
+                .any(|item| item.status == ItemStatus::Pending);
+        }
+        let Some(stored) = store.find_link_by_issue(self.job_id, &link.jira_issue_id)? else {
+            return Ok(());
+        };
+        let mut state = LinkState::from_json(&stored.state);
+        let before = state.copies_pending.clone();
+        state.copies_pending = match state.copies_pending.take() {
+            _ if !pending => None,
+            copies => {
+                let mut copies = copies.unwrap_or_default();
+                copies.attempts += 1;
+                copies.retry_after =
+                    PendingStatus::retry_after_for(copies.attempts, self.services.clock.now());
+                Some(copies)
+            }
+        };
+        if state.copies_pending != before {
+            store.set_link_state(stored.id, stored.baseline_at, &state.to_json())?;
+        }
+        Ok(())
+    }
+
+    /// Records a refused copy's reason in the link's state; `false` when it was reported
+    /// already while the link's copies stayed pending (reported once per distinct reason).
+    pub(crate) fn remember_copy_failure(&self, link: &LinkRow, reason: &str) -> bool {
+        let remembered = (|| -> Result<bool> {
+            let store = &self.services.store;
+            let Some(stored) = store.find_link_by_issue(self.job_id, &link.jira_issue_id)? else {
+                return Ok(true);
+            };
+            let mut state = LinkState::from_json(&stored.state);
+            let copies = state
+                .copies_pending
+                .get_or_insert_with(PendingCopies::default);
+            if copies.reasons.iter().any(|known| known == reason) {
+                return Ok(false);
+            }
+            copies.reasons.push(reason.to_owned());
+            store.set_link_state(stored.id, stored.baseline_at, &state.to_json())?;
+            Ok(true)
+        })();
+        remembered.unwrap_or_else(|error| {
+            tracing::warn!(message = "Could not remember a copy failure.", error = %error);
+            true
+        })
     }
 }

@@ -97,6 +97,32 @@ impl PendingStatus {
     }
 }
 
+/// Comments or attachments whose copy is journaled but not confirmed (a run stopped before the
+/// write, or the other side refused it): retried on the [`PendingStatus`] schedule, and each
+/// distinct failure reported once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCopies {
+    /// The failures reported since the copies became pending, as the admin read them.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Polls that tried and left copies pending.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not tried again before this time (RFC 3339), see [`PendingStatus::retry_after_for`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
+}
+
+impl PendingCopies {
+    /// Whether the copies may be tried at `now`.
+    pub fn due(&self, now: time::OffsetDateTime) -> bool {
+        self.retry_after.as_deref().is_none_or(|at| {
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                .map_or(true, |at| now >= at)
+        })
+    }
+}
+
 /// A link's memory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinkState {
@@ -117,6 +143,9 @@ pub struct LinkState {
     /// A status move to Jira or Dataverse still to be made (see [`PendingStatus`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_pending: Option<PendingStatus>,
+    /// Copies of comments or attachments still to be made (see [`PendingCopies`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies_pending: Option<PendingCopies>,
     /// The "Linked to Jira" note on the record's timeline (never synced as a comment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_note: Option<String>,

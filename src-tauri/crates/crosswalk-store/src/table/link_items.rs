@@ -209,6 +209,22 @@ impl Store {
         Ok(rows)
     }
 
+    /// The job's links with a copy journaled but not confirmed (a run stopped before the
+    /// write, or the other side refused it): one read of the `link_items_pending` index per
+    /// poll, so those copies are retried without a request for the links that have none.
+    pub fn list_links_with_pending_items(&self, job_id: JobId) -> Result<Vec<LinkId>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT i.link_id FROM link_items i INDEXED BY link_items_pending
+             JOIN links l ON l.id = i.link_id
+             WHERE i.status = 'pending' AND l.job_id = ?1 ORDER BY i.link_id",
+        )?;
+        let rows = stmt
+            .query_map([job_id.0], |row| Ok(LinkId(row.get(0)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// Journals an issue create for a record; `false` when one was already journaled.
     pub fn insert_link_intent(&self, job_id: JobId, table: &str, record_id: &str) -> Result<bool> {
         Ok(self.conn().execute(

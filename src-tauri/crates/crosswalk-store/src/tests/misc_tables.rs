@@ -226,6 +226,41 @@ fn link_items_remember_copies_per_side_and_go_with_their_link() {
 }
 
 #[test]
+fn links_with_pending_items_are_listed_per_job_until_their_copies_are_confirmed() {
+    use crate::{ItemKind, ItemStatus, NewLinkItem, Side};
+    let (store, _) = memory_store();
+    let (a, _) = store.upsert_job(&job("a")).unwrap();
+    let (b, _) = store.upsert_job(&job("b")).unwrap();
+    let first = store.insert_link(&link(a, "10001", "rec-1")).unwrap();
+    let second = store.insert_link(&link(a, "10002", "rec-2")).unwrap();
+    let other = store.insert_link(&link(b, "10003", "rec-3")).unwrap();
+    let item = |link_id, id: &str| NewLinkItem {
+        link_id,
+        kind: ItemKind::Comment,
+        origin: Side::Jira,
+        jira_id: Some(id.into()),
+        dataverse_id: Some(format!("note-{id}")),
+        hash: String::new(),
+        status: ItemStatus::Pending,
+        reason: None,
+    };
+    assert!(store.list_links_with_pending_items(a).unwrap().is_empty());
+    let one = store.insert_link_item(&item(first, "1")).unwrap();
+    store.insert_link_item(&item(first, "2")).unwrap();
+    store.insert_link_item(&item(other, "3")).unwrap();
+    let synced = store.insert_link_item(&item(second, "4")).unwrap();
+    store
+        .update_link_item(synced, None, None, "", ItemStatus::Synced)
+        .unwrap();
+    assert_eq!(store.list_links_with_pending_items(a).unwrap(), vec![first]);
+    assert_eq!(store.list_links_with_pending_items(b).unwrap(), vec![other]);
+    store
+        .update_link_item(one, None, None, "", ItemStatus::Synced)
+        .unwrap();
+    assert_eq!(store.list_links_with_pending_items(a).unwrap(), vec![first]);
+}
+
+#[test]
 fn link_intents_are_journaled_once_and_settled() {
     let (store, _) = memory_store();
     let (a, _) = store.upsert_job(&job("a")).unwrap();
