@@ -266,6 +266,11 @@ describe('JobEditor for Smart Connected Items', () => {
     await user.type(limit, '25');
     expect(JSON.parse(json.value)).toMatchObject({ attachments: true, max_attachment_mb: 25 });
     expect(screen.getByLabelText('Mirror deletions')).not.toBeChecked();
+    const check = screen.getByLabelText('Check for deleted issues and records every');
+    expect(check).toHaveValue(15);
+    await user.clear(check);
+    await user.type(check, '5');
+    expect(JSON.parse(json.value)).toMatchObject({ deletion_check_minutes: 5 });
 
     const edited = JSON.parse(json.value) as Record<string, unknown>;
     edited.comments = true;

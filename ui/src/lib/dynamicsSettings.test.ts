@@ -57,6 +57,7 @@ describe('Smart Connected Item settings', () => {
       link_note: true,
       remote_link: true,
       jira_search_lag_secs: 120,
+      deletion_check_minutes: 15,
       fields: [{ dataverse: 'title', jira: 'summary', owner: 'most_recent', values: [] }],
       colour: 1,
     });
@@ -89,6 +90,7 @@ describe('Smart Connected Item settings', () => {
       link_note: true,
       remote_link: true,
       jira_search_lag_secs: 120,
+      deletion_check_minutes: 15,
     });
   });
 
@@ -105,7 +107,13 @@ describe('Smart Connected Item settings', () => {
   });
 
   it('checks what the backend checks, each problem on its field', () => {
-    const settings = scoped({ jira_project: 'sup', table: 'Incident', mode: 'display_only', max_attachment_mb: 0 });
+    const settings = scoped({
+      jira_project: 'sup',
+      table: 'Incident',
+      mode: 'display_only',
+      max_attachment_mb: 0,
+      deletion_check_minutes: null,
+    });
     settings.auto_create.enabled = true;
     settings.fields = [
       { dataverse: 'title', jira: 'summary', owner: 'most_recent', values: [] },
@@ -120,6 +128,7 @@ describe('Smart Connected Item settings', () => {
       'settings.fields.1.jira': '“summary” is already mapped in row 1; a Jira field takes one column.',
       'settings.fields.1.values': 'Fill in both sides of each value pair, or remove it.',
       'settings.max_attachment_mb': 'Enter a whole number of MB, 1 or more, or leave it empty.',
+      'settings.deletion_check_minutes': 'Enter a whole number of minutes, 0 (every poll) or more.',
     });
   });
 

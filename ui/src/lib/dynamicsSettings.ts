@@ -76,10 +76,14 @@ export const LEVEL_LABELS: Record<CompatibilityLevel, string> = {
  * `DynamicsItemSettings` as the form holds it: optional fields are present (null when unset),
  * and a number input the admin emptied is `null` until they type again.
  */
-export type Settings = Omit<DynamicsItemSettings, 'module' | 'max_attachment_mb' | 'jira_search_lag_secs'> & {
+export type Settings = Omit<
+  DynamicsItemSettings,
+  'module' | 'max_attachment_mb' | 'jira_search_lag_secs' | 'deletion_check_minutes'
+> & {
   module: string | null;
   max_attachment_mb: number | null;
   jira_search_lag_secs: number | null;
+  deletion_check_minutes: number | null;
 };
 
 export type SettingsReading = { settings: Settings; problem: null } | { settings: null; problem: string };
@@ -104,6 +108,7 @@ export function defaultDynamicsSettings(): Settings {
     link_note: true,
     remote_link: true,
     jira_search_lag_secs: 120,
+    deletion_check_minutes: 15,
   };
 }
 
@@ -166,6 +171,7 @@ const SHAPE: Record<string, Expect> = {
   link_note: 'boolean',
   remote_link: 'boolean',
   jira_search_lag_secs: 'count',
+  deletion_check_minutes: 'count',
 };
 
 const NESTED: Record<string, Record<string, Expect>> = {
@@ -291,6 +297,7 @@ export function dynamicsSettingsJson(settings: Settings): string {
     link_note,
     remote_link,
     jira_search_lag_secs,
+    deletion_check_minutes,
     ...rest
   } = settings;
   const { enabled: autoEnabled, filter, ...autoRest } = auto_create;
@@ -331,6 +338,7 @@ export function dynamicsSettingsJson(settings: Settings): string {
     link_note,
     remote_link,
     jira_search_lag_secs,
+    deletion_check_minutes,
     ...rest,
   };
   return JSON.stringify(out, null, 2);
@@ -581,6 +589,10 @@ export function validateDynamicsSettings(settings: Settings, catalogue: Dynamics
   const lag = settings.jira_search_lag_secs;
   if (lag === null || !Number.isInteger(lag) || lag < 0) {
     add('jira_search_lag_secs', 'Enter a whole number of seconds, 0 or more.');
+  }
+  const every = settings.deletion_check_minutes;
+  if (every === null || !Number.isInteger(every) || every < 0) {
+    add('deletion_check_minutes', 'Enter a whole number of minutes, 0 (every poll) or more.');
   }
   return errors;
 }

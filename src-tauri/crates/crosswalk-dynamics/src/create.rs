@@ -255,9 +255,12 @@ impl Item {
                 records.push(self.read_record(id).await?);
             }
         }
+        let unlinked = self.unlinked_records()?;
         let mut fresh = Vec::new();
         for record in records {
-            if settled.waiting.contains(&record.id) {
+            if settled.waiting.contains(&record.id)
+                || unlinked.contains_key(&record.id.to_ascii_lowercase())
+            {
                 continue;
             }
             if store

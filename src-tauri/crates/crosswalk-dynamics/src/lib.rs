@@ -20,6 +20,7 @@ pub mod linking;
 pub mod meta;
 pub mod notes;
 pub mod poll;
+pub mod presence;
 pub mod recency;
 pub mod settings;
 pub mod state;

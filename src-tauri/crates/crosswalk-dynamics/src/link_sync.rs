@@ -7,7 +7,7 @@
 //! written side is read back so the next poll sees its own write as no change.
 
 use crate::convert;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::recency::{judge, Times};
 use crate::settings::{FieldMapping, Ownership, SyncMode};
 use crate::state::{FieldState, LinkState, StatusState};
@@ -109,6 +109,17 @@ pub(crate) fn status_changes(
     (d_changed, j_changed)
 }
 
+/// A write's outcome for the link's log, except a 404: the issue or the record may be gone, and
+/// the poll asks which (a deletion unlinks instead of failing at every poll).
+fn gone_or_refused<E: Into<Error>>(
+    outcome: std::result::Result<(), E>,
+) -> Result<std::result::Result<(), crosswalk_core::UserFacing>> {
+    match outcome.map_err(Into::into) {
+        Err(error) if crate::presence::is_not_found(&error) => Err(error),
+        outcome => Ok(outcome.map_err(|error| error.user_facing())),
+    }
+}
+
 impl Item {
     /// Syncs one link given what changed (`None`: that side did not change this poll); returns
     /// the newest copy of the issue it read, if any, so the comments step need not read it again.
@@ -183,8 +194,8 @@ impl Item {
                 .clients
                 .jira
                 .edit_issue(&link.jira_issue_id, Value::Object(to_jira.0.clone()))
-                .await
-                .map_err(|error| error.user_facing());
+                .await;
+            let outcome = gone_or_refused(outcome)?;
             wrote_jira = self.log_write(link, &label, "issue", "Dynamics", to_jira, outcome);
         }
         if !to_dataverse.0.is_empty() && !self.dry_run {
@@ -197,8 +208,8 @@ impl Item {
                     &Value::Object(to_dataverse.0.clone()),
                     None,
                 )
-                .await
-                .map_err(|error| error.user_facing());
+                .await;
+            let outcome = gone_or_refused(outcome)?;
             wrote_dataverse = self.log_write(link, &label, "record", "Jira", to_dataverse, outcome);
         }
 

@@ -415,13 +415,7 @@ impl Item {
         }
         // Our note: the one the link remembers and the one its id would have had (a link
         // stored before its note was remembered); a note already gone counts as deleted.
-        let state = LinkState::from_json(&link.state);
-        let derived = Item::link_note_id(&link.dataverse_id, &link.jira_issue_id);
-        let mut notes: Vec<String> = state.link_note.into_iter().collect();
-        if !notes.iter().any(|n| n.eq_ignore_ascii_case(&derived)) {
-            notes.push(derived);
-        }
-        for note in &notes {
+        for note in &Item::own_link_notes(&link) {
             self.clients.dataverse.delete_note(note).await?;
         }
         // Our remote link only (by its global id); one that was never made is fine.
@@ -434,6 +428,7 @@ impl Item {
             Err(error) if error.status() != Some(404) => return Err(error.into()),
             _ => {}
         }
+        self.remember_unlinked(&link.dataverse_id)?;
         store.delete_link(link.id)?;
         self.journal.event(RunEvent::object(
             "link",

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::link_sync::{issue_updated, record_version};
+use crate::presence::{is_not_found, Gone};
 use crate::state::{LinkState, PendingCopies, PendingStatus};
 use crate::sync::{parse_stamp, stamp, Item, CURSOR_CREATED};
 use crosswalk_engine::context::EventAction;
@@ -13,13 +14,13 @@ use futures_util::StreamExt as _;
 use std::collections::HashSet;
 use time::{Duration, OffsetDateTime};
 
-/// Whether a failure concerns one link only (the poll goes on with the others): the record or
-/// issue is gone, refused or in conflict. Sign-in, throttling and network failures stop the
-/// poll instead, so its cursors stay where they were.
 /// Links synchronized (or issues created) at the same time within one poll.
 const LINKS_IN_FLIGHT: usize = 4;
 
-fn per_link(error: &Error) -> bool {
+/// Whether a failure concerns one link only (the poll goes on with the others): the record or
+/// issue is gone, refused or in conflict. Sign-in, throttling and network failures stop the
+/// poll instead, so its cursors stay where they were.
+pub(crate) fn per_link(error: &Error) -> bool {
     use crosswalk_dataverse::Error as Dv;
     let status = match error {
         Error::Jira(e) => e.status(),
@@ -212,6 +213,21 @@ impl Item {
                 if !per_link(&error) {
                     return Err(error);
                 }
+                // A 404: the issue or the record may be gone (one or two reads say which);
+                // a deletion unlinks instead of failing the link at every poll.
+                if is_not_found(&error) {
+                    match self.which_side_gone(link).await? {
+                        Some(Gone::Issue) => {
+                            self.forget_deleted_issue(link).await?;
+                            continue;
+                        }
+                        Some(Gone::Record) => {
+                            changes.deleted_records.push(link.dataverse_id.clone());
+                            continue;
+                        }
+                        None => {}
+                    }
+                }
                 let facing = error.user_facing();
                 let mut event = RunEvent::object(
                     "link",
@@ -228,19 +244,14 @@ impl Item {
         }
         drop(results);
 
+        if self.presence_due()? {
+            self.check_presence(&links, &mut changes).await?;
+        }
+        let mut forgotten = HashSet::new();
         for id in std::mem::take(&mut changes.deleted_records) {
             if let Some(link) = store.find_link_by_record(self.job_id, &self.settings.table, &id)? {
-                self.journal.event(
-                    RunEvent::object("link", &link.jira_key, &id, EventAction::Deleted,
-                        format!("The Dynamics record was deleted; {} is no longer linked (the issue is kept)", link.jira_key)),
-                );
-                if !self.dry_run {
-                    store.delete_link(link.id)?;
-                    let _ = self
-                        .clients
-                        .jira
-                        .delete_remote_link(&link.jira_issue_id, &self.global_id(&id))
-                        .await;
+                if forgotten.insert(link.id) {
+                    self.forget_deleted_record(&link).await?;
                 }
             }
         }

@@ -174,6 +174,14 @@ pub struct DynamicsItemSettings {
     /// create interrupted by a crash is only retried once its issue could have shown up.
     #[serde(default = "default_search_lag")]
     pub jira_search_lag_secs: u32,
+    /// How often a poll checks that linked issues and records still exist, in minutes (0:
+    /// every poll): neither a JQL search nor a `modifiedon` window reports a deletion.
+    #[serde(default = "default_deletion_check")]
+    pub deletion_check_minutes: u32,
+}
+
+fn default_deletion_check() -> u32 {
+    15
 }
 
 fn default_search_lag() -> u32 {

@@ -279,7 +279,7 @@ impl Item {
         fields
     }
 
-    fn cursor(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn cursor(&self, name: &str) -> Result<Option<String>> {
         Ok(self.services.store.get_cursor(self.job_id, name)?)
     }
 

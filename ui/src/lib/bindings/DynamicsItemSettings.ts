@@ -60,4 +60,9 @@ remote_link: boolean,
  * How long Jira search may lag behind a create (§B.5, eventually consistent): an issue
  * create interrupted by a crash is only retried once its issue could have shown up.
  */
-jira_search_lag_secs: number, };
+jira_search_lag_secs: number, 
+/**
+ * How often a poll checks that linked issues and records still exist, in minutes (0:
+ * every poll): neither a JQL search nor a `modifiedon` window reports a deletion.
+ */
+deletion_check_minutes: number, };

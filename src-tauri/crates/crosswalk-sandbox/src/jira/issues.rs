@@ -1026,16 +1026,13 @@ pub(super) async fn delete(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let Some(idx) = call.state.issue_index(&key) else {
+    if call.state.issue_index(&key).is_none() {
         return issue_not_found();
-    };
+    }
     if !call.account.can_write {
         return super::forbidden("You do not have permission to delete issues in this project.");
     }
-    let issue = call.state.issues.remove(idx);
-    for a in issue.attachments {
-        call.state.attachments.remove(&a);
-    }
+    call.state.delete_issue(&key);
     StatusCode::NO_CONTENT.into_response()
 }
 

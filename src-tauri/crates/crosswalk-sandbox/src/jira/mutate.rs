@@ -50,6 +50,19 @@ impl JiraState {
         issues::edit_issue(self, idx, &body, author_account_id, now).map_err(|r| refused(&r))
     }
 
+    /// Deletes an issue as `DELETE /rest/api/3/issue/{key}` does (its attachments go with it);
+    /// false when there is no such issue.
+    pub fn delete_issue(&mut self, key: &str) -> bool {
+        let Some(idx) = self.issue_index(key) else {
+            return false;
+        };
+        let issue = self.issues.remove(idx);
+        for a in issue.attachments {
+            self.attachments.remove(&a);
+        }
+        true
+    }
+
     /// Adds a comment (plain text, stored as ADF) as `POST .../comment` does; returns its id.
     pub fn add_comment(
         &mut self,
