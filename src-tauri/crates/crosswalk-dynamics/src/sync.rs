@@ -79,6 +79,24 @@ pub struct Changes {
     pub cursors: BTreeMap<&'static str, String>,
 }
 
+/// Whether a stored delta link reads every column of `select`: its `$select` (Dataverse keeps
+/// the first query's options in the link) lists them all, or it has none (every column).
+fn selects_all(delta_link: &str, select: &[&str]) -> bool {
+    let Ok(link) = url::Url::parse(delta_link) else {
+        return true;
+    };
+    let Some(listed) = link
+        .query_pairs()
+        .find_map(|(name, value)| (name == "$select").then(|| value.into_owned()))
+    else {
+        return true;
+    };
+    let listed: Vec<&str> = listed.split(',').map(str::trim).collect();
+    select
+        .iter()
+        .all(|column| listed.iter().any(|l| l.eq_ignore_ascii_case(column)))
+}
+
 /// Formats an instant as stored in cursors and sent in OData filters.
 pub fn stamp(at: OffsetDateTime) -> String {
     at.replace_nanosecond(0)
@@ -317,6 +335,14 @@ impl Item {
         if self.meta.entity.change_tracking_enabled {
             let stored = self.cursor(CURSOR_DELTA)?;
             let mut from = match &stored {
+                // A delta link keeps the `$select` it was made with: a column mapped since
+                // would be missing from every change (and read as empty), so start over.
+                Some(link) if !selects_all(link, &select) => {
+                    self.journal.event(RunEvent::info(
+                        "The mapped columns changed since Dataverse change tracking started: it restarted with a full read, so the new columns are read too (records whose values did not change are not written).",
+                    ));
+                    TrackFrom::Initial
+                }
                 Some(link) => TrackFrom::Delta(DeltaLink(link.clone())),
                 None => TrackFrom::Initial,
             };
@@ -326,8 +352,12 @@ impl Item {
                     .await
                 {
                     Ok(page) => page,
-                    // An expired token (or a changed $select) starts over with a full read.
-                    Err(error) if stored.is_some() && matches!(from, TrackFrom::Delta(_)) => {
+                    // An expired token starts over with a full read; any other failure stops
+                    // the poll with the cursor kept (a throttled or broken read must not cost
+                    // a full read of the table).
+                    Err(error @ crosswalk_dataverse::Error::FullSyncRequired { .. })
+                        if matches!(from, TrackFrom::Delta(_)) =>
+                    {
                         self.journal.event(RunEvent::info(format!(
                             "Dataverse change tracking restarted with a full read ({error})."
                         )));
@@ -712,5 +742,26 @@ impl Item {
             }
             Err(error) => self.user_lookup_failed(&email, &error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selects_all;
+
+    #[test]
+    fn a_delta_link_reads_the_columns_its_select_lists() {
+        let link = "https://org.crm.dynamics.com/api/data/v9.2/incidents?$select=title,modifiedon&$deltatoken=919042%2108%2f22%2f2017";
+        assert!(selects_all(link, &["title", "modifiedon"]));
+        assert!(selects_all(link, &["title"]));
+        assert!(!selects_all(link, &["title", "description"]));
+        let encoded =
+            "https://org/api/data/v9.2/incidents?%24select=title%2Cdescription&%24deltatoken=1";
+        assert!(selects_all(encoded, &["description", "title"]));
+        // No `$select`: every column.
+        assert!(selects_all(
+            "https://org/api/data/v9.2/incidents?$deltatoken=1",
+            &["x"]
+        ));
     }
 }

@@ -746,3 +746,109 @@ async fn an_expired_change_tracking_link_restarts_with_a_full_read_without_dupli
     let (_, events) = h.poll().await;
     assert!(Harness::writes(&events).is_empty(), "{events:#?}");
 }
+
+/// A delta link keeps the `$select` it was made with, so a column mapped later would be
+/// missing from every change it reports. The item notices that the mapped columns changed,
+/// starts change tracking over with a full read (saying so), carries the new column, and never
+/// reads a column that was not selected as empty.
+#[tokio::test]
+async fn a_column_mapped_later_is_carried_not_read_as_empty_from_an_old_delta_link() {
+    let mut settings = base_settings();
+    settings["fields"] = json!([{"dataverse": "title", "jira": "summary"}]);
+    let mut h = Harness::start(settings.clone()).await;
+    h.poll().await;
+    h.tick().await;
+    let case = h.create_case("Mapped later", json!({"description": "First words"}));
+    h.poll().await;
+    let key = h.link_of(&case).jira_key;
+    h.poll().await;
+
+    // The admin maps description → description; only the title changes afterwards.
+    settings["fields"] = base_settings()["fields"].clone();
+    h.set_settings(settings);
+    h.restart();
+    h.tick().await;
+    h.update_case(&case, json!({"title": "Mapped later, renamed"}));
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.message.contains("mapped columns changed"))
+            .count(),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.issue_field(&key, "summary"),
+        json!("Mapped later, renamed")
+    );
+    assert_eq!(
+        adf_text(&h.issue_field(&key, "description")),
+        "First words",
+        "the newly mapped column is carried, not cleared"
+    );
+
+    // The new delta link carries the new column's edits; no second full read.
+    h.tick().await;
+    h.update_case(&case, json!({"description": "Second words"}));
+    let (_, events) = h.poll().await;
+    assert!(
+        !events.iter().any(|e| e.message.contains("full read")),
+        "{events:#?}"
+    );
+    assert_eq!(
+        adf_text(&h.issue_field(&key, "description")),
+        "Second words"
+    );
+}
+
+/// Only an expired delta link starts a full read: any other failure of the delta read (here a
+/// 400 that is not Dataverse's "perform a full sync") stops the poll with the link kept, and
+/// the next poll goes on from it without reading the whole table.
+#[tokio::test]
+async fn a_failed_delta_read_keeps_its_link_instead_of_reading_the_whole_table() {
+    use crosswalk_sandbox::{Fault, FaultRule, Server};
+    let h = Harness::start(base_settings()).await;
+    h.poll().await;
+    let (case, key) = h.linked_case("Kept link").await;
+    h.poll().await;
+    let delta = || {
+        h.store()
+            .get_cursor(h.job_id(), "dataverse.delta")
+            .unwrap()
+            .unwrap()
+    };
+    let before = delta();
+
+    h.sandbox.handle.add_fault(FaultRule {
+        method: Some("GET".to_owned()),
+        ..FaultRule::next(
+            Server::Dataverse,
+            "/incidents",
+            1,
+            Fault::Status {
+                status: 400,
+                retry_after_secs: None,
+            },
+        )
+    });
+    let (_, events) = h.failing_run().await;
+    assert!(
+        !events.iter().any(|e| e.message.contains("full read")),
+        "{events:#?}"
+    );
+    assert_eq!(delta(), before, "the link is kept");
+
+    h.sandbox.handle.clear_faults();
+    h.tick().await;
+    h.update_case(&case, json!({"title": "After the failed read"}));
+    let (_, events) = h.poll().await;
+    assert!(
+        !events.iter().any(|e| e.message.contains("full read")),
+        "{events:#?}"
+    );
+    assert_eq!(
+        h.issue_field(&key, "summary"),
+        json!("After the failed read")
+    );
+}
