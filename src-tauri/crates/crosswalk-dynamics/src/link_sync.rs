@@ -627,7 +627,12 @@ impl Item {
             return FieldChange::default();
         };
         let previous = state.fields.get(&mapping.jira);
-        let record_value = record.map(|r| self.record_value(r, &mapping.dataverse));
+        // Dataverse answers null for a selected empty column: a column missing from the answer
+        // was not read (an older query's `$select`), which says nothing of its value.
+        let read_name = self.read_name(&mapping.dataverse);
+        let record_value = record
+            .filter(|r| r.fields.contains_key(&read_name))
+            .map(|r| self.record_value(r, &mapping.dataverse));
         let issue_value = issue.map(|i| i.fields.get(&mapping.jira).unwrap_or(&Value::Null));
         let d_now = record_value.map(|v| convert::comparable_dataverse(column, v));
         let j_now = issue_value.map(|v| convert::comparable_jira(field, v));
