@@ -33,4 +33,5 @@
     "save_settings",
     "get_app_info",
     "start_demo",
+    "open_link",
 ]

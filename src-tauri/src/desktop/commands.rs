@@ -256,6 +256,22 @@ fn start_demo(api: State<'_, Api>) -> Res<()> {
     Ok(())
 }
 
+/// "Open in Dynamics" / "Open in Jira": the page in the default browser, if it is on a
+/// configured site or environment.
+#[tauri::command]
+fn open_link(api: State<'_, Api>, url: String) -> Res<()> {
+    let url = api.openable_url(&url)?;
+    super::open::open_in_browser(&url).map_err(|error| {
+        AppError::from(
+            crosswalk_core::UserFacing::new(
+                crosswalk_core::Code::Unknown,
+                format!("Could not open the browser: {error}."),
+            )
+            .with_fix(format!("Copy the address instead: {url}")),
+        )
+    })
+}
+
 /// The handler registering every command in [`crate::COMMANDS`].
 pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -291,5 +307,6 @@ pub(super) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         save_settings,
         get_app_info,
         start_demo,
+        open_link,
     ]
 }

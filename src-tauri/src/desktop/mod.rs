@@ -2,6 +2,7 @@
 
 mod commands;
 mod notify;
+mod open;
 mod tray;
 
 use crosswalk_api::Api;

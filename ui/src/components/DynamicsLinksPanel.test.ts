@@ -343,6 +343,40 @@ describe('DynamicsLinksPanel', () => {
     ]);
   });
 
+  it('opens either side in the browser and shows the status sync indicator', async () => {
+    const { fake } = backend();
+    fake.set({
+      dynamics_preview: (args) =>
+        linkPreview({
+          jira_key: String(args.issueKey),
+          status_sync: 'pending',
+          status_pending:
+            'Moving the Jira issue’s status failed 3 times; it is tried again at the next polls. Last reason: no transition to Done',
+        }),
+      open_link: () => null,
+    });
+    const user = userEvent.setup();
+    await open();
+    await user.click(within(linkOf('SUP-2')).getByRole('button', { name: 'Refresh preview of SUP-2' }));
+    const preview = await screen.findByRole('region', { name: 'Preview of SUP-2' });
+    await waitFor(() => expect(preview).toHaveTextContent('Status sync: On · a status move is waiting'));
+    expect(preview).toHaveTextContent('Last reason: no transition to Done');
+
+    await user.click(within(preview).getByRole('button', { name: 'Open in Dynamics' }));
+    await user.click(within(preview).getByRole('button', { name: 'Open in Jira' }));
+    expect(fake.callsOf('open_link')).toEqual([{ url: linkPreview().record_url }, { url: linkPreview().issue_url }]);
+
+    fake.set({
+      open_link: reject({
+        code: 'validation',
+        message: 'Crosswalk opens only pages of your Jira sites and Dynamics environments.',
+        fix: null,
+      }),
+    });
+    await user.click(within(preview).getByRole('button', { name: 'Open in Jira' }));
+    await waitFor(() => expect(notices.items.at(-1)?.message).toMatch(/^Could not open the Jira issue: Crosswalk opens only/));
+  });
+
   it('unlinks a manual link after a confirmation saying neither record is deleted', async () => {
     const { fake } = backend();
     const user = userEvent.setup();

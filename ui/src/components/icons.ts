@@ -19,6 +19,7 @@ export const ICON_PATHS = {
   trash: 'M4 7h16M10 7V4h4v3M6.5 7l1 13h9l1-13M10 11v6M14 11v6',
   refresh: 'M20 12a8 8 0 1 1-2.4-5.7M20 4v5h-5',
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
+  external: 'M14 4h6v6M20 4l-9 9M18 14v6H4V6h6',
   back: 'M15 5l-7 7 7 7',
   next: 'M9 5l7 7-7 7',
   key: 'M8 15a4 4 0 1 1 0-8a4 4 0 0 1 0 8zM12 11h9M18 11v3M21 11v2',

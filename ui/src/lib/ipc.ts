@@ -251,6 +251,11 @@ export function dynamicsPreview(job: string, issueKey: string): Promise<LinkPrev
   return call('dynamics_preview', { job, issueKey });
 }
 
+/** Opens a page of a configured Jira site or Dynamics environment in the default browser. */
+export function openLink(url: string): Promise<null> {
+  return call('open_link', { url });
+}
+
 /** The pairs a bulk link would make under `rule` (nothing is written). */
 export function dynamicsBulkPreview(job: string, rule: DynamicsBulkRule): Promise<DynamicsBulkPreview> {
   return call('dynamics_bulk_preview', { job, rule });

@@ -464,6 +464,8 @@ export function linkPreview(overrides: Partial<LinkPreview> = {}): LinkPreview {
       { dataverse_column: 'title', jira_field: 'Summary', dynamics: 'Printer jam on floor 3', jira: 'Printer on floor 3 jams' },
       { dataverse_column: 'prioritycode', jira_field: 'Priority', dynamics: 'High', jira: 'High' },
     ],
+    status_sync: 'in_step',
+    status_pending: null,
     ...overrides,
   };
 }

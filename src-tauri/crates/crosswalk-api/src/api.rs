@@ -662,6 +662,52 @@ impl Api {
     pub fn app_info(&self) -> AppInfo {
         (*self.info).clone()
     }
+
+    /// An address the console may open in the browser ("Open in Dynamics", "Open in Jira");
+    /// see [`openable_url`].
+    ///
+    /// # Errors
+    /// Not an http(s) address, or not on a configured site or environment.
+    pub fn openable_url(&self, address: &str) -> anyhow::Result<url::Url> {
+        openable_url(self.store(), address)
+    }
+}
+
+/// An address the console may open: only pages of a configured Jira site or Dataverse
+/// environment (same scheme, host and port), so the window can never be made to open anything
+/// else.
+///
+/// # Errors
+/// Not an http(s) address, or not on a configured site or environment.
+pub fn openable_url(store: &crosswalk_store::Store, address: &str) -> anyhow::Result<url::Url> {
+    let refused = |why: &str| {
+        anyhow::Error::new(UserFacing::new(
+            Code::Validation,
+            format!(
+                "Crosswalk opens only pages of your Jira sites and Dynamics environments; {why}."
+            ),
+        ))
+    };
+    let url = url::Url::parse(address).map_err(|_| refused("this is not a web address"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(refused("this is not a web address"));
+    }
+    let known = store.list_connections()?.into_iter().any(|stored| {
+        let base = match &stored.config.settings {
+            crosswalk_core::ConnectionSettings::Jira { site_url, .. } => site_url,
+            crosswalk_core::ConnectionSettings::Dataverse { org_url, .. } => org_url,
+            crosswalk_core::ConnectionSettings::Entra { .. } => return false,
+        };
+        base.origin() == url.origin()
+    });
+    if known {
+        Ok(url)
+    } else {
+        Err(refused(&format!(
+            "{} is not one of them",
+            url.host_str().unwrap_or("this address")
+        )))
+    }
 }
 
 /// [`Api::list_secret_expiries`] at `now`, soonest expiry first.
@@ -806,6 +852,61 @@ mod tests {
                 graph_url: None,
             },
             secret: None,
+        }
+    }
+
+    #[test]
+    fn only_pages_of_configured_sites_and_environments_open() {
+        let store = crosswalk_store::Store::open_in_memory().unwrap();
+        for (name, settings) in [
+            (
+                "jira",
+                ConnectionSettings::Jira {
+                    site_url: "https://contoso.atlassian.net".parse().unwrap(),
+                    email: "admin@contoso.com".into(),
+                    assets_api_url: None,
+                },
+            ),
+            (
+                "dynamics",
+                ConnectionSettings::Dataverse {
+                    org_url: "https://contoso.crm.dynamics.com".parse().unwrap(),
+                    tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+                    client_id: "535fb089-9ff3-47b6-9bfb-4f1264799865".into(),
+                    cloud: Cloud::Global,
+                    authority_url: None,
+                },
+            ),
+        ] {
+            store
+                .upsert_connection(&ConnectionConfig {
+                    name: name.into(),
+                    settings,
+                    secret: None,
+                })
+                .unwrap();
+        }
+        store.upsert_connection(&entra("tenant")).unwrap();
+        for good in [
+            "https://contoso.atlassian.net/browse/SUP-7",
+            "https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord&etn=incident&id=6f1c2d3e-0000-4000-8000-000000000007",
+        ] {
+            assert_eq!(openable_url(&store, good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "https://evil.example.com/browse/SUP-7",
+            "http://contoso.atlassian.net/browse/SUP-7",
+            "https://contoso.atlassian.net.evil.example.com/",
+            "https://login.microsoftonline.com/",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            let error = openable_url(&store, bad).unwrap_err().to_string();
+            assert!(
+                error.contains("opens only pages of your Jira sites and Dynamics environments"),
+                "{bad}: {error}"
+            );
         }
     }
 

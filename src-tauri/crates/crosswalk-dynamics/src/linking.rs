@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::journal::Journal;
 use crate::settings::DynamicsItemSettings;
-use crate::state::LinkState;
+use crate::state::{LinkState, StatusSide};
 use crate::sync::Item;
 use crosswalk_dataverse::{Query, Record};
 use crosswalk_engine::context::EventAction;
@@ -77,6 +77,11 @@ pub struct LinkPreview {
     /// `auto` or `manual`.
     pub managed: String,
     pub fields: Vec<PreviewField>,
+    /// The seed panel's status sync indicator: `off` (the item does not sync status),
+    /// `in_step`, or `pending` (a status move failed and is retried; see `status_pending`).
+    pub status_sync: String,
+    /// Why a status move is pending: which side, how many attempts, the last refusal.
+    pub status_pending: Option<String>,
 }
 
 /// Opens an item by its job name for an admin action.
@@ -482,6 +487,34 @@ impl Item {
                 })
                 .collect();
         let record_status = record.formatted.get("statuscode").cloned();
+        let pending = LinkState::from_json(&link.state).status_pending;
+        let (status_sync, status_pending) = match (self.settings.status.enabled, pending) {
+            (false, _) => ("off", None),
+            (true, None) => ("in_step", None),
+            (true, Some(pending)) => {
+                let side = match pending.side {
+                    StatusSide::Jira => "Jira issue",
+                    StatusSide::Dynamics => "Dynamics record",
+                };
+                let times = if pending.attempts == 1 {
+                    "once"
+                } else {
+                    "times"
+                };
+                let attempts = if pending.attempts == 1 {
+                    String::new()
+                } else {
+                    format!("{} ", pending.attempts)
+                };
+                (
+                    "pending",
+                    Some(format!(
+                        "Moving the {side}'s status failed {attempts}{times}; it is tried again at the next polls. Last reason: {}",
+                        pending.reason
+                    )),
+                )
+            }
+        };
         Ok(LinkPreview {
             jira_key: issue.key.clone(),
             jira_issue_id: issue.id.clone(),
@@ -494,6 +527,8 @@ impl Item {
             record_status,
             managed: link.managed.as_str().to_owned(),
             fields,
+            status_sync: status_sync.to_owned(),
+            status_pending,
         })
     }
 }

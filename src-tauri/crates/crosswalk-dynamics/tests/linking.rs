@@ -126,6 +126,8 @@ async fn a_manual_link_round_trip(mode: &str) {
     let preview = item.preview(&h.link_of(&record.id)).await.unwrap();
     assert_eq!(preview.managed, "manual");
     assert_eq!(preview.record_name, "Changed in Dynamics");
+    assert_eq!(preview.status_sync, "off", "the item does not sync status");
+    assert_eq!(preview.status_pending, None);
     let title_field = preview
         .fields
         .iter()

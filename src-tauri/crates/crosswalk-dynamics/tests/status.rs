@@ -445,6 +445,17 @@ async fn a_missing_transition_is_retried_every_poll_reported_once_and_applied_on
     let pending = h.link_of(&case).state["status_pending"].clone();
     assert_eq!(pending["target"], "6", "{pending}");
     assert_eq!(pending["attempts"], 3, "{pending}");
+    // The links panel's status indicator says a move is waiting, and why.
+    let item = crosswalk_dynamics::linking::open(h.services(), common::JOB)
+        .await
+        .unwrap();
+    let preview = item.preview(&h.link_of(&case)).await.unwrap();
+    assert_eq!(preview.status_sync, "pending");
+    let why = preview.status_pending.unwrap();
+    assert!(
+        why.contains("Jira issue's status failed 3 times") && why.contains("Last reason:"),
+        "{why}"
+    );
 
     // The admin adds the transition: the next poll makes the move and says how it went.
     h.add_workflow_transition(&key, "Close from progress", &["3"], "6");
@@ -460,6 +471,9 @@ async fn a_missing_transition_is_retried_every_poll_reported_once_and_applied_on
     assert_eq!(h.issue_status(&key), "Closed");
     assert_eq!(h.case_status(&case), (1, 1000), "nothing echoed back");
     assert!(h.link_of(&case).state.get("status_pending").is_none());
+    let preview = item.preview(&h.link_of(&case)).await.unwrap();
+    assert_eq!(preview.status_sync, "in_step");
+    assert_eq!(preview.status_pending, None);
     h.assert_quiet(2).await;
 }
 

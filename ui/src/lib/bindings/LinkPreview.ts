@@ -8,4 +8,13 @@ export type LinkPreview = { jira_key: string, jira_issue_id: string, issue_url: 
 /**
  * `auto` or `manual`.
  */
-managed: string, fields: Array<PreviewField>, };
+managed: string, fields: Array<PreviewField>, 
+/**
+ * The seed panel's status sync indicator: `off` (the item does not sync status),
+ * `in_step`, or `pending` (a status move failed and is retried; see `status_pending`).
+ */
+status_sync: string, 
+/**
+ * Why a status move is pending: which side, how many attempts, the last refusal.
+ */
+status_pending: string | null, };
