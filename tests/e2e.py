@@ -358,6 +358,18 @@ def demo_dynamics_item(driver, wait):
     assert issue["fields"]["summary"] == subject, issue["fields"]
     assert issue["fields"]["project"]["key"] == "SUP", issue["fields"]["project"]
     print(f"PASS Jira issue {key} has the task's subject")
+
+    # Its preview reads both sides now, offers to open either in the browser and shows the
+    # status sync indicator (the seed's issue panel).
+    link.find_element(By.CSS_SELECTOR, '[data-action="preview"]').click()
+    shown = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'[data-preview="{key}"]'))
+    assert shown.text.count(subject) == 2, shown.text
+    for button in ("links-open-jira", "links-open-dynamics"):
+        assert driver.find_element(By.ID, button).is_enabled(), button
+    indicator = driver.find_element(By.CSS_SELECTOR, "[data-status-sync]")
+    assert indicator.get_attribute("data-status-sync") in ("off", "in_step"), indicator.text
+    assert indicator.text.startswith("Status sync:"), indicator.text
+    print("PASS preview of", key, "|", indicator.text)
     driver.find_element(By.CSS_SELECTOR, "[aria-label='Close']").click()
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, 'tr[data-link]'))
 
