@@ -107,12 +107,19 @@ fn engine(dir: &TempDir) -> Engine {
 
 impl Harness {
     pub async fn start(settings: Value) -> Harness {
-        let sandbox = Sandbox::start(SandboxOptions {
-            size: Size::Tiny,
-            ..SandboxOptions::default()
-        })
+        Harness::start_with(
+            settings,
+            SandboxOptions {
+                size: Size::Tiny,
+                ..SandboxOptions::default()
+            },
+        )
         .await
-        .unwrap();
+    }
+
+    /// A harness over a sandbox started with `options` (e.g. Jira's rate limits).
+    pub async fn start_with(settings: Value, options: SandboxOptions) -> Harness {
+        let sandbox = Sandbox::start(options).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let engine = engine(&dir);
         let harness = Harness {
