@@ -202,21 +202,10 @@ pub fn connection_target(config: &ConnectionConfig) -> String {
         } => format!("{} as {email}", site_url.as_str().trim_end_matches('/')),
         ConnectionSettings::Entra {
             tenant_id, cloud, ..
-        } => format!("tenant {tenant_id} ({})", cloud_label(*cloud)),
+        } => format!("tenant {tenant_id} ({})", cloud.label()),
         ConnectionSettings::Dataverse { org_url, .. } => {
             org_url.as_str().trim_end_matches('/').to_owned()
         }
-    }
-}
-
-/// Human name of a cloud.
-pub fn cloud_label(cloud: Cloud) -> &'static str {
-    match cloud {
-        Cloud::Global => "Global",
-        Cloud::UsGov => "US Government GCC High",
-        Cloud::UsGovDod => "US Government DoD",
-        Cloud::China => "China (21Vianet)",
-        Cloud::Custom => "custom endpoints",
     }
 }
 

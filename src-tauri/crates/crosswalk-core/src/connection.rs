@@ -93,6 +93,39 @@ impl Cloud {
     }
 }
 
+impl Cloud {
+    /// The cloud a Dataverse environment's address belongs to, by its domain: commercial and
+    /// GCC `*.dynamics.com` (GCC is `crm9`), GCC High `*.crm.microsoftdynamics.us`, DoD
+    /// `*.crm.appsplatform.us` (Power Platform admin, "Power Apps US Government"), 21Vianet
+    /// `*.crm.dynamics.cn`; `None` for any other host (a test server, a custom domain).
+    pub fn of_dataverse_host(host: &str) -> Option<Cloud> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let within = |domain: &str| host.ends_with(&format!(".{domain}"));
+        if within("dynamics.com") {
+            Some(Cloud::Global)
+        } else if within("microsoftdynamics.us") {
+            Some(Cloud::UsGov)
+        } else if within("appsplatform.us") {
+            Some(Cloud::UsGovDod)
+        } else if within("dynamics.cn") {
+            Some(Cloud::China)
+        } else {
+            None
+        }
+    }
+
+    /// The cloud as messages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cloud::Global => "Global",
+            Cloud::UsGov => "US Government GCC High",
+            Cloud::UsGovDod => "US Government DoD",
+            Cloud::China => "China (21Vianet)",
+            Cloud::Custom => "custom endpoints",
+        }
+    }
+}
+
 /// Where a connection's secret is kept. Never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -260,6 +293,26 @@ impl ConnectionConfig {
                 check(url_check("org_url", org_url));
                 check(validate::check_tenant_id("tenant_id", tenant_id));
                 check(validate::check_client_id("client_id", client_id));
+                // A token from another cloud's authority is never valid for the environment
+                // (AADSTS500011 or an unknown tenant): say which cloud its address is in.
+                let host = org_url.host_str().unwrap_or_default();
+                if let (None, Some(configured), Some(expected)) = (
+                    authority_url,
+                    cloud.endpoints(),
+                    Cloud::of_dataverse_host(host).and_then(|c| Some((c, c.endpoints()?))),
+                ) {
+                    if configured.authority != expected.1.authority {
+                        check(Err(ValidationError::new(
+                            "cloud",
+                            format!(
+                                "{host} is a {} environment, but the connection signs in to {}; choose {}",
+                                expected.0.label(),
+                                cloud.label(),
+                                expected.0.label()
+                            ),
+                        )));
+                    }
+                }
                 match authority_url {
                     Some(url) => check(url_check("authority_url", url)),
                     None if *cloud == Cloud::Custom => check(Err(ValidationError::new(
@@ -316,6 +369,97 @@ mod tests {
             "https://graph.microsoft.us/"
         );
         assert_eq!(conn.secret_ref(), SecretRef::Keychain("contoso".into()));
+        assert!(conn.validate().is_ok());
+    }
+
+    fn dataverse(org_url: &str, cloud: &str) -> ConnectionConfig {
+        serde_json::from_value(serde_json::json!({
+            "name": "dynamics", "kind": "dataverse", "org_url": org_url,
+            "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "client_id": "535fb089-9ff3-47b6-9bfb-4f1264799865",
+            "cloud": cloud
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_dataverse_environment_signs_in_to_the_cloud_its_address_is_in() {
+        // Each national cloud's environment with its own authority, and the token resource
+        // is always the environment itself.
+        for (org, cloud, authority) in [
+            (
+                "https://contoso.crm.dynamics.com",
+                "global",
+                "https://login.microsoftonline.com/",
+            ),
+            (
+                "https://contoso.crm9.dynamics.com",
+                "global",
+                "https://login.microsoftonline.com/",
+            ),
+            (
+                "https://contoso.crm.microsoftdynamics.us",
+                "us_gov",
+                "https://login.microsoftonline.us/",
+            ),
+            (
+                "https://contoso.crm.appsplatform.us",
+                "us_gov_dod",
+                "https://login.microsoftonline.us/",
+            ),
+            (
+                "https://contoso.crm.dynamics.cn",
+                "china",
+                "https://login.chinacloudapi.cn/",
+            ),
+        ] {
+            let conn = dataverse(org, cloud);
+            assert!(conn.validate().is_ok(), "{org}: {:?}", conn.validate());
+            assert_eq!(
+                conn.settings.authority().unwrap().as_str(),
+                authority,
+                "{org}"
+            );
+        }
+        // GCC High and DoD share an authority: either choice signs in.
+        assert!(dataverse("https://contoso.crm.appsplatform.us", "us_gov")
+            .validate()
+            .is_ok());
+        // A test server or custom domain is not judged.
+        assert!(dataverse("http://127.0.0.1:8080", "global")
+            .validate()
+            .is_ok());
+    }
+
+    #[test]
+    fn a_dataverse_environment_in_another_cloud_is_refused_naming_the_right_one() {
+        for (org, cloud, right) in [
+            (
+                "https://contoso.crm.microsoftdynamics.us",
+                "global",
+                "US Government GCC High",
+            ),
+            (
+                "https://contoso.crm.dynamics.cn",
+                "us_gov",
+                "China (21Vianet)",
+            ),
+            ("https://contoso.crm4.dynamics.com", "china", "Global"),
+        ] {
+            let problems = dataverse(org, cloud).validate().unwrap_err();
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].field, "cloud");
+            assert!(
+                problems[0].message.ends_with(&format!("choose {right}")),
+                "{}",
+                problems[0].message
+            );
+        }
+        // An explicit authority is the admin's to choose.
+        let mut conn = dataverse("https://contoso.crm.microsoftdynamics.us", "global");
+        if let ConnectionSettings::Dataverse { authority_url, .. } = &mut conn.settings {
+            *authority_url = Some("https://login.microsoftonline.us".parse().unwrap());
+        }
         assert!(conn.validate().is_ok());
     }
 
