@@ -20,7 +20,8 @@ Steps (setup is not measured):
      (auto-create reads `createdon ge baseline`, so no wait is needed);
   3. the poll that auto-creates N issues and links (the initial bulk link);
   4. the next two polls (they re-read what the bulk poll wrote: Jira's 2-minute overlap);
-  5. after 2+ minutes with no change: 3 idle polls (median);
+  5. after 2+ minutes with no change: 3 idle polls (median), then one with the check for
+     deleted issues due (it runs every 15 minutes; the bench makes it due);
   6. propagation: a case title edited in Dataverse -> polls until the issue's summary shows it;
      an issue summary edited in Jira -> polls until the case title shows it;
   7. with --bulk-link N: setup, N new Jira issues whose summary is the Case Number
@@ -67,7 +68,7 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def config(info):
+def config(info, deletion_check_minutes=15):
     return (dataverse_connection(info, "bench-dataverse", "BENCH_DATAVERSE_SECRET")
             + jira_connection(info, "bench-jira", "BENCH_JIRA_TOKEN")
             + """
@@ -91,7 +92,8 @@ fields = [
 status = { enabled = true }
 comments = true
 attachments = false
-""")
+deletion_check_minutes = %d
+""" % deletion_check_minutes)
 
 
 class Http:
@@ -378,6 +380,12 @@ def main():
             log(f"waiting {quiet:.0f} s for Jira's 2-minute overlap window to pass")
             time.sleep(quiet)
         idle = [bench.poll(f"idle poll {i + 1}") for i in range(3)]
+        # The check for deleted issues (every 15 minutes by default): made due with 0.
+        apply_config(args.binary, bench.data, os.path.join(work, "bench.toml"),
+                     config(info, deletion_check_minutes=0), bench.env)
+        bench.poll(f"idle poll with the deletion check ({args.records:,} links)")
+        apply_config(args.binary, bench.data, os.path.join(work, "bench.toml"), config(info),
+                     bench.env)
 
         # Propagation: Dataverse -> Jira.
         (case_a, key_a), (case_b, key_b) = bench.some_links(2)
