@@ -30,6 +30,11 @@ const UNLINKED_KEPT: Duration = Duration::days(7);
 const IDS_PER_QUERY: usize = 100;
 /// Issue ids per search page when only ids are asked for (§B.5: up to 5,000).
 const IDS_PAGE: u32 = 5000;
+/// More than this share (percent) of links missing at once is taken for lost access, not
+/// deletions: nothing is unlinked by that check (the guard Entra Sync has for retirements).
+const MASS_PERCENT: usize = 20;
+/// ...unless only this many are missing (a small item may lose a few issues at once).
+const MASS_MIN: usize = 10;
 /// Missing issues (and records) read one by one per check; the rest wait for the next check,
 /// so a scope changed under the item or a narrowed role costs 50 reads, not thousands.
 const CONFIRM_PER_CHECK: usize = 50;
@@ -88,7 +93,8 @@ impl Item {
                 .iter()
                 .filter(|l| l.created_at <= settled && !issues.contains(&l.jira_issue_id))
                 .collect();
-            self.confirm_missing(&missing, Gone::Issue, changes).await?;
+            self.confirm_missing(&missing, links.len(), Gone::Issue, changes)
+                .await?;
 
             if !self.meta.entity.change_tracking_enabled {
                 let records = self.existing_records(links).await?;
@@ -96,7 +102,7 @@ impl Item {
                     .iter()
                     .filter(|l| !records.contains(&l.dataverse_id.to_ascii_lowercase()))
                     .collect();
-                self.confirm_missing(&missing, Gone::Record, changes)
+                self.confirm_missing(&missing, links.len(), Gone::Record, changes)
                     .await?;
             }
         }
@@ -108,9 +114,34 @@ impl Item {
     async fn confirm_missing(
         &self,
         missing: &[&LinkRow],
+        of: usize,
         side: Gone,
         changes: &mut Changes,
     ) -> Result<()> {
+        if missing.len() > MASS_MIN && missing.len() * 100 > of * MASS_PERCENT {
+            let (what, fix) = match side {
+                Gone::Issue => (
+                    "linked Jira issues are not found by the item's search",
+                    format!(
+                        "Check that the Jira account of the item's connection still has Browse projects on {} and sees those issues (issue security). Issues deleted on purpose are unlinked one by one as their records change.",
+                        self.settings.jira_project
+                    ),
+                ),
+                Gone::Record => (
+                    "linked Dynamics records are not found in the table",
+                    "Check the application user's security role (Read on the table, organization-wide). Records deleted on purpose are unlinked one by one as their issues change.".to_owned(),
+                ),
+            };
+            self.journal.event(
+                RunEvent::info(format!(
+                    "{} of {of} {what}: more than {MASS_PERCENT}% at once, so nothing was unlinked (more likely lost access than deletions).",
+                    missing.len()
+                ))
+                .with_level(crosswalk_core::EventLevel::Warn)
+                .with_fix(fix),
+            );
+            return Ok(());
+        }
         for link in missing.iter().take(CONFIRM_PER_CHECK) {
             if self.side_gone(link, side).await? {
                 match side {
@@ -154,6 +185,21 @@ impl Item {
         };
         match read {
             Ok(()) => Ok(false),
+            // Jira answers 404 for an issue it hides too: the issue is gone only while the
+            // project is still visible to the connector's account (one more read, per deletion).
+            Err(error) if is_not_found(&error) && side == Gone::Issue => {
+                match self
+                    .clients
+                    .jira
+                    .get_project(&self.settings.jira_project)
+                    .await
+                {
+                    Ok(_) => Ok(true),
+                    // Hidden, refused or throttled: not known to be gone, so kept.
+                    Err(error) if error.status().is_some() => Ok(false),
+                    Err(error) => Err(error.into()),
+                }
+            }
             Err(error) if is_not_found(&error) => Ok(true),
             // Refused (403, 400...): not a deletion; the link's own sync reports it.
             Err(error) if crate::poll::per_link(&error) => Ok(false),

@@ -210,3 +210,50 @@ async fn an_issue_out_of_the_search_but_still_there_stays_linked() {
         "the missing issue is read on its own: {routes:#?}"
     );
 }
+
+/// Most linked issues gone at once looks like lost access (Browse projects, issue security)
+/// more than deletions: the check unlinks nothing and warns with the fix; an issue deleted on
+/// purpose is still unlinked when its record changes (the write's 404, with the project still
+/// visible).
+#[tokio::test]
+async fn most_issues_gone_at_once_unlinks_nothing_and_warns() {
+    let h = Harness::start(checking_every_poll(base_settings())).await;
+    h.poll().await;
+    h.tick().await;
+    let cases: Vec<String> = (0..12)
+        .map(|i| h.create_case(&format!("Watched {i}"), json!({})))
+        .collect();
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "issue", EventAction::Created), 12);
+    let keys: Vec<String> = cases.iter().map(|c| h.link_of(c).jira_key).collect();
+    for key in &keys[..11] {
+        h.delete_issue(key);
+    }
+
+    let (_, events) = h.poll().await;
+    assert!(unlinked(&events).is_empty(), "{events:#?}");
+    let warned: Vec<_> = events
+        .iter()
+        .filter(|e| e.message.contains("11 of 12 linked Jira issues"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{events:#?}");
+    assert!(warned[0].message.contains("nothing was unlinked"));
+    assert!(
+        warned[0]
+            .fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("Browse projects")),
+        "{:?}",
+        warned[0].fix
+    );
+    assert_eq!(h.links().len(), 12);
+
+    // One of them changes in Dynamics: the write meets the deleted issue and unlinks it.
+    h.tick().await;
+    h.update_case(&cases[0], json!({"title": "Edited after the issue went"}));
+    let (_, events) = h.poll().await;
+    let gone = unlinked(&events);
+    assert_eq!(gone.len(), 1, "{events:#?}");
+    assert!(gone[0].message.contains(&keys[0]), "{}", gone[0].message);
+    assert_eq!(h.links().len(), 11);
+}
