@@ -123,6 +123,8 @@ fn gone_or_refused<E: Into<Error>>(
 impl Item {
     /// Syncs one link given what changed (`None`: that side did not change this poll); returns
     /// the newest copy of the issue it read, if any, so the comments step need not read it again.
+    /// With `backfill` (mappings were added) the record is compared even if it did not change,
+    /// read when this poll did not, so the new mappings' values are carried once.
     ///
     /// # Errors
     /// Store failures and remote failures that stop the whole item (sign-in, throttling that
@@ -132,11 +134,15 @@ impl Item {
         link: &LinkRow,
         record: Option<Record>,
         issue: Option<Issue>,
+        backfill: bool,
     ) -> Result<Option<Issue>> {
         let mut state = LinkState::from_json(&link.state);
         // A version we already saw (our own write read back, or a re-read overlap) is no news.
-        let mut record =
-            record.filter(|r| record_version(r) != state.record_at || !state.initialized);
+        let mut record = record
+            .filter(|r| backfill || record_version(r) != state.record_at || !state.initialized);
+        if backfill && state.initialized && record.is_none() {
+            record = Some(self.read_record(&link.dataverse_id).await?);
+        }
         let mut issue = issue.filter(|i| issue_updated(i) != state.issue_at || !state.initialized);
         // A status move that failed, on either side, is tried again at every poll
         // (`state.status_pending`).

@@ -89,6 +89,14 @@ impl Item {
         self.journal
             .progress(1, 4, "Reading changes in Dynamics and Jira");
         let mut changes = self.read_changes(baseline).await?;
+        let added = self.added_mappings(&mut changes)?;
+        let backfill = !added.is_empty() && !self.dry_run;
+        if !added.is_empty() {
+            self.journal.event(RunEvent::info(format!(
+                "New field mappings ({}): every linked issue takes their values in this poll, as a new link does; values that are already equal are not written.",
+                added.join(", ").replace('>', " → ")
+            )));
+        }
 
         if self.settings.auto_create.enabled {
             self.journal
@@ -165,6 +173,7 @@ impl Item {
                     .get(&link.jira_issue_id)
                     .is_some_and(|i| issue_updated(i) != state.issue_at);
                 !state.initialized
+                    || backfill
                     || record_changed
                     || issue_changed
                     // A link note that could not be written yet (e.g. no Create on notes).
@@ -197,7 +206,10 @@ impl Item {
                 let record = changes.records.remove(&link.dataverse_id);
                 let issue = changes.issues.get(&link.jira_issue_id).cloned();
                 let retry = copies_due(link);
-                async move { (link, self.sync_one(link, record, issue, retry).await) }
+                async move {
+                    let outcome = self.sync_one(link, record, issue, retry, backfill).await;
+                    (link, outcome)
+                }
             })
             .collect();
         let mut results = futures_util::stream::iter(work).buffer_unordered(LINKS_IN_FLIGHT);
@@ -271,10 +283,13 @@ impl Item {
         record: Option<crosswalk_dataverse::Record>,
         issue: Option<crosswalk_jira::Issue>,
         retry_copies: bool,
+        backfill: bool,
     ) -> Result<()> {
         let state = LinkState::from_json(&link.state);
         let new = !state.initialized;
-        let newest = self.sync_link(link, record, issue.clone()).await?;
+        let newest = self
+            .sync_link(link, record, issue.clone(), backfill)
+            .await?;
         let issue = newest.or(issue);
         if self.settings.link_note && !self.dry_run && state.link_note.is_none() && !new {
             // Written when the link was made unless that failed: try again (same note id, so

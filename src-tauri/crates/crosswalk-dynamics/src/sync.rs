@@ -34,6 +34,8 @@ pub const CURSOR_CREATED: &str = "dataverse.created";
 pub const CURSOR_NOTES: &str = "dataverse.notes";
 /// Cursor: the newest issue `updated` handled.
 pub const CURSOR_UPDATED: &str = "jira.updated";
+/// Cursor: the mappings (`column>field`, sorted) the last poll synced, to notice new ones.
+pub const CURSOR_MAPPED: &str = "mapped.fields";
 /// Cursor: when the item started watching; records created before it never get an issue.
 pub const CURSOR_BASELINE: &str = "baseline";
 
@@ -315,6 +317,37 @@ impl Item {
             .store
             .set_cursor(self.job_id, CURSOR_BASELINE, &stamp(now))?;
         Ok(now)
+    }
+
+    /// The item's mappings as [`CURSOR_MAPPED`] stores them.
+    pub fn mapping_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .settings
+            .fields
+            .iter()
+            .map(|m| format!("{}>{}", m.dataverse, m.jira))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Mappings added (or re-pointed) since the last poll: every link then takes their values
+    /// once, as a new link does. An item that never stored its mappings has none.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn added_mappings(&self, changes: &mut Changes) -> Result<Vec<String>> {
+        let keys = self.mapping_keys();
+        let added = match self.cursor(CURSOR_MAPPED)? {
+            None => Vec::new(),
+            Some(stored) => keys
+                .iter()
+                .filter(|key| !stored.split(',').any(|old| old == key.as_str()))
+                .cloned()
+                .collect(),
+        };
+        changes.cursors.insert(CURSOR_MAPPED, keys.join(","));
+        Ok(added)
     }
 
     /// Records and issues changed since the cursors.

@@ -852,3 +852,66 @@ async fn a_failed_delta_read_keeps_its_link_instead_of_reading_the_whole_table()
         json!("After the failed read")
     );
 }
+
+/// A mapping added to an item with links already made: the next poll gives every linked issue
+/// its value once (a lead table without change tracking: one record read per link), says so,
+/// writes nothing where the values already agree, and the polls after it are idle again.
+#[tokio::test]
+async fn a_mapping_added_later_fills_every_linked_issue_once() {
+    let mut settings = common::table_settings("lead", "subject");
+    let mut h = Harness::start(settings.clone()).await;
+    h.poll().await;
+    h.tick().await;
+    let leads: Vec<String> = (0..3)
+        .map(|i| {
+            h.create_row(
+                "lead",
+                json!({"subject": format!("Lead {i}"), "companyname": format!("Company {i}")}),
+            )
+        })
+        .collect();
+    let (_, events) = h.poll().await;
+    assert_eq!(count(&events, "issue", EventAction::Created), 3);
+    h.poll().await;
+
+    settings["fields"] = json!([
+        {"dataverse": "subject", "jira": "summary"},
+        {"dataverse": "companyname", "jira": "description"}
+    ]);
+    h.set_settings(settings);
+    h.restart();
+    let (_, events) = h.poll().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e
+                .message
+                .starts_with("New field mappings (companyname → description)"))
+            .count(),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        count(&events, "issue", EventAction::Updated),
+        3,
+        "{events:#?}"
+    );
+    for (i, lead) in leads.iter().enumerate() {
+        let key = h.link_of_row("lead", lead).jira_key;
+        assert_eq!(
+            adf_text(&h.issue_field(&key, "description")),
+            format!("Company {i}")
+        );
+    }
+    for _ in 0..2 {
+        h.tick().await;
+        let (_, events) = h.poll().await;
+        assert!(Harness::writes(&events).is_empty(), "{events:#?}");
+        assert!(
+            !events
+                .iter()
+                .any(|e| e.message.starts_with("New field mappings")),
+            "{events:#?}"
+        );
+    }
+}
