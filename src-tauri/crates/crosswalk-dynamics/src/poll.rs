@@ -91,7 +91,7 @@ impl Item {
         let mut changes = self.read_changes(baseline).await?;
         let added = self.added_mappings(&mut changes)?;
         let backfill = !added.is_empty() && !self.dry_run;
-        if !added.is_empty() {
+        if backfill {
             self.journal.event(RunEvent::info(format!(
                 "New field mappings ({}): every linked issue takes their values in this poll, as a new link does; values that are already equal are not written.",
                 added.join(", ").replace('>', " → ")
