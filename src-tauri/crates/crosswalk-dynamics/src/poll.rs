@@ -21,8 +21,16 @@ const LINKS_IN_FLIGHT: usize = 4;
 /// issue is gone, refused or in conflict. Sign-in, throttling and network failures stop the
 /// poll instead, so its cursors stay where they were.
 pub(crate) fn per_link(error: &Error) -> bool {
+    matches!(
+        remote_status(error),
+        Some(400 | 403 | 404 | 409 | 412 | 413 | 422)
+    )
+}
+
+/// The HTTP status Jira or Dataverse answered with (Dataverse's typed refusals count as 400).
+pub(crate) fn remote_status(error: &Error) -> Option<u16> {
     use crosswalk_dataverse::Error as Dv;
-    let status = match error {
+    match error {
         Error::Jira(e) => e.status(),
         Error::Dataverse(
             Dv::MissingPrivilege { .. }
@@ -33,8 +41,7 @@ pub(crate) fn per_link(error: &Error) -> bool {
         ) => Some(400),
         Error::Dataverse(Dv::Http(e)) => e.status(),
         _ => None,
-    };
-    matches!(status, Some(400 | 403 | 404 | 409 | 412 | 413 | 422))
+    }
 }
 
 impl Item {
@@ -213,6 +220,8 @@ impl Item {
             })
             .collect();
         let mut results = futures_util::stream::iter(work).buffer_unordered(LINKS_IN_FLIGHT);
+        // Links found gone by a write's 404 (the deletion check does not unlink them again).
+        let mut unlinked: HashSet<LinkId> = HashSet::new();
         let mut done = 0u64;
         while let Some((link, outcome)) = results.next().await {
             done += 1;
@@ -231,10 +240,12 @@ impl Item {
                     match self.which_side_gone(link).await? {
                         Some(Gone::Issue) => {
                             self.forget_deleted_issue(link).await?;
+                            unlinked.insert(link.id);
                             continue;
                         }
                         Some(Gone::Record) => {
                             changes.deleted_records.push(link.dataverse_id.clone());
+                            unlinked.insert(link.id);
                             continue;
                         }
                         None => {}
@@ -257,7 +268,7 @@ impl Item {
         drop(results);
 
         if self.presence_due()? {
-            self.check_presence(&links, &mut changes).await?;
+            self.check_presence(&links, &unlinked, &mut changes).await?;
         }
         let mut forgotten = HashSet::new();
         for id in std::mem::take(&mut changes.deleted_records) {

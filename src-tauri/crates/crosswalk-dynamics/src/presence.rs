@@ -13,7 +13,7 @@ use crate::sync::{parse_stamp, stamp, Changes, Item};
 use crosswalk_dataverse::Query;
 use crosswalk_engine::context::EventAction;
 use crosswalk_engine::RunEvent;
-use crosswalk_store::LinkRow;
+use crosswalk_store::{LinkId, LinkRow};
 use std::collections::{HashMap, HashSet};
 use time::{Duration, OffsetDateTime};
 
@@ -48,12 +48,7 @@ pub enum Gone {
 
 /// Whether Jira or Dataverse answered 404.
 pub(crate) fn is_not_found(error: &Error) -> bool {
-    let status = match error {
-        Error::Jira(e) => e.status(),
-        Error::Dataverse(crosswalk_dataverse::Error::Http(e)) => e.status(),
-        _ => None,
-    };
-    status == Some(404)
+    crate::poll::remote_status(error) == Some(404)
 }
 
 /// A Dataverse GUID as stored in links (anything else is never put into a filter).
@@ -83,7 +78,14 @@ impl Item {
     ///
     /// # Errors
     /// Failures that stop the poll (sign-in, throttling, network, store).
-    pub async fn check_presence(&self, links: &[LinkRow], changes: &mut Changes) -> Result<()> {
+    /// Links in `gone_already` were found gone this poll already: they count as missing, but are
+    /// not read or unlinked again.
+    pub async fn check_presence(
+        &self,
+        links: &[LinkRow],
+        gone_already: &HashSet<LinkId>,
+        changes: &mut Changes,
+    ) -> Result<()> {
         let now = self.services.clock.now();
         if !links.is_empty() {
             // A link made moments ago may not be searchable yet (§B.5, eventually consistent).
@@ -93,7 +95,7 @@ impl Item {
                 .iter()
                 .filter(|l| l.created_at <= settled && !issues.contains(&l.jira_issue_id))
                 .collect();
-            self.confirm_missing(&missing, links.len(), Gone::Issue, changes)
+            self.confirm_missing(&missing, links.len(), gone_already, Gone::Issue, changes)
                 .await?;
 
             if !self.meta.entity.change_tracking_enabled {
@@ -102,7 +104,7 @@ impl Item {
                     .iter()
                     .filter(|l| !records.contains(&l.dataverse_id.to_ascii_lowercase()))
                     .collect();
-                self.confirm_missing(&missing, links.len(), Gone::Record, changes)
+                self.confirm_missing(&missing, links.len(), gone_already, Gone::Record, changes)
                     .await?;
             }
         }
@@ -115,6 +117,7 @@ impl Item {
         &self,
         missing: &[&LinkRow],
         of: usize,
+        gone_already: &HashSet<LinkId>,
         side: Gone,
         changes: &mut Changes,
     ) -> Result<()> {
@@ -142,7 +145,10 @@ impl Item {
             );
             return Ok(());
         }
-        for link in missing.iter().take(CONFIRM_PER_CHECK) {
+        let unsettled = missing
+            .iter()
+            .filter(|link| !gone_already.contains(&link.id));
+        for link in unsettled.take(CONFIRM_PER_CHECK) {
             if self.side_gone(link, side).await? {
                 match side {
                     Gone::Issue => self.forget_deleted_issue(link).await?,
